@@ -1,0 +1,99 @@
+//! Where the app talks to and as whom: read from the page (`#parley-config`) for the
+//! standalone app, or passed to `mount()` by an embedding page.
+
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+
+/// The id of the `<script type="application/json">` block parley-server injects.
+pub const CONFIG_ELEMENT_ID: &str = "parley-config";
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    /// API origin; "" means the page's own origin.
+    #[serde(default)]
+    pub base_url: String,
+    #[serde(default = "default_account")]
+    pub account_id: i64,
+    /// An access token handed over by the page (demo mode, embedding): no sign-in step.
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub demo: bool,
+    /// Embedding only: the conversation to show (the standalone app takes it from the URL).
+    #[serde(default)]
+    pub conversation_id: Option<i64>,
+}
+
+fn default_account() -> i64 {
+    1
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the page has no #{CONFIG_ELEMENT_ID} block")]
+    Missing,
+    #[error("the Parley config is not valid: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads the config block of the page the app is served on.
+    pub fn from_page() -> Result<Config, ConfigError> {
+        let text = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(CONFIG_ELEMENT_ID))
+            .and_then(|el| el.text_content())
+            .ok_or(ConfigError::Missing)?;
+        Config::from_json(&text)
+    }
+
+    pub fn from_json(text: &str) -> Result<Config, ConfigError> {
+        let mut config: Config =
+            serde_json::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.normalize();
+        Ok(config)
+    }
+
+    /// The object an embedding page passes to `mount()`.
+    pub fn from_js(value: &JsValue) -> Result<Config, ConfigError> {
+        let text = js_sys::JSON::stringify(value)
+            .map_err(|_| ConfigError::Invalid("the config is not a plain object".into()))?;
+        Config::from_json(&String::from(text))
+    }
+
+    fn normalize(&mut self) {
+        self.base_url = self.base_url.trim_end_matches('/').to_owned();
+        if self.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            self.token = None;
+        }
+    }
+
+    /// The HTTP origin API paths are appended to.
+    pub fn api_origin(&self) -> String {
+        if self.base_url.is_empty() {
+            page_origin()
+        } else {
+            self.base_url.clone()
+        }
+    }
+
+    /// `ws(s)://<base>/cable`.
+    pub fn cable_url(&self) -> String {
+        let origin = self.api_origin();
+        let ws = if let Some(rest) = origin.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = origin.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            origin
+        };
+        format!("{ws}/cable")
+    }
+}
+
+fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}

@@ -1,0 +1,238 @@
+//! Chatwoot's agent REST API over `fetch` (gloo-net). Every call returns a typed error
+//! that says what a person needs to know; the wire types come from `parley-wire`.
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use parley_wire::{
+    Conversation, ConversationList, ErrorBody, Message, MessagesIndex, NewMessage, Profile,
+    SignInRequest, SignInResponse, TypingStatus, TypingStatusRequest,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Why a request did not give us what we asked for.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// No HTTP answer at all: offline, DNS, refused connection, CORS, dropped response.
+    #[error("Can't reach the server. Check your connection and try again.")]
+    Network,
+    /// 401: a wrong token, an expired session, a wrong password (the caller knows which).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Any other non-2xx answer, with the server's own `{error}` text when it sent one.
+    #[error("{message}")]
+    Http { status: u16, message: String },
+    /// A 2xx answer we could not read: a contract drift, shown rather than swallowed.
+    #[error("The server sent a response Parley could not read ({0}).")]
+    Decode(String),
+}
+
+impl ApiError {
+    /// The request may have reached the server (for the outbox: resend only if idempotent).
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            ApiError::Network => true,
+            ApiError::Http { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// The account-scoped API as one agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Api {
+    origin: String,
+    token: Option<String>,
+}
+
+impl Api {
+    pub fn new(origin: impl Into<String>, token: Option<String>) -> Self {
+        Api {
+            origin: origin.into(),
+            token,
+        }
+    }
+
+    pub fn with_token(&self, token: &str) -> Api {
+        Api::new(self.origin.clone(), Some(token.to_owned()))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.origin, path)
+    }
+
+    fn authed(&self, req: RequestBuilder) -> RequestBuilder {
+        let req = req.header("Accept", "application/json");
+        match &self.token {
+            // Chatwoot's own spelling; every Chatwoot-compatible server must accept it.
+            Some(t) => req.header("api_access_token", t),
+            None => req,
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let resp = self
+            .authed(Request::get(&self.url(path)))
+            .send()
+            .await
+            .map_err(|_| ApiError::Network)?;
+        decode(resp).await
+    }
+
+    async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let resp = self.post_raw(path, body).await?;
+        decode(resp).await
+    }
+
+    /// For endpoints whose body we do not need (`toggle_typing_status` answers empty).
+    async fn post_ignore<B: Serialize>(&self, path: &str, body: &B) -> Result<(), ApiError> {
+        let resp = self.post_raw(path, body).await?;
+        if resp.ok() {
+            Ok(())
+        } else {
+            Err(error_of(resp).await)
+        }
+    }
+
+    async fn post_raw<B: Serialize>(&self, path: &str, body: &B) -> Result<Response, ApiError> {
+        self.authed(Request::post(&self.url(path)))
+            .json(body)
+            .map_err(|e| ApiError::Decode(e.to_string()))?
+            .send()
+            .await
+            .map_err(|_| ApiError::Network)
+    }
+
+    /// `POST /auth/sign_in`: the user JSON carries the agent's `access_token`.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<Profile, ApiError> {
+        let body = SignInRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+        };
+        let resp: SignInResponse =
+            self.post_json("/auth/sign_in", &body)
+                .await
+                .map_err(|e| match e {
+                    ApiError::Unauthorized(_) => ApiError::Unauthorized(
+                        "That email and password don't match an agent on this server.".into(),
+                    ),
+                    other => other,
+                })?;
+        Ok(resp.data)
+    }
+
+    /// `GET /api/v1/profile`: validates the token and gives the cable `pubsub_token`.
+    pub async fn profile(&self) -> Result<Profile, ApiError> {
+        self.get("/api/v1/profile").await.map_err(|e| match e {
+            ApiError::Unauthorized(_) => ApiError::Unauthorized(
+                "This access token is invalid or has expired. Sign in again.".into(),
+            ),
+            other => other,
+        })
+    }
+
+    pub async fn conversations(&self, account_id: i64) -> Result<ConversationList, ApiError> {
+        self.get(&format!(
+            "/api/v1/accounts/{account_id}/conversations?status=all"
+        ))
+        .await
+    }
+
+    pub async fn conversation(&self, account_id: i64, id: i64) -> Result<Conversation, ApiError> {
+        self.get(&format!("/api/v1/accounts/{account_id}/conversations/{id}"))
+            .await
+    }
+
+    /// Newest 20 (no cursor), the 20 before `before`, or up to 100 after `after`.
+    pub async fn messages(
+        &self,
+        account_id: i64,
+        id: i64,
+        page: MessagePage,
+    ) -> Result<MessagesIndex, ApiError> {
+        let query = match page {
+            MessagePage::Newest => String::new(),
+            MessagePage::Before(m) => format!("?before={m}"),
+            MessagePage::After(m) => format!("?after={m}"),
+        };
+        self.get(&format!(
+            "/api/v1/accounts/{account_id}/conversations/{id}/messages{query}"
+        ))
+        .await
+    }
+
+    pub async fn send_message(
+        &self,
+        account_id: i64,
+        id: i64,
+        message: &NewMessage,
+    ) -> Result<Message, ApiError> {
+        self.post_json(
+            &format!("/api/v1/accounts/{account_id}/conversations/{id}/messages"),
+            message,
+        )
+        .await
+    }
+
+    pub async fn toggle_typing(
+        &self,
+        account_id: i64,
+        id: i64,
+        status: TypingStatus,
+        is_private: bool,
+    ) -> Result<(), ApiError> {
+        self.post_ignore(
+            &format!("/api/v1/accounts/{account_id}/conversations/{id}/toggle_typing_status"),
+            &TypingStatusRequest {
+                typing_status: status,
+                is_private,
+            },
+        )
+        .await
+    }
+
+    pub async fn update_last_seen(&self, account_id: i64, id: i64) -> Result<(), ApiError> {
+        self.post_ignore(
+            &format!("/api/v1/accounts/{account_id}/conversations/{id}/update_last_seen"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+}
+
+/// Which slice of a conversation's history to fetch (the cursors are message ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessagePage {
+    Newest,
+    Before(i64),
+    After(i64),
+}
+
+async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
+    if !resp.ok() {
+        return Err(error_of(resp).await);
+    }
+    let text = resp.text().await.map_err(|_| ApiError::Network)?;
+    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+async fn error_of(resp: Response) -> ApiError {
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    let server_text = serde_json::from_str::<ErrorBody>(&text)
+        .ok()
+        .and_then(|b| b.text().map(str::to_owned));
+    match status {
+        401 => ApiError::Unauthorized(
+            server_text.unwrap_or_else(|| "You are not signed in.".to_owned()),
+        ),
+        _ => ApiError::Http {
+            status,
+            message: server_text
+                .unwrap_or_else(|| format!("The server answered with an error ({status}).")),
+        },
+    }
+}

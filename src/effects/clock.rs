@@ -1,0 +1,71 @@
+//! Time and timers: the browser's clock feeds the pure state machines, which only ever see
+//! milliseconds.
+
+use std::time::Duration;
+
+use leptos::prelude::{
+    set_interval_with_handle, set_timeout_with_handle, IntervalHandle, TimeoutHandle,
+};
+
+/// Wall-clock milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// Unix seconds, the unit of Chatwoot's `created_at`.
+pub fn now_s() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// A one-shot timer that is cancelled when dropped, so a component or an effect that owns
+/// one never gets a callback after it is gone.
+pub struct Timer(Option<TimeoutHandle>);
+
+impl Timer {
+    pub fn after(delay_ms: u64, f: impl FnOnce() + 'static) -> Timer {
+        Timer(set_timeout_with_handle(f, Duration::from_millis(delay_ms)).ok())
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.clear();
+        }
+    }
+}
+
+/// A repeating timer, cancelled when dropped.
+pub struct Interval(Option<IntervalHandle>);
+
+impl Interval {
+    pub fn every(period_ms: u64, f: impl Fn() + 'static) -> Interval {
+        Interval(set_interval_with_handle(f, Duration::from_millis(period_ms)).ok())
+    }
+}
+
+impl Drop for Interval {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.clear();
+        }
+    }
+}
+
+/// "14:05" in the agent's local time zone.
+pub fn local_time_label(unix_s: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_s as f64 * 1000.0));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// A full local date and time for the `title`/`datetime` of a timestamp.
+pub fn local_datetime_label(unix_s: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_s as f64 * 1000.0));
+    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+}
+
+/// ISO 8601 (UTC) for `<time datetime>`.
+pub fn iso_datetime(unix_s: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_s as f64 * 1000.0));
+    String::from(date.to_iso_string())
+}

@@ -1,0 +1,9 @@
+//! Thin adapters between the browser and the app: each turns browser callbacks into state
+//! changes and core commands into browser calls, and decides nothing itself.
+
+pub mod api;
+pub mod cable;
+pub mod clock;
+pub mod page;
+pub mod socket;
+pub mod storage;

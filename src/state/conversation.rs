@@ -1,0 +1,258 @@
+//! The open conversation: its header data, its messages, and the intents the screen sends
+//! (load, load older, resync after a reconnect, mark read). Effects report back into the
+//! signals here; components only read them.
+
+use leptos::prelude::*;
+use parley_wire::{CableEvent, Conversation, Message, MessageType, Profile};
+
+use crate::effects::api::{Api, ApiError, MessagePage};
+use crate::state::connection::ConnectionState;
+use crate::state::messages::MessagesState;
+use crate::state::sending::Unconfirmed;
+use crate::state::typing::TypingState;
+
+/// Loading the conversation itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadState {
+    Loading,
+    Ready,
+    Failed(String),
+}
+
+/// Loading history above what is shown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OlderState {
+    Idle,
+    Loading,
+    /// The first message of the conversation is shown.
+    Exhausted,
+    Failed(String),
+}
+
+/// Chatwoot's page size for `before=` (CONTRACTS.md §2.3): a shorter page means the start.
+const PAGE_SIZE: usize = 20;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ChatState {
+    pub account_id: i64,
+    pub conversation_id: i64,
+    api: StoredValue<Api>,
+    pub profile: StoredValue<Profile>,
+    pub conversation: RwSignal<Option<Conversation>>,
+    pub messages: MessagesState,
+    pub load: RwSignal<LoadState>,
+    pub older: RwSignal<OlderState>,
+    pub connection: RwSignal<ConnectionState>,
+    pub typing: TypingState,
+    /// A failure that is not tied to one message (resync, mark read), shown in the banner.
+    pub notice: RwSignal<Option<String>>,
+    /// Bumped when a message is appended at the end (the list decides whether to follow).
+    pub appended: RwSignal<u64>,
+    pub(crate) unconfirmed: Unconfirmed,
+}
+
+impl ChatState {
+    pub fn new(api: Api, profile: Profile, account_id: i64, conversation_id: i64) -> Self {
+        ChatState {
+            account_id,
+            conversation_id,
+            api: StoredValue::new(api),
+            profile: StoredValue::new(profile),
+            conversation: RwSignal::new(None),
+            messages: MessagesState::new(),
+            load: RwSignal::new(LoadState::Loading),
+            older: RwSignal::new(OlderState::Idle),
+            connection: RwSignal::new(ConnectionState::Connecting),
+            typing: TypingState::new(),
+            notice: RwSignal::new(None),
+            appended: RwSignal::new(0),
+            unconfirmed: Unconfirmed::default(),
+        }
+    }
+
+    pub fn api(&self) -> Api {
+        self.api.get_value()
+    }
+
+    pub fn try_api(&self) -> Option<Api> {
+        self.api.try_get_value()
+    }
+
+    /// The conversation and its newest page, together: the screen shows both or an error.
+    pub async fn load(self) {
+        self.load.set(LoadState::Loading);
+        let api = self.api();
+        let (conversation, page) = futures::future::join(
+            api.conversation(self.account_id, self.conversation_id),
+            api.messages(self.account_id, self.conversation_id, MessagePage::Newest),
+        )
+        .await;
+        match (conversation, page) {
+            (Ok(conversation), Ok(page)) => {
+                if page.payload.len() < PAGE_SIZE {
+                    self.older.set(OlderState::Exhausted);
+                }
+                self.conversation.set(Some(conversation));
+                self.messages.upsert_all(page.payload);
+                self.load.set(LoadState::Ready);
+                self.mark_read_if_watching(true);
+            }
+            (Err(e), _) | (_, Err(e)) => self.load.set(LoadState::Failed(describe_load(&e))),
+        }
+    }
+
+    /// `before=<oldest id>`; returns how many rows were added above.
+    pub async fn load_older(self) -> usize {
+        if matches!(
+            self.older.get_untracked(),
+            OlderState::Loading | OlderState::Exhausted
+        ) {
+            return 0;
+        }
+        let Some(oldest) = self.messages.oldest_id() else {
+            self.older.set(OlderState::Exhausted);
+            return 0;
+        };
+        self.older.set(OlderState::Loading);
+        match self
+            .api()
+            .messages(
+                self.account_id,
+                self.conversation_id,
+                MessagePage::Before(oldest),
+            )
+            .await
+        {
+            Ok(page) => {
+                let exhausted = page.payload.len() < PAGE_SIZE;
+                let added = self.messages.upsert_all(page.payload);
+                self.older.set(if exhausted || added == 0 {
+                    OlderState::Exhausted
+                } else {
+                    OlderState::Idle
+                });
+                added
+            }
+            Err(e) => {
+                self.older.set(OlderState::Failed(format!(
+                    "Couldn't load older messages: {e}"
+                )));
+                0
+            }
+        }
+    }
+
+    /// After a (re)subscribe: fetch what arrived while the socket was down, page by page.
+    pub async fn resync(self) {
+        let Some(mut after) = self.messages.newest_id() else {
+            return;
+        };
+        // Chatwoot pages `after=` at 100; a long outage may need several pages.
+        for _ in 0..50 {
+            match self
+                .api()
+                .messages(
+                    self.account_id,
+                    self.conversation_id,
+                    MessagePage::After(after),
+                )
+                .await
+            {
+                Ok(page) => {
+                    let count = page.payload.len();
+                    let newest = page.payload.iter().map(|m| m.id).max();
+                    let before_last = self.messages.last_key();
+                    let added = self.messages.upsert_all(page.payload);
+                    if added > 0 && self.messages.last_key() != before_last {
+                        self.appended.update(|n| *n += 1);
+                        self.mark_read_if_watching(false);
+                    }
+                    self.notice.set(None);
+                    match newest {
+                        Some(n) if count >= 100 && n > after => after = n,
+                        _ => break,
+                    }
+                }
+                Err(e) => {
+                    self.notice.set(Some(format!(
+                        "Couldn't fetch messages missed while disconnected: {e}"
+                    )));
+                    break;
+                }
+            }
+        }
+    }
+
+    /// A cable event for this agent: act only on this account's, this conversation's.
+    pub fn on_cable_event(self, event: CableEvent) {
+        if event.account_id().is_some_and(|a| a != self.account_id) {
+            return;
+        }
+        match event {
+            CableEvent::MessageCreated(m) | CableEvent::MessageUpdated(m) => {
+                if m.conversation_id != self.conversation_id {
+                    return;
+                }
+                let incoming = m.message_type == MessageType::Incoming;
+                self.receive(m);
+                if incoming {
+                    self.mark_read_if_watching(false);
+                }
+            }
+            CableEvent::TypingOn(t) if t.conversation.id == self.conversation_id => {
+                self.typing.remote_on(&t.user, t.is_private);
+            }
+            CableEvent::TypingOff(t) if t.conversation.id == self.conversation_id => {
+                self.typing.remote_off(&t.user);
+            }
+            CableEvent::ConversationRead(c) if c.id == self.conversation_id => {
+                self.messages.mark_read(c.contact_last_seen_at);
+            }
+            _ => {}
+        }
+    }
+
+    /// A message from the server (create response or cable): merge it in place.
+    pub fn receive(self, message: Message) {
+        let before_last = self.messages.last_key();
+        // A message from the person typing ends their typing burst.
+        if let Some(sender) = &message.sender {
+            self.typing.remote_off(sender);
+        }
+        self.messages.upsert(message);
+        if self.messages.last_key() != before_last {
+            self.appended.update(|n| *n += 1);
+        }
+    }
+
+    /// `update_last_seen` when the agent can actually see the conversation (visible and
+    /// focused); `force` on open, as Chatwoot's dashboard does.
+    pub fn mark_read_if_watching(self, force: bool) {
+        if !force && !crate::effects::page::is_watching() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            if let Err(e) = self
+                .api()
+                .update_last_seen(self.account_id, self.conversation_id)
+                .await
+            {
+                // Not worth a banner when offline: the connection state already says so.
+                if !matches!(e, ApiError::Network) {
+                    self.notice
+                        .set(Some(format!("Couldn't mark the conversation as read: {e}")));
+                }
+            }
+        });
+    }
+}
+
+fn describe_load(e: &ApiError) -> String {
+    match e {
+        ApiError::Http { status: 404, .. } => {
+            "This conversation does not exist, or you don't have access to it.".into()
+        }
+        ApiError::Unauthorized(msg) => format!("{msg} Sign out and sign in again."),
+        other => format!("Couldn't load the conversation. {other}"),
+    }
+}

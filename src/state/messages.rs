@@ -1,0 +1,175 @@
+//! One conversation's messages, as the UI sees them: the core `MessageStore` decides order
+//! and deduplication; this wrapper mirrors its rows into one signal per row plus one signal
+//! for the order of keys. A status change touches one row's signal (one row re-renders);
+//! an insert touches the key list (the keyed `<For>` adds one row and moves none).
+
+use std::collections::HashMap;
+
+use crate::core_shim::store::{Change, MessageStore, Row, RowKey, SendState};
+use leptos::prelude::*;
+use parley_wire::Message;
+
+#[derive(Debug, Clone, Copy)]
+pub struct MessagesState {
+    store: StoredValue<MessageStore>,
+    rows: StoredValue<HashMap<RowKey, RwSignal<Row>>>,
+    /// Row keys in display order.
+    pub order: RwSignal<Vec<RowKey>>,
+}
+
+impl Default for MessagesState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MessagesState {
+    pub fn new() -> Self {
+        MessagesState {
+            store: StoredValue::new(MessageStore::new()),
+            rows: StoredValue::new(HashMap::new()),
+            order: RwSignal::new(Vec::new()),
+        }
+    }
+
+    pub fn row(&self, key: &RowKey) -> Option<RwSignal<Row>> {
+        self.rows.with_value(|rows| rows.get(key).copied())
+    }
+
+    pub fn newest_id(&self) -> Option<i64> {
+        self.store.with_value(MessageStore::newest_id)
+    }
+
+    pub fn oldest_id(&self) -> Option<i64> {
+        self.store.with_value(MessageStore::oldest_id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.store.with_value(MessageStore::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The last row's key, to tell "a message was appended" from "history was prepended".
+    pub fn last_key(&self) -> Option<RowKey> {
+        self.order.with_untracked(|o| o.last().cloned())
+    }
+
+    pub fn upsert(&self, message: Message) -> Change {
+        let change = self.store.try_update_value(|s| s.upsert(message));
+        let change = change.unwrap_or(Change::Unchanged);
+        self.apply(&change);
+        change
+    }
+
+    /// A page of history or a resync: many upserts, one update of the key list.
+    pub fn upsert_all(&self, messages: Vec<Message>) -> usize {
+        let changes: Vec<Change> = self
+            .store
+            .try_update_value(|s| messages.into_iter().map(|m| s.upsert(m)).collect())
+            .unwrap_or_default();
+        let mut inserted = 0;
+        for change in &changes {
+            match change {
+                Change::Inserted { key, .. } => {
+                    inserted += 1;
+                    self.ensure_row(key);
+                }
+                Change::Updated { key, .. } => self.refresh_row(key),
+                Change::Unchanged => {}
+            }
+        }
+        if inserted > 0 {
+            self.rebuild_order();
+        }
+        inserted
+    }
+
+    pub fn add_pending(&self, echo_id: &str, message: Message) -> Change {
+        let change = self
+            .store
+            .try_update_value(|s| s.add_pending(echo_id, message))
+            .unwrap_or(Change::Unchanged);
+        self.apply(&change);
+        change
+    }
+
+    pub fn set_send_state(&self, echo_id: &str, send: Option<SendState>) -> Change {
+        let change = self
+            .store
+            .try_update_value(|s| s.set_send_state(echo_id, send))
+            .unwrap_or(Change::Unchanged);
+        self.apply(&change);
+        change
+    }
+
+    /// `conversation.read`: outgoing messages up to that time become read.
+    pub fn mark_read(&self, up_to_created_at: i64) {
+        let keys = self
+            .store
+            .try_update_value(|s| s.mark_read(up_to_created_at))
+            .unwrap_or_default();
+        for key in &keys {
+            self.refresh_row(key);
+        }
+    }
+
+    /// The message a pending row was built from, to send it again.
+    pub fn message_of(&self, key: &RowKey) -> Option<Message> {
+        self.store
+            .with_value(|s| s.get(key).map(|r| r.message.clone()))
+    }
+
+    fn apply(&self, change: &Change) {
+        match change {
+            Change::Inserted { key, index } => {
+                self.ensure_row(key);
+                let consistent = self.order.try_update(|order| {
+                    if *index <= order.len() {
+                        order.insert(*index, key.clone());
+                        true
+                    } else {
+                        false
+                    }
+                });
+                if consistent != Some(true) || self.order.with_untracked(Vec::len) != self.len() {
+                    self.rebuild_order();
+                }
+            }
+            Change::Updated { key, .. } => self.refresh_row(key),
+            Change::Unchanged => {}
+        }
+    }
+
+    fn ensure_row(&self, key: &RowKey) {
+        let Some(row) = self.store.with_value(|s| s.get(key).cloned()) else {
+            return;
+        };
+        let existing = self.row(key);
+        match existing {
+            Some(signal) => signal.set(row),
+            None => self.rows.update_value(|rows| {
+                rows.insert(key.clone(), RwSignal::new(row));
+            }),
+        }
+    }
+
+    fn refresh_row(&self, key: &RowKey) {
+        let Some(row) = self.store.with_value(|s| s.get(key).cloned()) else {
+            return;
+        };
+        match self.row(key) {
+            Some(signal) => signal.set(row),
+            None => self.ensure_row(key),
+        }
+    }
+
+    fn rebuild_order(&self) {
+        let keys: Vec<RowKey> = self
+            .store
+            .with_value(|s| s.rows().map(|r| r.key.clone()).collect());
+        self.order.set(keys);
+    }
+}

@@ -1,0 +1,9 @@
+//! The app's state, by domain (as Chatwoot's dashboard store splits it): the session, the
+//! open conversation and its messages, sending, the live connection, typing.
+
+pub mod connection;
+pub mod conversation;
+pub mod messages;
+pub mod sending;
+pub mod session;
+pub mod typing;

@@ -1,0 +1,159 @@
+//! Who the agent is: checking a token, signed out (with the reason), or signed in with a
+//! validated profile. The token survives reloads in local storage.
+
+use leptos::prelude::*;
+use parley_wire::Profile;
+
+use crate::config::Config;
+use crate::effects::api::{Api, ApiError};
+use crate::effects::storage::{self, StoredSession};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// The API, authenticated as this agent.
+    pub api: Api,
+    pub profile: Profile,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionState {
+    /// A token is being validated (startup with a stored or configured token).
+    Checking,
+    /// No valid session; `notice` says why when there is something to say.
+    SignedOut {
+        notice: Option<String>,
+    },
+    SignedIn(Box<Session>),
+}
+
+/// The session, shared through context. Copy, so event handlers capture it freely.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCtx {
+    pub state: RwSignal<SessionState>,
+    config: StoredValue<Config>,
+}
+
+impl SessionCtx {
+    pub fn new(config: Config) -> Self {
+        SessionCtx {
+            state: RwSignal::new(SessionState::Checking),
+            config: StoredValue::new(config),
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        self.config.get_value()
+    }
+
+    fn origin(&self) -> String {
+        self.config.with_value(Config::api_origin)
+    }
+
+    fn anonymous_api(&self) -> Api {
+        Api::new(self.origin(), None)
+    }
+
+    pub fn session(&self) -> Option<Session> {
+        match self.state.get() {
+            SessionState::SignedIn(s) => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// On startup: a token handed over by the page wins (demo, embedding), unless the agent
+    /// signed out on purpose; then the stored one; otherwise ask the agent to sign in.
+    pub fn restore(self) {
+        let origin = self.origin();
+        let config_token = self
+            .config
+            .with_value(|c| c.token.clone())
+            .filter(|_| !storage::signed_out_on_purpose(&origin));
+        let token = config_token.or_else(|| storage::load_session(&origin).map(|s| s.token));
+        let Some(token) = token else {
+            self.state.set(SessionState::SignedOut { notice: None });
+            return;
+        };
+        self.state.set(SessionState::Checking);
+        leptos::task::spawn_local(async move {
+            let api = self.anonymous_api().with_token(&token);
+            match api.profile().await {
+                Ok(profile) => self.signed_in(api, profile),
+                Err(e) => {
+                    // Keep a stored token when the server is merely unreachable: it may be
+                    // perfectly valid once the server is back.
+                    if matches!(e, ApiError::Unauthorized(_)) {
+                        storage::clear_session(&origin);
+                    }
+                    self.state.set(SessionState::SignedOut {
+                        notice: Some(self.describe(&e)),
+                    });
+                }
+            }
+        });
+    }
+
+    /// Email and password, the Chatwoot way: the sign-in response carries the access token,
+    /// which is then validated like a pasted one.
+    pub async fn sign_in_with_password(
+        self,
+        email: String,
+        password: String,
+    ) -> Result<(), String> {
+        let profile = self
+            .anonymous_api()
+            .sign_in(&email, &password)
+            .await
+            .map_err(|e| self.describe(&e))?;
+        self.sign_in_with_token(profile.access_token).await
+    }
+
+    pub async fn sign_in_with_token(self, token: String) -> Result<(), String> {
+        let token = token.trim().to_owned();
+        if token.is_empty() {
+            return Err("Paste your access token (Profile settings → Access token).".into());
+        }
+        let api = self.anonymous_api().with_token(&token);
+        let profile = api.profile().await.map_err(|e| self.describe(&e))?;
+        self.signed_in(api, profile);
+        Ok(())
+    }
+
+    fn signed_in(self, api: Api, profile: Profile) {
+        storage::save_session(
+            &self.origin(),
+            &StoredSession {
+                token: profile.access_token.clone(),
+            },
+        );
+        self.state
+            .set(SessionState::SignedIn(Box::new(Session { api, profile })));
+    }
+
+    pub fn sign_out(self) {
+        storage::clear_session(&self.origin());
+        self.state.set(SessionState::SignedOut {
+            notice: Some("You have signed out.".into()),
+        });
+    }
+
+    /// The text a person reads in the sign-in form.
+    fn describe(&self, e: &ApiError) -> String {
+        match e {
+            ApiError::Network => format!(
+                "Can't reach the server at {}. Check that it is running and that you are online, then try again.",
+                self.origin()
+            ),
+            other => other.to_string(),
+        }
+    }
+
+    /// The account to open after signing in: the page's, else the agent's active one.
+    pub fn home_account(&self, profile: &Profile) -> i64 {
+        let configured = self.config.with_value(|c| c.account_id);
+        if profile.accounts.iter().any(|a| a.id == configured) || profile.accounts.is_empty() {
+            configured
+        } else {
+            profile.account_id.unwrap_or(configured)
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The app shell and the routes, all in one place.
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::path;
+
+use crate::config::Config;
+use crate::state::session::{SessionCtx, SessionState};
+use crate::ui::chat_screen::ChatScreen;
+use crate::ui::conversation_list::ConversationList;
+use crate::ui::sign_in::SignIn;
+
+/// The standalone app: Chatwoot's own URL shapes under `/app/`.
+#[component]
+pub fn App(config: Config) -> impl IntoView {
+    let session = SessionCtx::new(config);
+    provide_context(session);
+    session.restore();
+
+    view! {
+        <div class="parley parley-standalone">
+            <Router>
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/app") view=SignInRoute/>
+                    <Route path=path!("/app/login") view=SignInRoute/>
+                    <Route path=path!("/app/accounts/:account_id/conversations") view=ListRoute/>
+                    <Route
+                        path=path!("/app/accounts/:account_id/conversations/:conversation_id")
+                        view=ChatRoute
+                    />
+                </Routes>
+            </Router>
+        </div>
+    }
+}
+
+/// An embedded chat: one conversation, no router (the host page owns its URL).
+#[component]
+pub fn EmbeddedApp(config: Config) -> impl IntoView {
+    let conversation_id = config.conversation_id;
+    let account_id = config.account_id;
+    let session = SessionCtx::new(config);
+    provide_context(session);
+    session.restore();
+
+    view! {
+        <div class="parley parley-embedded">
+            <RequireSession>
+                {move || match conversation_id {
+                    Some(id) => view! { <ChatScreen account_id=account_id conversation_id=id/> }.into_any(),
+                    None => view! {
+                        <p class="parley-fatal" role="alert">
+                            "Parley: mount() needs a conversationId in its config."
+                        </p>
+                    }
+                    .into_any(),
+                }}
+            </RequireSession>
+        </div>
+    }
+}
+
+/// Shows its children only with a valid session; otherwise the sign-in form, in place, so
+/// that the agent lands where they were going once signed in.
+#[component]
+fn RequireSession(children: ChildrenFn) -> impl IntoView {
+    let session = expect_context::<SessionCtx>();
+    let signed_in = Memo::new(move |_| matches!(session.state.get(), SessionState::SignedIn(_)));
+    let checking = Memo::new(move |_| matches!(session.state.get(), SessionState::Checking));
+    move || {
+        if signed_in.get() {
+            children().into_any()
+        } else if checking.get() {
+            view! { <Loading label="Checking your session…"/> }.into_any()
+        } else {
+            view! { <SignIn/> }.into_any()
+        }
+    }
+}
+
+#[component]
+fn SignInRoute() -> impl IntoView {
+    let session = expect_context::<SessionCtx>();
+    let navigate = use_navigate();
+    // Once signed in, go to the account's conversations.
+    Effect::new(move |_| {
+        if let SessionState::SignedIn(s) = session.state.get() {
+            let account = session.home_account(&s.profile);
+            navigate(
+                &format!("/app/accounts/{account}/conversations"),
+                Default::default(),
+            );
+        }
+    });
+    move || match session.state.get() {
+        SessionState::Checking | SessionState::SignedIn(_) => {
+            view! { <Loading label="Signing in…"/> }.into_any()
+        }
+        SessionState::SignedOut { .. } => view! { <SignIn/> }.into_any(),
+    }
+}
+
+fn param_i64(name: &'static str) -> Memo<Option<i64>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.with(|p| p.get(name).and_then(|v| v.parse().ok())))
+}
+
+#[component]
+fn ListRoute() -> impl IntoView {
+    let account = param_i64("account_id");
+    view! {
+        <RequireSession>
+            {move || match account.get() {
+                Some(a) => view! { <ConversationList account_id=a/> }.into_any(),
+                None => view! { <NotFound/> }.into_any(),
+            }}
+        </RequireSession>
+    }
+}
+
+#[component]
+fn ChatRoute() -> impl IntoView {
+    let account = param_i64("account_id");
+    let conversation = param_i64("conversation_id");
+    view! {
+        <RequireSession>
+            {move || match (account.get(), conversation.get()) {
+                // Keyed by the ids: a new conversation gets a fresh screen and fresh state.
+                (Some(a), Some(c)) => view! { <ChatScreen account_id=a conversation_id=c/> }.into_any(),
+                _ => view! { <NotFound/> }.into_any(),
+            }}
+        </RequireSession>
+    }
+}
+
+#[component]
+pub fn Loading(#[prop(into)] label: String) -> impl IntoView {
+    view! {
+        <div class="parley-loading" role="status">
+            <span class="parley-spinner" aria-hidden="true"></span>
+            <span>{label}</span>
+        </div>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <div class="parley-empty-state">
+            <h1>"Nothing here"</h1>
+            <p>"This address does not lead to a conversation."</p>
+            <a href="/app/login">"Go to sign-in"</a>
+        </div>
+    }
+}

@@ -1,0 +1,48 @@
+//! An avatar: the picture when there is one, else initials on a colour derived from the
+//! name (stable, so a person keeps their colour across rows and reloads).
+
+use leptos::prelude::*;
+
+pub fn initials(name: &str) -> String {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let first = words.first().and_then(|w| w.chars().next());
+    let last = words[1.min(words.len())..]
+        .last()
+        .and_then(|w| w.chars().next());
+    match (first, last) {
+        (Some(a), Some(b)) => format!("{}{}", a.to_uppercase(), b.to_uppercase()),
+        (Some(a), None) => a.to_uppercase().to_string(),
+        _ => "?".into(),
+    }
+}
+
+/// One of eight hues (FNV-1a of the name).
+fn hue_class(name: &str) -> String {
+    let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    });
+    format!("parley-avatar-hue-{}", hash % 8)
+}
+
+#[component]
+pub fn Avatar(
+    #[prop(into)] name: Signal<String>,
+    #[prop(into)] url: Signal<Option<String>>,
+    #[prop(optional)] large: bool,
+) -> impl IntoView {
+    let size = if large { " parley-avatar-large" } else { "" };
+    move || {
+        match url.get() {
+        Some(src) => view! {
+            <img class=format!("parley-avatar{size}") src=src alt="" loading="lazy"/>
+        }
+        .into_any(),
+        None => view! {
+            <span class=move || format!("parley-avatar{size} {}", hue_class(&name.get())) aria-hidden="true">
+                {move || initials(&name.get())}
+            </span>
+        }
+        .into_any(),
+    }
+    }
+}

@@ -1,0 +1,86 @@
+//! The chat screen: loads the conversation, keeps it live, and lays out the header, the
+//! log, the typing line and the composer.
+
+use leptos::prelude::*;
+
+use crate::effects::cable::LiveCable;
+use crate::effects::page::WindowListener;
+use crate::state::conversation::{ChatState, LoadState};
+use crate::state::session::SessionCtx;
+use crate::ui::app::Loading;
+use crate::ui::composer::Composer;
+use crate::ui::connection_banner::ConnectionBanner;
+use crate::ui::conversation_header::ConversationHeader;
+use crate::ui::message_list::MessageList;
+use crate::ui::typing_indicator::TypingIndicator;
+
+#[component]
+pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
+    let session_ctx = expect_context::<SessionCtx>();
+    let Some(session) = session_ctx.session() else {
+        return view! { <Loading label="Checking your session…"/> }.into_any();
+    };
+    let chat = ChatState::new(
+        session.api.clone(),
+        session.profile.clone(),
+        account_id,
+        conversation_id,
+    );
+    let config = session_ctx.config();
+
+    leptos::task::spawn_local(chat.load());
+
+    // The cable lives as long as this screen: dropping it closes the socket.
+    let cable = StoredValue::new_local(None::<LiveCable>);
+    let cable_url = config.cable_url();
+    Effect::new(move |_| {
+        if chat.load.get() == LoadState::Ready && cable.with_value(Option::is_none) {
+            cable.set_value(Some(LiveCable::start(&cable_url, chat)));
+        }
+    });
+
+    // Coming back to the tab marks read what arrived while the agent was away.
+    let _listeners = StoredValue::new_local(
+        [
+            WindowListener::on_window("focus", move || chat.mark_read_if_watching(false)),
+            WindowListener::on_document("visibilitychange", move || {
+                chat.mark_read_if_watching(false)
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>(),
+    );
+    on_cleanup(move || chat.typing_stop());
+
+    let sign_out = Callback::new(move |_| {
+        chat.typing_stop();
+        session_ctx.sign_out();
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().set_href("/app/login");
+        }
+    });
+    let embedded = config.conversation_id.is_some() && !config.demo;
+
+    view! {
+        <section class="parley-chat" data-testid="chat-screen">
+            <ConversationHeader chat=chat on_sign_out=(!embedded).then_some(sign_out)/>
+            <ConnectionBanner chat=chat/>
+            {move || match chat.load.get() {
+                LoadState::Loading => view! { <Loading label="Loading the conversation…"/> }.into_any(),
+                LoadState::Failed(message) => view! {
+                    <div class="parley-load-error" role="alert">
+                        <p>{message}</p>
+                        <button type="button" class="parley-button" on:click=move |_| leptos::task::spawn_local(chat.load())>
+                            "Try again"
+                        </button>
+                    </div>
+                }.into_any(),
+                LoadState::Ready => view! { <MessageList chat=chat/> }.into_any(),
+            }}
+            <TypingIndicator chat=chat/>
+            <Composer chat=chat/>
+        </section>
+    }
+    .into_any()
+}

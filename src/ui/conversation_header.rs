@@ -1,0 +1,70 @@
+//! The conversation's header: who the agent is talking to.
+
+use leptos::prelude::*;
+
+use crate::state::conversation::ChatState;
+use crate::ui::avatar::Avatar;
+
+#[component]
+pub fn ConversationHeader(chat: ChatState, on_sign_out: Option<Callback<()>>) -> impl IntoView {
+    let name = Signal::derive(move || {
+        chat.conversation.with(|c| {
+            c.as_ref()
+                .and_then(|c| c.meta.sender.name.clone())
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| "Customer".into())
+        })
+    });
+    let avatar = Signal::derive(move || {
+        chat.conversation.with(|c| {
+            c.as_ref()
+                .and_then(|c| c.meta.sender.thumbnail.clone())
+                .filter(|u| !u.is_empty())
+        })
+    });
+    let detail = move || {
+        chat.conversation.with(|c| {
+            c.as_ref().map(|c| {
+                let contact = c
+                    .meta
+                    .sender
+                    .email
+                    .clone()
+                    .or_else(|| c.meta.sender.phone_number.clone())
+                    .unwrap_or_default();
+                let status = c.status.clone();
+                if contact.is_empty() {
+                    format!("#{} · {status}", c.id)
+                } else {
+                    format!("#{} · {contact} · {status}", c.id)
+                }
+            })
+        })
+    };
+    let agent = chat
+        .profile
+        .with_value(|p| p.available_name.clone().unwrap_or_else(|| p.name.clone()));
+
+    view! {
+        <header class="parley-header">
+            <Avatar name=name url=avatar large=true/>
+            <div class="parley-header-text">
+                <h1 data-testid="conversation-header">{move || name.get()}</h1>
+                <p class="parley-muted">{detail}</p>
+            </div>
+            {on_sign_out.map(|sign_out| view! {
+                <div class="parley-header-actions">
+                    <span class="parley-muted parley-agent-name">{agent}</span>
+                    <button
+                        type="button"
+                        class="parley-button parley-button-quiet"
+                        data-testid="sign-out"
+                        on:click=move |_| sign_out.run(())
+                    >
+                        "Sign out"
+                    </button>
+                </div>
+            })}
+        </header>
+    }
+}

@@ -1,0 +1,96 @@
+//! A plain list of the account's conversations, to pick one.
+
+use leptos::prelude::*;
+use parley_wire::Conversation;
+
+use crate::state::session::SessionCtx;
+use crate::ui::app::Loading;
+use crate::ui::avatar::Avatar;
+
+#[derive(Debug, Clone, PartialEq)]
+enum ListState {
+    Loading,
+    Ready(Vec<Conversation>),
+    Failed(String),
+}
+
+#[component]
+pub fn ConversationList(account_id: i64) -> impl IntoView {
+    let session_ctx = expect_context::<SessionCtx>();
+    let state = RwSignal::new(ListState::Loading);
+    let load = move || {
+        let Some(session) = session_ctx.session() else {
+            return;
+        };
+        state.set(ListState::Loading);
+        leptos::task::spawn_local(async move {
+            state.set(match session.api.conversations(account_id).await {
+                Ok(list) => ListState::Ready(list.data.payload),
+                Err(e) => ListState::Failed(format!("Couldn't load conversations. {e}")),
+            });
+        });
+    };
+    load();
+
+    view! {
+        <main class="parley-list-page">
+            <header class="parley-header">
+                <div class="parley-brand">
+                    <span class="parley-logo" aria-hidden="true">"P"</span>
+                    <h1>"Conversations"</h1>
+                </div>
+                <div class="parley-header-actions">
+                    <button type="button" class="parley-button parley-button-quiet" data-testid="sign-out"
+                        on:click=move |_| {
+                            session_ctx.sign_out();
+                            if let Some(w) = web_sys::window() {
+                                let _ = w.location().set_href("/app/login");
+                            }
+                        }>
+                        "Sign out"
+                    </button>
+                </div>
+            </header>
+            {move || match state.get() {
+                ListState::Loading => view! { <Loading label="Loading conversations…"/> }.into_any(),
+                ListState::Failed(msg) => view! {
+                    <div class="parley-load-error" role="alert">
+                        <p>{msg}</p>
+                        <button type="button" class="parley-button" on:click=move |_| load()>"Try again"</button>
+                    </div>
+                }.into_any(),
+                ListState::Ready(list) if list.is_empty() => view! {
+                    <p class="parley-empty-log">"No conversations yet."</p>
+                }.into_any(),
+                ListState::Ready(list) => view! {
+                    <ul class="parley-conversations" data-testid="conversation-list">
+                        {list.into_iter().map(|c| {
+                            let name = c.meta.sender.name.clone().unwrap_or_else(|| "Customer".into());
+                            let avatar = c.meta.sender.thumbnail.clone().filter(|u| !u.is_empty());
+                            let preview = c.last_non_activity_message.as_ref()
+                                .and_then(|m| m.content.clone())
+                                .unwrap_or_default();
+                            let href = format!("/app/accounts/{account_id}/conversations/{}", c.id);
+                            let unread = c.unread_count;
+                            view! {
+                                <li>
+                                    <a class="parley-conversation-link" href=href>
+                                        <Avatar name=name.clone() url=avatar/>
+                                        <span class="parley-conversation-text">
+                                            <strong>{name}</strong>
+                                            <span class="parley-muted parley-preview">{preview}</span>
+                                        </span>
+                                        <span class="parley-muted">{format!("#{}", c.id)}</span>
+                                        {(unread > 0).then(|| view! {
+                                            <span class="parley-badge">{if unread >= 10 { "9+".to_string() } else { unread.to_string() }}</span>
+                                        })}
+                                    </a>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+        </main>
+    }
+}

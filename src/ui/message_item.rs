@@ -1,0 +1,230 @@
+//! One message row. It reads only its own row signal, so a status change or an edit
+//! re-renders this row and nothing else.
+
+use crate::core_shim::store::{Row, SendState};
+use leptos::prelude::*;
+use parley_wire::{MessageStatus, MessageType, Sender};
+
+use crate::effects::clock::{iso_datetime, local_datetime_label, local_time_label};
+use crate::ui::avatar::Avatar;
+
+/// `data-status`: the local send state while the message is ours and unconfirmed, else the
+/// server's status.
+pub fn status_of(row: &Row) -> &'static str {
+    match &row.send {
+        Some(SendState::Queued) => "queued",
+        Some(SendState::Sending) | Some(SendState::Retrying { .. }) => "sending",
+        Some(SendState::Failed { .. }) => "failed",
+        None => match row.message.status {
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Read => "read",
+            MessageStatus::Failed => "failed",
+            MessageStatus::Progress => "sending",
+            MessageStatus::Unknown => "sent",
+        },
+    }
+}
+
+fn type_of(row: &Row) -> &'static str {
+    match row.message.message_type {
+        MessageType::Incoming => "incoming",
+        MessageType::Outgoing => "outgoing",
+        MessageType::Activity => "activity",
+        MessageType::Template => "template",
+        // Unknown kinds come from the server side; show them like the agent side's.
+        MessageType::Other(_) => "outgoing",
+    }
+}
+
+/// Why a message failed, for the row: our send error, else the channel's `external_error`.
+fn failure_of(row: &Row) -> Option<String> {
+    match &row.send {
+        Some(SendState::Failed { reason }) => Some(reason.clone()),
+        Some(SendState::Retrying { error }) => Some(format!("{error} Retrying…")),
+        _ if row.message.status == MessageStatus::Failed => Some(
+            row.message
+                .external_error()
+                .unwrap_or("The channel could not deliver this message.")
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+fn sender_name(row: &Row) -> String {
+    match row.message.sender.as_ref() {
+        Some(sender) => sender.display_name().unwrap_or("Unknown").to_owned(),
+        None if row.message.message_type == MessageType::Incoming => "Customer".into(),
+        None => "Bot".into(),
+    }
+}
+
+#[component]
+pub fn MessageItem(row: RwSignal<Row>, on_retry: Callback<String>) -> impl IntoView {
+    let kind = Memo::new(move |_| row.with(type_of));
+    let status = Memo::new(move |_| row.with(status_of));
+    let private = Memo::new(move |_| row.with(|r| r.message.private));
+    let deleted = Memo::new(move |_| row.with(|r| r.message.is_deleted()));
+    // Rendering markdown is the costly part: only when the text changes.
+    let html = Memo::new(move |_| {
+        row.with(|r| crate::core_shim::markdown::render(r.message.content.as_deref().unwrap_or("")))
+    });
+    let id = Memo::new(move |_| row.with(|r| (r.message.id > 0).then(|| r.message.id.to_string())));
+    let echo_id = Memo::new(move |_| row.with(|r| r.message.echo_id.clone()));
+    let failure = Memo::new(move |_| row.with(failure_of));
+    let created_at = Memo::new(move |_| row.with(|r| r.message.created_at));
+    let name = Memo::new(move |_| row.with(sender_name));
+    let avatar = Memo::new(move |_| {
+        row.with(|r| {
+            r.message
+                .sender
+                .as_ref()
+                .and_then(Sender::avatar)
+                .map(str::to_owned)
+        })
+    });
+    let retryable =
+        Memo::new(move |_| row.with(|r| matches!(r.send, Some(SendState::Failed { .. }))));
+
+    let class = move || {
+        let mut c = format!("parley-message parley-message-{}", kind.get());
+        if private.get() {
+            c.push_str(" parley-message-private");
+        }
+        if deleted.get() {
+            c.push_str(" parley-message-deleted");
+        }
+        if status.get() == "failed" {
+            c.push_str(" parley-message-failed");
+        }
+        c
+    };
+
+    let retry = move |_| {
+        if let Some(echo) = echo_id.get_untracked() {
+            on_retry.run(echo);
+        }
+    };
+
+    view! {
+        <article
+            class=class
+            data-testid="message"
+            data-id=move || id.get().unwrap_or_default()
+            data-echo-id=move || echo_id.get()
+            data-status=move || status.get()
+            data-type=move || kind.get()
+            data-private=move || private.get().to_string()
+        >
+            <Show
+                when=move || kind.get() != "activity"
+                fallback=move || view! {
+                    <div class="parley-activity">
+                        <span data-testid="message-content" class="parley-activity-text" inner_html=move || html.get()></span>
+                        <span class="parley-visually-hidden" data-testid="message-sender">{move || name.get()}</span>
+                        <time
+                            data-testid="message-time"
+                            datetime=move || iso_datetime(created_at.get())
+                            title=move || local_datetime_label(created_at.get())
+                        >
+                            {move || local_time_label(created_at.get())}
+                        </time>
+                    </div>
+                }
+            >
+                <Avatar name=name url=avatar/>
+                <div class="parley-bubble-column">
+                    <div class="parley-message-meta">
+                        <span class="parley-sender" data-testid="message-sender">{move || name.get()}</span>
+                        <Show when=move || private.get()>
+                            <span class="parley-private-label">
+                                <LockIcon/>
+                                "Private note"
+                            </span>
+                        </Show>
+                    </div>
+                    <div class="parley-bubble">
+                        <div class="parley-content" data-testid="message-content" inner_html=move || html.get()></div>
+                        <div class="parley-bubble-footer">
+                            <time
+                                data-testid="message-time"
+                                datetime=move || iso_datetime(created_at.get())
+                                title=move || local_datetime_label(created_at.get())
+                            >
+                                {move || local_time_label(created_at.get())}
+                            </time>
+                            <Show when=move || kind.get() == "outgoing" && !private.get() && !deleted.get()>
+                                <DeliveryStatus status=status/>
+                            </Show>
+                        </div>
+                    </div>
+                    <Show when=move || failure.with(Option::is_some)>
+                        <div class="parley-message-error" role="alert">
+                            <span>{move || failure.get().unwrap_or_default()}</span>
+                            <Show when=move || retryable.get()>
+                                <button type="button" class="parley-link-button" data-testid="retry-button" on:click=retry>
+                                    "Retry"
+                                </button>
+                            </Show>
+                        </div>
+                    </Show>
+                </div>
+            </Show>
+        </article>
+    }
+}
+
+/// The delivery icon, with a label for screen readers (the icon alone says nothing).
+#[component]
+fn DeliveryStatus(status: Memo<&'static str>) -> impl IntoView {
+    let label = move || match status.get() {
+        "queued" => "Queued, waiting for the connection",
+        "sending" => "Sending",
+        "sent" => "Sent",
+        "delivered" => "Delivered",
+        "read" => "Read",
+        "failed" => "Not sent",
+        _ => "",
+    };
+    view! {
+        <span class=move || format!("parley-status parley-status-{}", status.get()) title=label>
+            {move || match status.get() {
+                "queued" | "sending" => view! {
+                    <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
+                        <circle cx="8" cy="8" r="6" fill="none" stroke="currentColor" stroke-width="1.5"/>
+                        <path d="M8 4.5V8l2.5 1.5" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round"/>
+                    </svg>
+                }.into_any(),
+                "sent" => view! {
+                    <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
+                        <path d="M3 8.5l3 3 7-7" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/>
+                    </svg>
+                }.into_any(),
+                "delivered" | "read" => view! {
+                    <svg viewBox="0 0 20 16" aria-hidden="true" class="parley-icon parley-icon-wide">
+                        <path d="M1.5 8.5l3 3 7-7M8.5 11.5l7-7" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"/>
+                        <path d="M7 10l1.5 1.5" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round"/>
+                    </svg>
+                }.into_any(),
+                _ => view! {
+                    <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
+                        <circle cx="8" cy="8" r="6.5" fill="currentColor"/>
+                        <path d="M8 4.5v4.2M8 11.2v.3" stroke="white" stroke-width="1.6" stroke-linecap="round"/>
+                    </svg>
+                }.into_any(),
+            }}
+            <span class="parley-visually-hidden">{label}</span>
+        </span>
+    }
+}
+
+#[component]
+fn LockIcon() -> impl IntoView {
+    view! {
+        <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
+            <rect x="3.5" y="7" width="9" height="6.5" rx="1.5" fill="none" stroke="currentColor" stroke-width="1.4"/>
+            <path d="M5.5 7V5a2.5 2.5 0 015 0v2" fill="none" stroke="currentColor" stroke-width="1.4"/>
+        </svg>
+    }
+}

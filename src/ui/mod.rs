@@ -1,0 +1,13 @@
+//! Leptos components, one per file, named by what they show.
+
+pub mod app;
+pub mod avatar;
+pub mod chat_screen;
+pub mod composer;
+pub mod connection_banner;
+pub mod conversation_header;
+pub mod conversation_list;
+pub mod message_item;
+pub mod message_list;
+pub mod sign_in;
+pub mod typing_indicator;
