@@ -1,0 +1,157 @@
+//! Conversations: list (+ meta counts), show, typing, and the agent's read marker.
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use parley_wire::{Conversation, ConversationList, ConversationListData, ConversationsMeta};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::load_conversation;
+use crate::auth::{authorize_account, AuthUser, Origin};
+use crate::chat::{self, Actor};
+use crate::db::{self, ConversationRow};
+use crate::error::ApiResult;
+use crate::views;
+use crate::AppState;
+
+/// Chatwoot's `CONVERSATION_RESULTS_PER_PAGE`.
+const PER_PAGE: usize = 25;
+
+#[derive(Deserialize, Default)]
+pub struct ListParams {
+    status: Option<String>,
+    assignee_type: Option<String>,
+    inbox_id: Option<i64>,
+    page: Option<usize>,
+}
+
+/// The conversations the finder starts from (status and inbox), and the four counts.
+fn filtered(
+    c: &rusqlite::Connection,
+    account_id: i64,
+    user_id: i64,
+    p: &ListParams,
+) -> ApiResult<(Vec<ConversationRow>, ConversationsMeta)> {
+    let status = match p.status.as_deref() {
+        None | Some("") => Some("open"),
+        Some("all") => None,
+        Some(s) => Some(s),
+    };
+    let rows: Vec<ConversationRow> = db::conversations(c, account_id, status)?
+        .into_iter()
+        .filter(|r| p.inbox_id.is_none_or(|i| r.inbox_id == i))
+        .collect();
+    let meta = ConversationsMeta {
+        mine_count: rows
+            .iter()
+            .filter(|r| r.assignee_id == Some(user_id))
+            .count() as i64,
+        assigned_count: rows.iter().filter(|r| r.assignee_id.is_some()).count() as i64,
+        unassigned_count: rows.iter().filter(|r| r.assignee_id.is_none()).count() as i64,
+        all_count: rows.len() as i64,
+    };
+    Ok((rows, meta))
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Origin(origin): Origin,
+    Path(account_id): Path<i64>,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<ConversationList>> {
+    let list = state.db.with(|c| -> ApiResult<_> {
+        authorize_account(c, &user, account_id)?;
+        let (rows, meta) = filtered(c, account_id, user.id, &p)?;
+        let page = p.page.unwrap_or(1).max(1);
+        let payload = rows
+            .iter()
+            .filter(|r| match p.assignee_type.as_deref() {
+                Some("me") => r.assignee_id == Some(user.id),
+                Some("unassigned") => r.assignee_id.is_none(),
+                Some("assigned") => r.assignee_id.is_some(),
+                _ => true,
+            })
+            .skip((page - 1) * PER_PAGE)
+            .take(PER_PAGE)
+            .map(|r| {
+                let online = state.hub.contact_online(r.contact_id);
+                views::conversation_rest(c, r, &origin, online)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ConversationList {
+            data: ConversationListData { meta, payload },
+        })
+    })?;
+    Ok(Json(list))
+}
+
+pub async fn meta(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(account_id): Path<i64>,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Value>> {
+    let meta = state.db.with(|c| -> ApiResult<_> {
+        authorize_account(c, &user, account_id)?;
+        Ok(filtered(c, account_id, user.id, &p)?.1)
+    })?;
+    Ok(Json(json!({ "meta": meta })))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Origin(origin): Origin,
+    Path((account_id, display_id)): Path<(i64, i64)>,
+) -> ApiResult<Json<Conversation>> {
+    let conv = state.db.with(|c| -> ApiResult<_> {
+        let conv = load_conversation(c, &user, account_id, display_id)?;
+        let online = state.hub.contact_online(conv.contact_id);
+        Ok(views::conversation_rest(c, &conv, &origin, online)?)
+    })?;
+    Ok(Json(conv))
+}
+
+/// Body `{"typing_status": "on"|"off", "is_private": bool}`; any other status does nothing.
+pub async fn toggle_typing_status(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Origin(origin): Origin,
+    Path((account_id, display_id)): Path<(i64, i64)>,
+    body: Option<Json<Value>>,
+) -> ApiResult<()> {
+    let conv = state
+        .db
+        .with(|c| load_conversation(c, &user, account_id, display_id))?;
+    let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
+    let on = match body.get("typing_status").and_then(Value::as_str) {
+        Some("on") => true,
+        Some("off") => false,
+        _ => return Ok(()),
+    };
+    let is_private = match body.get("is_private") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    };
+    chat::typing(&state, &conv, &Actor::Agent(user), on, is_private, &origin)
+}
+
+/// Sets `agent_last_seen_at` (and `assignee_last_seen_at` for the assignee) without any
+/// broadcast, as Chatwoot's `update_column` does, and answers with the conversation.
+pub async fn update_last_seen(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Origin(origin): Origin,
+    Path((account_id, display_id)): Path<(i64, i64)>,
+) -> ApiResult<Json<Conversation>> {
+    let conv = state.db.with(|c| -> ApiResult<_> {
+        let conv = load_conversation(c, &user, account_id, display_id)?;
+        db::set_agent_last_seen(c, conv.id, db::now_ms(), conv.assignee_id == Some(user.id))?;
+        let fresh = db::conversation(c, conv.id)?.unwrap_or(conv);
+        let online = state.hub.contact_online(fresh.contact_id);
+        Ok(views::conversation_rest(c, &fresh, &origin, online)?)
+    })?;
+    Ok(Json(conv))
+}

@@ -1,0 +1,188 @@
+//! Messages of a conversation: the paged index, create (JSON or multipart), soft delete.
+
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use parley_wire::{Message, MessagesIndex, NewMessage};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::load_conversation;
+use crate::auth::{AuthUser, Origin};
+use crate::chat::{self, Actor, MessageInput};
+use crate::connections::ConnectionKill;
+use crate::db::{self, MessagePage};
+use crate::error::{ApiError, ApiResult};
+use crate::test_controls::PostFault;
+use crate::views;
+use crate::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct PageParams {
+    before: Option<String>,
+    after: Option<String>,
+    filter_internal_messages: Option<String>,
+}
+
+/// Chatwoot's `MessageFinder`: ids are the cursors (CONTRACTS.md §2.3).
+fn page_of(p: &PageParams) -> MessagePage {
+    let id = |v: &Option<String>| v.as_deref().and_then(|s| s.trim().parse::<i64>().ok());
+    match (id(&p.after), id(&p.before)) {
+        (Some(after), Some(before)) => MessagePage::Between { after, before },
+        (None, Some(before)) => MessagePage::Before(before),
+        (Some(after), None) => MessagePage::After(after),
+        (None, None) => MessagePage::Latest,
+    }
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Origin(origin): Origin,
+    Path((account_id, display_id)): Path<(i64, i64)>,
+    Query(p): Query<PageParams>,
+) -> ApiResult<Json<MessagesIndex>> {
+    let internal_hidden = p.filter_internal_messages.as_deref() == Some("true");
+    let index = state.db.with(|c| -> ApiResult<_> {
+        let conv = load_conversation(c, &user, account_id, display_id)?;
+        let rows = db::messages_page(c, conv.id, page_of(&p), internal_hidden)?;
+        let payload = rows
+            .iter()
+            .map(|m| views::message_rest(c, conv.display_id, m, &origin, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MessagesIndex {
+            meta: views::messages_index_meta(c, &conv)?,
+            payload,
+        })
+    })?;
+    Ok(Json(index))
+}
+
+/// The JSON branch: `content_attributes` may also arrive as a JSON string.
+fn from_json(m: NewMessage) -> MessageInput {
+    let attrs = match m.content_attributes {
+        Some(Value::String(s)) => serde_json::from_str(&s).unwrap_or(Value::Null),
+        Some(v) => v,
+        None => Value::Null,
+    };
+    MessageInput {
+        content: m.content,
+        private: m.private,
+        message_type: db::OUTGOING,
+        content_type: m.content_type,
+        content_attributes: attrs,
+        echo_id: m.echo_id,
+        uploads: vec![],
+    }
+}
+
+/// Parses either body shape the dashboard sends.
+pub async fn read_body(
+    state: &AppState,
+    request: Request,
+    message_type: i64,
+) -> ApiResult<(MessageInput, Option<String>)> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if is_multipart {
+        let form = Multipart::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::Status(e.status(), e.body_text()))?;
+        let input = crate::files::read_message_form(state, form, message_type).await?;
+        Ok((input, None))
+    } else {
+        let Json(body) = Json::<NewMessage>::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::Status(e.status(), e.body_text()))?;
+        let requested_type = body.message_type.clone();
+        let mut input = from_json(body);
+        input.message_type = message_type;
+        Ok((input, requested_type))
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Origin(origin): Origin,
+    Path((account_id, display_id)): Path<(i64, i64)>,
+    kill: Option<Extension<ConnectionKill>>,
+    request: Request,
+) -> ApiResult<Response> {
+    let conv = state
+        .db
+        .with(|c| load_conversation(c, &user, account_id, display_id))?;
+    let (input, requested_type) = read_body(&state, request, db::OUTGOING).await?;
+    if requested_type.as_deref() == Some("incoming") {
+        crate::chat::discard_uploads(&state, &input.uploads);
+        return Err(ApiError::Unprocessable(
+            "Incoming messages are only allowed in Api inboxes".into(),
+        ));
+    }
+    let mut drop_response = false;
+    if state.config.test_controls {
+        if !input.uploads.is_empty() && state.faults.take_upload_fault() {
+            crate::chat::discard_uploads(&state, &input.uploads);
+            return Err(ApiError::Status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Injected upload failure (test control)".into(),
+            ));
+        }
+        match state.faults.take_post_fault() {
+            PostFault::Fail(status) => {
+                crate::chat::discard_uploads(&state, &input.uploads);
+                return Err(ApiError::Status(
+                    status,
+                    "Injected failure (test control)".into(),
+                ));
+            }
+            PostFault::Drop => drop_response = true,
+            PostFault::None => {}
+        }
+    }
+    let echo_id = input.echo_id.clone().filter(|e| !e.is_empty());
+    let created = chat::create_message(&state, &conv, &Actor::Agent(user), input, &origin)?;
+    if drop_response {
+        if let Some(Extension(kill)) = kill {
+            kill.close_without_response().await;
+        }
+    }
+    let body = state.db.with(|c| {
+        views::message_rest(
+            c,
+            conv.display_id,
+            &created.message,
+            &origin,
+            echo_id.as_deref(),
+        )
+    })?;
+    let mut response = Json(body).into_response();
+    if created.existing {
+        // Tells a test (or a curious client) that idempotency answered, not a new insert.
+        response.headers_mut().insert(
+            "x-parley-idempotent-replay",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
+}
+
+pub async fn destroy(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Origin(origin): Origin,
+    Path((account_id, display_id, message_id)): Path<(i64, i64, i64)>,
+) -> ApiResult<Json<Message>> {
+    let conv = state
+        .db
+        .with(|c| load_conversation(c, &user, account_id, display_id))?;
+    let m = chat::delete_message(&state, &conv, message_id, &user, &origin)?;
+    let body = state
+        .db
+        .with(|c| views::message_rest(c, conv.display_id, &m, &origin, None))?;
+    Ok(Json(body))
+}

@@ -1,0 +1,248 @@
+//! The agent app (Trunk's dist/ with the `#parley-config` block injected) and the customer
+//! page, each with a Content-Security-Policy that fits what it loads.
+
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use parley_wire::ErrorBody;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+use crate::AppState;
+
+const CUSTOMER_HTML: &str = include_str!("../assets/customer.html");
+const CUSTOMER_JS: &str = include_str!("../assets/customer.js");
+const CUSTOMER_CSS: &str = include_str!("../assets/customer.css");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(root))
+        .route("/app", get(app_page))
+        .route("/app/", get(app_page))
+        .route("/app/{*rest}", get(app_page))
+        .route("/customer", get(customer_redirect))
+        .route("/customer/", get(customer_page))
+        .route("/customer/customer.js", get(customer_js))
+        .route("/customer/customer.css", get(customer_css))
+}
+
+async fn root(State(state): State<AppState>) -> Redirect {
+    if state.config.demo {
+        Redirect::temporary(&state.seeded.agent_path())
+    } else {
+        Redirect::temporary("/app/")
+    }
+}
+
+/// `ws://host wss://host`: older engines do not count WebSocket URLs as 'self'.
+fn socket_sources(headers: &HeaderMap) -> String {
+    match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(host)
+            if host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)) =>
+        {
+            format!(" ws://{host} wss://{host}")
+        }
+        _ => String::new(),
+    }
+}
+
+/// Hashes of the inline scripts Trunk writes (the wasm bootstrap), so the page can run
+/// them without allowing 'unsafe-inline'. JSON data blocks are not scripts and need none.
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    let mut hashes = vec![];
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        rest = &rest[start..];
+        let Some(tag_end) = rest.find('>') else {
+            break;
+        };
+        let tag = &rest[..tag_end];
+        let body_start = tag_end + 1;
+        let Some(close) = rest[body_start..].find("</script>") else {
+            break;
+        };
+        let body = &rest[body_start..body_start + close];
+        let is_data = tag.contains("application/json");
+        if !tag.contains("src=") && !is_data && !body.is_empty() {
+            let digest = Sha256::digest(body.as_bytes());
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &rest[body_start + close..];
+    }
+    hashes
+}
+
+fn security_headers(csp: &str) -> [(header::HeaderName, HeaderValue); 4] {
+    [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(csp)
+                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ]
+}
+
+/// The config block the app reads; `<` escaped so no value can close the script element.
+pub fn config_block(account_id: i64, token: Option<&str>, demo: bool) -> String {
+    let mut cfg = json!({ "baseUrl": "", "accountId": account_id, "demo": demo });
+    if let Some(t) = token {
+        cfg["token"] = json!(t);
+    }
+    let text = cfg
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    format!(r#"<script id="parley-config" type="application/json">{text}</script>"#)
+}
+
+async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let path = state.config.dist.join("index.html");
+    let Ok(html) = tokio::fs::read_to_string(&path).await else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!(
+                "The Parley app is not built: {} is missing. Build it with `trunk build --release` \
+                 (or the project's setup script) and restart parley-server with --dist pointing at it.\n",
+                path.display()
+            ),
+        )
+            .into_response();
+    };
+    // In demo mode the page carries the token, so the printed URL opens straight into the
+    // conversation; otherwise the app asks the agent to sign in.
+    let token = state.config.demo.then(|| state.seeded.agent_token.clone());
+    let block = config_block(state.seeded.account_id, token.as_deref(), state.config.demo);
+    let page = match html.find("</head>") {
+        Some(i) => format!("{}{block}\n{}", &html[..i], &html[i..]),
+        None => format!("{block}\n{html}"),
+    };
+    let scripts = inline_script_hashes(&page).join(" ");
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {scripts}; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; media-src 'self' blob: data:; \
+         font-src 'self' data:; connect-src 'self'{}; object-src 'none'; base-uri 'self'; form-action 'self'",
+        socket_sources(&headers)
+    );
+    (
+        security_headers(&csp),
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
+}
+
+async fn customer_redirect(OriginalUri(uri): OriginalUri) -> Redirect {
+    let q = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    Redirect::permanent(&format!("/customer/{q}"))
+}
+
+fn customer_csp(headers: &HeaderMap) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+         media-src 'self' blob:; connect-src 'self'{}; base-uri 'none'; form-action 'none'",
+        socket_sources(headers)
+    )
+}
+
+async fn customer_page(headers: HeaderMap) -> Response {
+    (
+        security_headers(&customer_csp(&headers)),
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        CUSTOMER_HTML,
+    )
+        .into_response()
+}
+
+async fn customer_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        CUSTOMER_JS,
+    )
+        .into_response()
+}
+
+async fn customer_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        CUSTOMER_CSS,
+    )
+        .into_response()
+}
+
+fn is_api(uri: &Uri) -> bool {
+    let p = uri.path();
+    p == "/api" || p.starts_with("/api/") || p.starts_with("/public/api/")
+}
+
+/// Unknown `/api` paths answer Chatwoot's JSON 404; anything else is a file of dist/.
+pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    if is_api(request.uri()) {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(ErrorBody::new("Resource could not be found")),
+        )
+            .into_response();
+    }
+    match ServeDir::new(&state.config.dist).oneshot(request).await {
+        Ok(mut r) => {
+            r.headers_mut().insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            r.into_response()
+        }
+        Err(_) => (StatusCode::NOT_FOUND, "Not found").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_block_escapes_markup() {
+        let b = config_block(1, Some("</script><b>"), true);
+        assert!(!b["<script".len()..b.len() - "</script>".len()].contains('<'));
+        assert!(b.contains("\\u003c/script\\u003e"));
+        assert!(config_block(1, None, false).contains(r#""accountId":1"#));
+        assert!(!config_block(1, None, false).contains("token"));
+    }
+
+    #[test]
+    fn hashes_only_inline_code() {
+        let html = r#"<script src="/a.js"></script><script id="parley-config" type="application/json">{}</script><script type="module">init()</script>"#;
+        let h = inline_script_hashes(html);
+        assert_eq!(h.len(), 1);
+        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
+        assert_eq!(h[0], format!("'sha256-{expected}'"));
+    }
+}

@@ -1,0 +1,466 @@
+//! What happens in a conversation, shared by the agent API and the public (customer) API:
+//! each operation validates, persists, then broadcasts to exactly the recipients Chatwoot's
+//! `ActionCableListener` picks (agents of the account, plus the contact for what a contact
+//! may see, minus the typer for typing).
+
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+use crate::config::{MAX_ATTACHMENTS, MAX_CONTENT_CHARS};
+use crate::db::{self, ContactRow, ConversationRow, MessageRow, UserRow};
+use crate::error::{ApiError, ApiResult};
+use crate::files::StoredUpload;
+use crate::views;
+use crate::AppState;
+
+/// Who caused an event.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Agent(UserRow),
+    Contact(ContactRow),
+}
+
+impl Actor {
+    fn sender(&self) -> (&'static str, i64) {
+        match self {
+            Actor::Agent(u) => ("User", u.id),
+            Actor::Contact(c) => ("Contact", c.id),
+        }
+    }
+
+    fn performer(&self) -> Option<&UserRow> {
+        match self {
+            Actor::Agent(u) => Some(u),
+            Actor::Contact(_) => None,
+        }
+    }
+}
+
+/// A message to create, already parsed from JSON or multipart.
+#[derive(Debug, Default)]
+pub struct MessageInput {
+    pub content: Option<String>,
+    pub private: bool,
+    pub message_type: i64,
+    pub content_type: Option<String>,
+    pub content_attributes: Value,
+    pub echo_id: Option<String>,
+    pub uploads: Vec<StoredUpload>,
+}
+
+pub struct Created {
+    pub message: MessageRow,
+    /// True when echo_id idempotency returned an earlier message.
+    pub existing: bool,
+}
+
+pub const DELETED_TEXT: &str = "This message was deleted";
+
+fn agent_tokens(c: &Connection, account_id: i64) -> ApiResult<Vec<String>> {
+    Ok(db::account_users(c, account_id)?
+        .into_iter()
+        .map(|u| u.pubsub_token)
+        .collect())
+}
+
+fn contact_token(c: &Connection, conv: &ConversationRow) -> ApiResult<Option<String>> {
+    Ok(db::contact_inbox(c, conv.contact_inbox_id)?.map(|ci| ci.pubsub_token))
+}
+
+/// Agents always; the contact too unless the message is a private note or activity.
+fn message_recipients(
+    c: &Connection,
+    conv: &ConversationRow,
+    m: &MessageRow,
+) -> ApiResult<Vec<String>> {
+    let mut tokens = agent_tokens(c, conv.account_id)?;
+    if !m.private && m.message_type != db::ACTIVITY {
+        tokens.extend(contact_token(c, conv)?);
+    }
+    Ok(tokens)
+}
+
+/// `message.created` / `message.updated` data: the push shape, plus what the listener
+/// merges in.
+fn message_event_data(
+    c: &Connection,
+    conv: &ConversationRow,
+    m: &MessageRow,
+    origin: &str,
+    echo_id: Option<&str>,
+    performer: Option<&UserRow>,
+    previous_changes: Option<Value>,
+) -> ApiResult<Value> {
+    let mut push = views::message_push(c, conv, m, origin, echo_id)?;
+    push.performer = performer.map(views::user_push);
+    push.previous_changes = previous_changes;
+    serde_json::to_value(push).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn broadcast_message(
+    state: &AppState,
+    conv_id: i64,
+    m: &MessageRow,
+    event: &str,
+    origin: &str,
+    echo_id: Option<&str>,
+    performer: Option<&UserRow>,
+    previous_changes: Option<Value>,
+) -> ApiResult<()> {
+    let (tokens, data) = state.db.with(|c| -> ApiResult<_> {
+        let conv = db::conversation(c, conv_id)?.ok_or(ApiError::NotFound)?;
+        let tokens = message_recipients(c, &conv, m)?;
+        let data = message_event_data(c, &conv, m, origin, echo_id, performer, previous_changes)?;
+        Ok((tokens, data))
+    })?;
+    state.hub.broadcast(&tokens, event, &data);
+    Ok(())
+}
+
+pub fn validate_content(content: Option<&str>) -> ApiResult<()> {
+    if content.is_some_and(|c| c.chars().count() > MAX_CONTENT_CHARS) {
+        return Err(ApiError::content_too_long());
+    }
+    Ok(())
+}
+
+/// Creates a message (Chatwoot's `MessageBuilder`) and broadcasts `message.created`.
+/// With idempotency on, a repeated `echo_id` in the same conversation returns the first
+/// message instead (and broadcasts nothing).
+pub fn create_message(
+    state: &AppState,
+    conv: &ConversationRow,
+    actor: &Actor,
+    input: MessageInput,
+    origin: &str,
+) -> ApiResult<Created> {
+    let echo_id = input.echo_id.clone().filter(|e| !e.is_empty());
+    if let Some(echo) = echo_id.as_deref() {
+        if state.faults.idempotency() {
+            if let Some(existing) = state
+                .db
+                .with(|c| db::message_by_echo_id(c, conv.id, echo))?
+            {
+                discard_uploads(state, &input.uploads);
+                return Ok(Created {
+                    message: existing,
+                    existing: true,
+                });
+            }
+        }
+    }
+    let content = input.content.as_deref();
+    let checks = validate_content(content).and_then(|_| {
+        if input.uploads.len() > MAX_ATTACHMENTS {
+            return Err(ApiError::Unprocessable(
+                "Validation failed: Attachments exceeded maximum allowed".into(),
+            ));
+        }
+        if content.is_none_or(|c| c.trim().is_empty()) && input.uploads.is_empty() {
+            return Err(ApiError::Unprocessable(
+                "Validation failed: Content can't be blank".into(),
+            ));
+        }
+        Ok(())
+    });
+    if let Err(e) = checks {
+        discard_uploads(state, &input.uploads);
+        return Err(e);
+    }
+
+    let (sender_type, sender_id) = actor.sender();
+    let now = db::now_ms();
+    let result = state.db.tx(|c| -> ApiResult<MessageRow> {
+        let mut attrs = match input.content_attributes {
+            Value::Object(m) => Value::Object(m),
+            _ => json!({}),
+        };
+        // Chatwoot's InReplyToMessageBuilder fills in the quoted message's channel id.
+        if let Some(reply_to) = attrs.get("in_reply_to").and_then(Value::as_i64) {
+            let external =
+                db::message_in_conversation(c, conv.id, reply_to)?.and_then(|m| m.source_id);
+            attrs["in_reply_to_external_id"] = external.map(Value::String).unwrap_or(Value::Null);
+        }
+        let id = db::insert_message(
+            c,
+            &db::NewMessage {
+                conversation: conv,
+                message_type: input.message_type,
+                content_type: input.content_type.as_deref().unwrap_or("text"),
+                content,
+                status: "sent",
+                private: input.private,
+                content_attributes: &attrs,
+                sender_type: Some(sender_type),
+                sender_id: Some(sender_id),
+                echo_id: echo_id.as_deref(),
+            },
+            now,
+        )?;
+        for u in &input.uploads {
+            db::insert_attachment(c, &u.as_new(id, conv.account_id), now)?;
+        }
+        let m = db::message(c, id)?.ok_or(ApiError::NotFound)?;
+        db::note_message_activity(c, &m)?;
+        if let Actor::Contact(ct) = actor {
+            db::touch_contact(c, ct.id, now)?;
+        }
+        Ok(m)
+    });
+    let message = match result {
+        Ok(m) => m,
+        Err(e) => {
+            discard_uploads(state, &input.uploads);
+            return Err(e);
+        }
+    };
+    broadcast_message(
+        state,
+        conv.id,
+        &message,
+        "message.created",
+        origin,
+        echo_id.as_deref(),
+        actor.performer(),
+        None,
+    )?;
+    Ok(Created {
+        message,
+        existing: false,
+    })
+}
+
+pub fn discard_uploads(state: &AppState, uploads: &[StoredUpload]) {
+    for u in uploads {
+        crate::files::remove_stored(&state.uploads_dir, &u.stored_name);
+    }
+}
+
+/// Chatwoot's soft delete: the content is replaced, `content_attributes` becomes
+/// `{deleted: true}`, attachments are destroyed, and `message.updated` follows.
+pub fn delete_message(
+    state: &AppState,
+    conv: &ConversationRow,
+    message_id: i64,
+    agent: &UserRow,
+    origin: &str,
+) -> ApiResult<MessageRow> {
+    let now = db::now_ms();
+    let (before, after, removed) = state.db.tx(|c| -> ApiResult<_> {
+        let before =
+            db::message_in_conversation(c, conv.id, message_id)?.ok_or(ApiError::NotFound)?;
+        db::update_message_content(
+            c,
+            message_id,
+            Some(DELETED_TEXT),
+            "text",
+            &json!({"deleted": true}),
+            now,
+        )?;
+        let removed = db::delete_attachments_of(c, message_id)?;
+        let after = db::message(c, message_id)?.ok_or(ApiError::NotFound)?;
+        Ok((before, after, removed))
+    })?;
+    for a in &removed {
+        crate::files::remove_stored(&state.uploads_dir, &a.stored_name);
+    }
+    let changes = json!({
+        "content": [before.content, after.content],
+        "content_attributes": [before.content_attributes, after.content_attributes],
+        "updated_at": [views::iso_ms(before.updated_at), views::iso_ms(after.updated_at)],
+    });
+    broadcast_message(
+        state,
+        conv.id,
+        &after,
+        "message.updated",
+        origin,
+        None,
+        Some(agent),
+        Some(changes),
+    )?;
+    Ok(after)
+}
+
+/// Parley's edit extension: only the author, never a deleted message; the history is kept
+/// in `content_attributes.edited`.
+pub fn edit_message(
+    state: &AppState,
+    conv: &ConversationRow,
+    message_id: i64,
+    agent: &UserRow,
+    content: &str,
+    origin: &str,
+) -> ApiResult<MessageRow> {
+    validate_content(Some(content))?;
+    if content.trim().is_empty() {
+        return Err(ApiError::Unprocessable(
+            "Validation failed: Content can't be blank".into(),
+        ));
+    }
+    let now = db::now_ms();
+    let (before, after) = state.db.tx(|c| -> ApiResult<_> {
+        let before =
+            db::message_in_conversation(c, conv.id, message_id)?.ok_or(ApiError::NotFound)?;
+        if before.sender_type.as_deref() != Some("User") || before.sender_id != Some(agent.id) {
+            return Err(ApiError::Forbidden(
+                "Only the author can edit this message".into(),
+            ));
+        }
+        if before
+            .content_attributes
+            .get("deleted")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        {
+            return Err(ApiError::Unprocessable(
+                "A deleted message cannot be edited".into(),
+            ));
+        }
+        let mut attrs = match &before.content_attributes {
+            Value::Object(m) => Value::Object(m.clone()),
+            _ => json!({}),
+        };
+        let old_edit = attrs.get("edited").cloned();
+        // The old text was current since the previous edit, or since creation.
+        let old_at = old_edit
+            .as_ref()
+            .and_then(|e| e.get("at"))
+            .and_then(Value::as_i64)
+            .unwrap_or(views::secs(before.created_at));
+        let mut previous = old_edit
+            .as_ref()
+            .and_then(|e| e.get("previous"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        previous.push(json!({"content": before.content, "at": old_at}));
+        attrs["edited"] = json!({"at": views::secs(now), "previous": previous});
+        db::update_message_content(
+            c,
+            message_id,
+            Some(content),
+            &before.content_type,
+            &attrs,
+            now,
+        )?;
+        let after = db::message(c, message_id)?.ok_or(ApiError::NotFound)?;
+        Ok((before, after))
+    })?;
+    let changes = json!({
+        "content": [before.content, after.content],
+        "updated_at": [views::iso_ms(before.updated_at), views::iso_ms(after.updated_at)],
+    });
+    broadcast_message(
+        state,
+        conv.id,
+        &after,
+        "message.updated",
+        origin,
+        None,
+        Some(agent),
+        Some(changes),
+    )?;
+    Ok(after)
+}
+
+/// `conversation.typing_on/off` to the agents and the contact, never back to the typer,
+/// and never to the contact while an agent writes a private note.
+pub fn typing(
+    state: &AppState,
+    conv: &ConversationRow,
+    actor: &Actor,
+    on: bool,
+    is_private: bool,
+    origin: &str,
+) -> ApiResult<()> {
+    let (tokens, data) = state.db.with(|c| -> ApiResult<_> {
+        let push = views::conversation_push(c, conv, origin)?;
+        let (user, own_token) = match actor {
+            Actor::Agent(u) => (
+                parley_wire::Sender::User(views::user_push(u)),
+                Some(u.pubsub_token.clone()),
+            ),
+            Actor::Contact(ct) => (
+                parley_wire::Sender::Contact(views::contact_push(ct)),
+                contact_token(c, conv)?,
+            ),
+        };
+        let mut tokens = agent_tokens(c, conv.account_id)?;
+        if !is_private {
+            tokens.extend(contact_token(c, conv)?);
+        }
+        tokens.retain(|t| Some(t) != own_token.as_ref());
+        let event = parley_wire::cable::TypingEvent {
+            conversation: push,
+            user,
+            is_private,
+            account_id: Some(conv.account_id),
+        };
+        let mut data =
+            serde_json::to_value(event).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if let Some(u) = actor.performer() {
+            data["performer"] = serde_json::to_value(views::user_push(u)).unwrap_or(Value::Null);
+        }
+        Ok((tokens, data))
+    })?;
+    let event = if on {
+        "conversation.typing_on"
+    } else {
+        "conversation.typing_off"
+    };
+    state.hub.broadcast(&tokens, event, &data);
+    Ok(())
+}
+
+/// The contact read the conversation: `conversation.read` to the agents, then every reply
+/// they had not read yet becomes `read`, each with a `message.updated`
+/// (Chatwoot's `UpdateMessageStatusJob`).
+pub fn contact_read(state: &AppState, conv: &ConversationRow, origin: &str) -> ApiResult<()> {
+    let now = db::now_ms();
+    let (tokens, data, updated) = state.db.tx(|c| -> ApiResult<_> {
+        db::set_contact_last_seen(c, conv.id, now)?;
+        let fresh = db::conversation(c, conv.id)?.ok_or(ApiError::NotFound)?;
+        let data = serde_json::to_value(views::conversation_push(c, &fresh, origin)?)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut updated = vec![];
+        for m in db::unread_replies_until(c, conv.id, now)? {
+            db::set_message_status(c, m.id, "read", now)?;
+            updated.push((m.status.clone(), m.updated_at, m.id));
+        }
+        Ok((agent_tokens(c, conv.account_id)?, data, updated))
+    })?;
+    state.hub.broadcast(&tokens, "conversation.read", &data);
+    for (old_status, old_updated, id) in updated {
+        let Some(m) = state.db.with(|c| db::message(c, id))? else {
+            continue;
+        };
+        let changes = json!({
+            "status": [old_status, "read"],
+            "updated_at": [views::iso_ms(old_updated), views::iso_ms(m.updated_at)],
+        });
+        broadcast_message(
+            state,
+            conv.id,
+            &m,
+            "message.updated",
+            origin,
+            None,
+            None,
+            Some(changes),
+        )?;
+    }
+    Ok(())
+}
+
+/// A new conversation from the customer side: `conversation.created` to the agents.
+pub fn conversation_created(state: &AppState, conv: &ConversationRow, origin: &str) {
+    let result = state.db.with(|c| -> ApiResult<_> {
+        let data = serde_json::to_value(views::conversation_push(c, conv, origin)?)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok((agent_tokens(c, conv.account_id)?, data))
+    });
+    if let Ok((tokens, data)) = result {
+        state.hub.broadcast(&tokens, "conversation.created", &data);
+    }
+}

@@ -1,0 +1,84 @@
+//! Errors as Chatwoot answers them (CONTRACTS.md §1): the status and the exact body shape a
+//! Chatwoot client already knows how to read.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use parley_wire::ErrorBody;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No credentials at all: devise's body.
+    #[error("You need to sign in or sign up before continuing.")]
+    SignInRequired,
+    #[error("Invalid Access Token")]
+    InvalidToken,
+    /// Pundit's answer, e.g. for an account the user is not a member of.
+    #[error("You are not authorized to do this action")]
+    NotAuthorized,
+    #[error("Resource could not be found")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    /// 422 `{"error": msg}`.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Any status with `{"error": msg}` (injected faults, payload limits).
+    #[error("{1}")]
+    Status(StatusCode, String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn content_too_long() -> Self {
+        ApiError::Unprocessable(
+            "Validation failed: Content is too long (maximum is 150000 characters)".into(),
+        )
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            ApiError::SignInRequired => (
+                StatusCode::UNAUTHORIZED,
+                ErrorBody {
+                    errors: Some(vec![self.to_string()]),
+                    ..Default::default()
+                },
+            ),
+            ApiError::InvalidToken | ApiError::NotAuthorized => {
+                (StatusCode::UNAUTHORIZED, ErrorBody::new(self.to_string()))
+            }
+            ApiError::NotFound => (StatusCode::NOT_FOUND, ErrorBody::new(self.to_string())),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, ErrorBody::new(m.clone())),
+            ApiError::Unprocessable(m) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorBody::new(m.clone()))
+            }
+            ApiError::Status(s, m) => (*s, ErrorBody::new(m.clone())),
+            ApiError::Internal(m) => {
+                tracing::error!("internal error: {m}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorBody::new("Internal server error"),
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,177 @@
+//! parley-server: a Chatwoot-compatible server for Parley (PLAN.md, CONTRACTS.md).
+//!
+//! A library with a thin binary, so integration tests start it in-process on port 0.
+//! Layout: `db` (schema, queries) → `views` (rows to wire JSON) → `chat` (operations that
+//! persist and broadcast) → HTTP surfaces (`agent_api`, `public_api`, `extensions`,
+//! `files`, `app_assets`, `test_controls`) and the `cable` hub.
+
+pub mod config;
+
+mod agent_api;
+mod app_assets;
+mod auth;
+mod cable;
+mod chat;
+mod connections;
+mod db;
+mod demo;
+mod error;
+mod extensions;
+mod files;
+mod public_api;
+mod test_controls;
+mod views;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::cable::Hub;
+use crate::config::Config;
+use crate::db::Db;
+use crate::test_controls::Faults;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    db: Arc<Db>,
+    hub: Arc<Hub>,
+    config: Arc<Config>,
+    faults: Arc<Faults>,
+    uploads_dir: Arc<PathBuf>,
+    seeded: Arc<demo::Seeded>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot prepare the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("cannot write demo files: {0}")]
+    Seed(std::io::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A started server. Dropping it leaves the server running; call `shutdown` to stop.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    /// `http://HOST:PORT`.
+    pub base_url: String,
+    /// The stdout lines of PLAN.md, in order, `listening on` last.
+    pub startup_lines: Vec<String>,
+    pub agent_email: String,
+    pub agent_password: String,
+    pub agent_token: String,
+    /// `/customer/?inbox=..&contact=..&conversation=..` (demo only).
+    pub customer_query: Option<String>,
+    pub inbox_identifier: String,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, closes open HTTP connections, and waits for the accept loop.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Opens the data dir, seeds on first start, binds, and serves in the background.
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    let uploads_dir = config.data_dir.join("uploads");
+    std::fs::create_dir_all(&uploads_dir).map_err(|source| StartError::DataDir {
+        path: uploads_dir.clone(),
+        source,
+    })?;
+    let db = Db::open(&config.data_dir.join("parley.sqlite3"))?;
+    let seeded = demo::prepare(&db, &config, &uploads_dir)?;
+
+    let addr = format!("{}:{}", config.bind, config.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let host = if config.bind.contains(':') {
+        format!("[{}]", config.bind)
+    } else {
+        config.bind.clone()
+    };
+    let base_url = format!("http://{host}:{}", local.port());
+
+    let mut lines = vec![
+        format!("agent email: {}", seeded.agent_email),
+        format!("agent password: {}", seeded.agent_password),
+        format!("agent token: {}", seeded.agent_token),
+    ];
+    if config.demo {
+        lines.push(format!("agent url: {base_url}{}", seeded.agent_path()));
+        if let Some(q) = &seeded.customer_query {
+            lines.push(format!("customer url: {base_url}/customer/?{q}"));
+        }
+    }
+    lines.push(format!("listening on {base_url}"));
+
+    let faults = Arc::new(Faults::new(config.idempotency));
+    let state = AppState {
+        db: Arc::new(db),
+        hub: Hub::new(faults.clone()),
+        config: Arc::new(config),
+        faults,
+        uploads_dir: Arc::new(uploads_dir),
+        seeded: Arc::new(seeded),
+    };
+    let router = router(state.clone());
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(connections::accept_loop(listener, router, stop_rx));
+    Ok(RunningServer {
+        addr: local,
+        base_url,
+        startup_lines: lines,
+        agent_email: state.seeded.agent_email.clone(),
+        agent_password: state.seeded.agent_password.clone(),
+        agent_token: state.seeded.agent_token.clone(),
+        customer_query: state.seeded.customer_query.clone(),
+        inbox_identifier: state.seeded.inbox_identifier.clone(),
+        stop,
+        task,
+    })
+}
+
+fn router(state: AppState) -> Router {
+    let mut r = Router::new()
+        .merge(agent_api::routes(&state))
+        .merge(public_api::routes(&state))
+        .route("/cable", get(cable::cable))
+        .route(
+            "/rails/active_storage/blobs/redirect/{token}/{filename}",
+            get(files::serve_blob),
+        )
+        .merge(app_assets::routes());
+    if state.config.test_controls {
+        r = r.route(
+            "/__parley/test/faults",
+            get(test_controls::get_faults).post(test_controls::set_faults),
+        );
+    }
+    r.fallback(app_assets::fallback).with_state(state)
+}
