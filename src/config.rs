@@ -97,3 +97,47 @@ fn page_origin() -> String {
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn reads_the_server_injected_block() {
+        let c =
+            Config::from_json(r#"{"baseUrl":"","accountId":3,"token":"tok","demo":true}"#).unwrap();
+        assert_eq!(c.account_id, 3);
+        assert_eq!(c.token.as_deref(), Some("tok"));
+        assert!(c.demo);
+        assert_eq!(c.conversation_id, None);
+    }
+
+    #[wasm_bindgen_test]
+    fn blank_token_means_no_token_and_base_loses_its_slash() {
+        let c = Config::from_json(
+            r#"{"baseUrl":"https://chat.example.com/","token":"  ","conversationId":7}"#,
+        )
+        .unwrap();
+        assert_eq!(c.token, None);
+        assert_eq!(c.api_origin(), "https://chat.example.com");
+        assert_eq!(c.cable_url(), "wss://chat.example.com/cable");
+        assert_eq!(c.conversation_id, Some(7));
+        assert_eq!(c.account_id, 1);
+    }
+
+    #[wasm_bindgen_test]
+    fn plain_http_gets_plain_ws() {
+        let c = Config::from_json(r#"{"baseUrl":"http://127.0.0.1:8080"}"#).unwrap();
+        assert_eq!(c.cable_url(), "ws://127.0.0.1:8080/cable");
+    }
+
+    #[wasm_bindgen_test]
+    fn garbage_is_an_error_not_a_default() {
+        assert!(matches!(
+            Config::from_json("{not json"),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(Config::from_json(r#"{"accountId":"one"}"#).is_err());
+    }
+}

@@ -173,3 +173,70 @@ impl MessagesState {
         self.order.set(keys);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_wire::{MessageStatus, MessageType};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn message(id: i64, created_at: i64, echo_id: Option<&str>) -> Message {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "content": format!("m{id}"), "conversation_id": 1,
+            "message_type": 1, "created_at": created_at, "echo_id": echo_id,
+        }))
+        .unwrap()
+    }
+
+    fn in_owner(f: impl FnOnce()) {
+        let owner = Owner::new();
+        owner.with(f);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_confirmed_send_keeps_its_row_and_its_signal() {
+        in_owner(|| {
+            let state = MessagesState::new();
+            state.upsert(message(1, 100, None));
+            let mut pending = message(0, 200, Some("echo-1"));
+            pending.status = MessageStatus::Progress;
+            state.add_pending("echo-1", pending);
+            let key = state.last_key().unwrap();
+            let row = state.row(&key).unwrap();
+            assert!(row.get_untracked().send.is_some());
+
+            state.upsert(message(2, 201, Some("echo-1")));
+            assert_eq!(state.order.get_untracked().len(), 2);
+            assert_eq!(state.last_key(), Some(key.clone()));
+            // The same signal now holds the confirmed message: the row updates in place.
+            let confirmed = row.get_untracked();
+            assert_eq!(confirmed.message.id, 2);
+            assert_eq!(confirmed.send, None);
+            assert_eq!(confirmed.message.message_type, MessageType::Outgoing);
+        });
+    }
+
+    #[wasm_bindgen_test]
+    fn a_page_lands_in_order_whatever_the_arrival_order() {
+        in_owner(|| {
+            let state = MessagesState::new();
+            state.upsert(message(5, 500, None));
+            let added = state.upsert_all(vec![
+                message(3, 300, None),
+                message(1, 100, None),
+                message(5, 500, None),
+                message(2, 200, None),
+            ]);
+            assert_eq!(added, 3);
+            let ids: Vec<i64> = state
+                .order
+                .get_untracked()
+                .iter()
+                .map(|k| state.row(k).unwrap().get_untracked().message.id)
+                .collect();
+            assert_eq!(ids, vec![1, 2, 3, 5]);
+            assert_eq!(state.oldest_id(), Some(1));
+            assert_eq!(state.newest_id(), Some(5));
+        });
+    }
+}

@@ -177,3 +177,50 @@ impl ChatState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn empty_and_whitespace_cannot_be_sent() {
+        assert_eq!(validate(""), Err(ComposeError::Empty));
+        assert_eq!(validate(" \n\t "), Err(ComposeError::Empty));
+        assert_eq!(validate(" hi "), Ok(()));
+    }
+
+    #[wasm_bindgen_test]
+    fn the_limit_counts_characters_not_bytes() {
+        let at_limit = "é".repeat(MAX_CONTENT_CHARS);
+        assert_eq!(validate(&at_limit), Ok(()));
+        let over = format!("{at_limit}🙂🙂");
+        assert_eq!(validate(&over), Err(ComposeError::TooLong { over: 2 }));
+    }
+
+    #[wasm_bindgen_test]
+    fn failures_are_classified_for_the_outbox() {
+        assert!(matches!(
+            classify(&ApiError::Network),
+            SendError::Ambiguous(_)
+        ));
+        let e500 = ApiError::Http {
+            status: 500,
+            message: "boom".into(),
+        };
+        assert!(matches!(classify(&e500), SendError::Ambiguous(_)));
+        let e422 = ApiError::Http {
+            status: 422,
+            message: "Validation failed".into(),
+        };
+        assert_eq!(
+            classify(&e422),
+            SendError::Rejected("Validation failed".into())
+        );
+        let e429 = ApiError::Http {
+            status: 429,
+            message: "slow down".into(),
+        };
+        assert!(matches!(classify(&e429), SendError::Throttled(_)));
+    }
+}

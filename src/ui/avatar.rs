@@ -46,3 +46,17 @@ pub fn Avatar(
     }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::initials;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn initials_take_first_and_last_words() {
+        assert_eq!(initials("Jane Doe"), "JD");
+        assert_eq!(initials("jane van der berg"), "JB");
+        assert_eq!(initials("Émile"), "É");
+        assert_eq!(initials("   "), "?");
+    }
+}
