@@ -52,10 +52,26 @@ impl Drop for Interval {
     }
 }
 
-/// "14:05" in the agent's local time zone.
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// "14:05" today, "24 Nov, 14:05" earlier this year, "24 Nov 2025, 14:05" before, in the
+/// agent's local time zone: a history spans days, and a bare time would mislead.
 pub fn local_time_label(unix_s: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_s as f64 * 1000.0));
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+    let now = js_sys::Date::new_0();
+    let time = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
+    let same_year = date.get_full_year() == now.get_full_year();
+    if same_year && date.get_month() == now.get_month() && date.get_date() == now.get_date() {
+        return time;
+    }
+    let month = MONTHS[date.get_month() as usize % 12];
+    if same_year {
+        format!("{} {month}, {time}", date.get_date())
+    } else {
+        format!("{} {month} {}, {time}", date.get_date(), date.get_full_year())
+    }
 }
 
 /// A full local date and time for the `title`/`datetime` of a timestamp.

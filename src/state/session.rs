@@ -53,8 +53,9 @@ impl SessionCtx {
         Api::new(self.origin(), None)
     }
 
+    /// The current session, untracked: screens are rebuilt when the session changes.
     pub fn session(&self) -> Option<Session> {
-        match self.state.get() {
+        match self.state.get_untracked() {
             SessionState::SignedIn(s) => Some(*s),
             _ => None,
         }
