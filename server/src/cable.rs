@@ -312,11 +312,9 @@ fn handle_command(state: &AppState, conn: u64, text: &str) {
             }
         }
         "unsubscribe" => state.hub.unsubscribe(conn, &cmd.identifier),
-        "message" => {
-            if cmd.action().as_deref() == Some("update_presence") {
-                if let Some(who) = state.hub.subscriber(conn, &cmd.identifier) {
-                    send_presence(state, conn, &cmd.identifier, who);
-                }
+        "message" if cmd.action().as_deref() == Some("update_presence") => {
+            if let Some(who) = state.hub.subscriber(conn, &cmd.identifier) {
+                send_presence(state, conn, &cmd.identifier, who);
             }
         }
         _ => {}

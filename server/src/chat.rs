@@ -80,20 +80,28 @@ fn message_recipients(
     Ok(tokens)
 }
 
-/// `message.created` / `message.updated` data: the push shape, plus what the listener
-/// merges in.
+/// What the listener merges into a message event besides the push data.
+#[derive(Default)]
+struct EventExtras<'a> {
+    /// Only on the `message.created` of the request that carried it.
+    echo_id: Option<&'a str>,
+    /// The agent who caused the event.
+    performer: Option<&'a UserRow>,
+    /// `message.updated`: `{attr: [old, new]}`.
+    previous_changes: Option<Value>,
+}
+
+/// `message.created` / `message.updated` data: the push shape, plus the extras.
 fn message_event_data(
     c: &Connection,
     conv: &ConversationRow,
     m: &MessageRow,
     origin: &str,
-    echo_id: Option<&str>,
-    performer: Option<&UserRow>,
-    previous_changes: Option<Value>,
+    extras: EventExtras,
 ) -> ApiResult<Value> {
-    let mut push = views::message_push(c, conv, m, origin, echo_id)?;
-    push.performer = performer.map(views::user_push);
-    push.previous_changes = previous_changes;
+    let mut push = views::message_push(c, conv, m, origin, extras.echo_id)?;
+    push.performer = extras.performer.map(views::user_push);
+    push.previous_changes = extras.previous_changes;
     serde_json::to_value(push).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
@@ -103,14 +111,12 @@ fn broadcast_message(
     m: &MessageRow,
     event: &str,
     origin: &str,
-    echo_id: Option<&str>,
-    performer: Option<&UserRow>,
-    previous_changes: Option<Value>,
+    extras: EventExtras,
 ) -> ApiResult<()> {
     let (tokens, data) = state.db.with(|c| -> ApiResult<_> {
         let conv = db::conversation(c, conv_id)?.ok_or(ApiError::NotFound)?;
         let tokens = message_recipients(c, &conv, m)?;
-        let data = message_event_data(c, &conv, m, origin, echo_id, performer, previous_changes)?;
+        let data = message_event_data(c, &conv, m, origin, extras)?;
         Ok((tokens, data))
     })?;
     state.hub.broadcast(&tokens, event, &data);
@@ -220,9 +226,11 @@ pub fn create_message(
         &message,
         "message.created",
         origin,
-        echo_id.as_deref(),
-        actor.performer(),
-        None,
+        EventExtras {
+            echo_id: echo_id.as_deref(),
+            performer: actor.performer(),
+            ..Default::default()
+        },
     )?;
     Ok(Created {
         message,
@@ -275,9 +283,11 @@ pub fn delete_message(
         &after,
         "message.updated",
         origin,
-        None,
-        Some(agent),
-        Some(changes),
+        EventExtras {
+            performer: Some(agent),
+            previous_changes: Some(changes),
+            ..Default::default()
+        },
     )?;
     Ok(after)
 }
@@ -357,9 +367,11 @@ pub fn edit_message(
         &after,
         "message.updated",
         origin,
-        None,
-        Some(agent),
-        Some(changes),
+        EventExtras {
+            performer: Some(agent),
+            previous_changes: Some(changes),
+            ..Default::default()
+        },
     )?;
     Ok(after)
 }
@@ -445,9 +457,10 @@ pub fn contact_read(state: &AppState, conv: &ConversationRow, origin: &str) -> A
             &m,
             "message.updated",
             origin,
-            None,
-            None,
-            Some(changes),
+            EventExtras {
+                previous_changes: Some(changes),
+                ..Default::default()
+            },
         )?;
     }
     Ok(())

@@ -1,0 +1,235 @@
+//! Shared helpers: an in-process server on 127.0.0.1:0 with a temp data dir, an HTTP
+//! client, and an ActionCable client over a real WebSocket.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use parley_server::config::Config;
+use parley_server::RunningServer;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+pub struct TestServer {
+    pub server: RunningServer,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(dir.path());
+        tweak(&mut config);
+        let server = parley_server::start(config).await.expect("server starts");
+        TestServer {
+            server,
+            dir,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base_url)
+    }
+
+    pub fn token(&self) -> &str {
+        &self.server.agent_token
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(self.url(path))
+            .header("api_access_token", self.token())
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url(path))
+            .header("api_access_token", self.token())
+    }
+
+    pub async fn json(&self, r: reqwest::RequestBuilder) -> (u16, Value) {
+        let res = r.send().await.expect("request answered");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn profile(&self) -> Value {
+        self.json(self.get("/api/v1/profile")).await.1
+    }
+
+    /// Sends a text message as the demo agent into conversation `display_id` of account 1.
+    pub async fn agent_send(&self, display_id: i64, body: Value) -> (u16, Value) {
+        self.json(
+            self.post(&format!(
+                "/api/v1/accounts/1/conversations/{display_id}/messages"
+            ))
+            .json(&body),
+        )
+        .await
+    }
+
+    /// The demo customer (contact of conversation 1): (inbox, source_id, conversation).
+    pub fn customer(&self) -> (String, String, String) {
+        let q = self.server.customer_query.clone().expect("demo customer");
+        let mut inbox = String::new();
+        let mut contact = String::new();
+        let mut conv = String::new();
+        for pair in q.split('&') {
+            let (k, v) = pair.split_once('=').unwrap();
+            match k {
+                "inbox" => inbox = v.to_owned(),
+                "contact" => contact = v.to_owned(),
+                "conversation" => conv = v.to_owned(),
+                _ => {}
+            }
+        }
+        (inbox, contact, conv)
+    }
+
+    pub fn public_conv(&self) -> String {
+        let (inbox, contact, conv) = self.customer();
+        format!("/public/api/v1/inboxes/{inbox}/contacts/{contact}/conversations/{conv}")
+    }
+
+    pub async fn contact_pubsub(&self) -> String {
+        let (inbox, contact, _) = self.customer();
+        let (_, c) = self
+            .json(self.http.get(self.url(&format!(
+                "/public/api/v1/inboxes/{inbox}/contacts/{contact}"
+            ))))
+            .await;
+        c["pubsub_token"].as_str().unwrap().to_owned()
+    }
+}
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub struct Cable {
+    pub ws: Ws,
+    pub protocol: Option<String>,
+}
+
+impl Cable {
+    pub async fn connect(server: &TestServer) -> Cable {
+        let url = server.url("/cable").replacen("http", "ws", 1);
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "actioncable-v1-json, actioncable-unsupported"
+                .parse()
+                .unwrap(),
+        );
+        let (ws, response) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("ws connects");
+        let protocol = response
+            .headers()
+            .get("sec-websocket-protocol")
+            .map(|v| v.to_str().unwrap().to_owned());
+        Cable { ws, protocol }
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.ws
+            .send(WsMessage::Text(v.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next frame, or None after `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            let msg = tokio::time::timeout(wait, self.ws.next())
+                .await
+                .ok()??
+                .ok()?;
+            if let WsMessage::Text(t) = msg {
+                return serde_json::from_str(t.as_str()).ok();
+            }
+        }
+    }
+
+    /// The next broadcast event named `event`, skipping pings and others.
+    pub async fn event(&mut self, event: &str, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            let frame = self.next(left).await?;
+            if frame["message"]["event"] == event {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// Every broadcast event name received within `wait`.
+    pub async fn events_within(&mut self, wait: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut out = vec![];
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return out;
+            }
+            match self.next(left).await {
+                Some(f) if f["message"]["event"].is_string() => out.push(f),
+                Some(_) => {}
+                None => return out,
+            }
+        }
+    }
+
+    /// Waits for welcome, subscribes, and returns the confirm (or reject) frame type.
+    pub async fn subscribe(&mut self, identifier: &str) -> String {
+        let welcome = self.next(Duration::from_secs(5)).await.expect("welcome");
+        assert_eq!(welcome, json!({"type": "welcome"}));
+        self.send(json!({"command": "subscribe", "identifier": identifier}))
+            .await;
+        let deadline = Duration::from_secs(5);
+        loop {
+            let f = self.next(deadline).await.expect("a subscription answer");
+            if let Some(t) = f["type"].as_str() {
+                if t.ends_with("_subscription") {
+                    assert_eq!(f["identifier"], identifier);
+                    return t.to_owned();
+                }
+            }
+        }
+    }
+
+    pub async fn agent(server: &TestServer) -> Cable {
+        let p = server.profile().await;
+        let id = json!({
+            "channel": "RoomChannel",
+            "pubsub_token": p["pubsub_token"],
+            "account_id": 1,
+            "user_id": p["id"],
+        })
+        .to_string();
+        let mut c = Cable::connect(server).await;
+        assert_eq!(c.subscribe(&id).await, "confirm_subscription");
+        c
+    }
+
+    pub async fn contact(server: &TestServer) -> Cable {
+        let token = server.contact_pubsub().await;
+        let id = json!({"channel": "RoomChannel", "pubsub_token": token}).to_string();
+        let mut c = Cable::connect(server).await;
+        assert_eq!(c.subscribe(&id).await, "confirm_subscription");
+        c
+    }
+}
+
+pub const SHORT: Duration = Duration::from_millis(700);
+pub const LONG: Duration = Duration::from_secs(5);
