@@ -119,6 +119,7 @@
       node.src = url;
     } else {
       node = document.createElement('a');
+      node.className = 'file';
       node.href = url;
       node.rel = 'noopener noreferrer';
       node.target = '_blank';
