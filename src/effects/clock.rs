@@ -70,7 +70,11 @@ pub fn local_time_label(unix_s: i64) -> String {
     if same_year {
         format!("{} {month}, {time}", date.get_date())
     } else {
-        format!("{} {month} {}, {time}", date.get_date(), date.get_full_year())
+        format!(
+            "{} {month} {}, {time}",
+            date.get_date(),
+            date.get_full_year()
+        )
     }
 }
 

@@ -219,6 +219,10 @@ impl ChatState {
         if let Some(sender) = &message.sender {
             self.typing.remote_off(sender);
         }
+        if let Some(echo_id) = &message.echo_id {
+            // Confirmed (by the cable or the response): Retry no longer applies.
+            self.unconfirmed.forget(echo_id);
+        }
         self.messages.upsert(message);
         if self.messages.last_key() != before_last {
             self.appended.update(|n| *n += 1);

@@ -60,6 +60,14 @@ impl Default for Unconfirmed {
     }
 }
 
+impl Unconfirmed {
+    pub fn forget(&self, echo_id: &str) {
+        self.0.update_value(|d| {
+            d.remove(echo_id);
+        });
+    }
+}
+
 /// How the outbox will see a failed attempt.
 pub fn classify(e: &ApiError) -> SendError {
     match e {
@@ -125,9 +133,6 @@ impl ChatState {
                 // The create response carries `echo_id`; a server that drops it still
                 // answers for this request, so it is put back to match the pending row.
                 message.echo_id.get_or_insert_with(|| echo_id.clone());
-                self.unconfirmed.0.update_value(|d| {
-                    d.remove(&echo_id);
-                });
                 self.receive(message);
                 self.messages.set_send_state(&echo_id, None);
             }

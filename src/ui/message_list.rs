@@ -16,6 +16,7 @@ const TOP_TRIGGER_PX: i32 = 160;
 #[component]
 pub fn MessageList(chat: ChatState) -> impl IntoView {
     let list = NodeRef::<Div>::new();
+    let content = NodeRef::<Div>::new();
     let at_bottom = StoredValue::new(true);
     let messages = chat.messages;
 
@@ -63,6 +64,19 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
 
     // Open at the bottom.
     scroll_to_bottom();
+
+    // Rows also grow after they are added (an error line under a failed send, an image
+    // loading, an edit): stay pinned to the bottom through that when the agent was there.
+    let observer = StoredValue::new_local(None::<ResizeWatch>);
+    content.on_load(move |el| {
+        observer.set_value(ResizeWatch::new(&el, move || {
+            if at_bottom.get_value() {
+                if let Some(list) = list.get_untracked() {
+                    list.set_scroll_top(list.scroll_height());
+                }
+            }
+        }));
+    });
 
     // A message appended at the end: follow it if the agent was at the bottom, or if it
     // is the agent's own send.
@@ -118,6 +132,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
                     }.into_any(),
                 }}
             </div>
+            <div class="parley-log-content" node_ref=content>
             <Show when=move || messages.order.with(Vec::is_empty)>
                 <p class="parley-empty-log">"No messages yet. Say hello!"</p>
             </Show>
@@ -130,6 +145,33 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
                         .map(|row| view! { <crate::ui::message_item::MessageItem row=row on_retry=retry/> })
                 }
             />
+            </div>
         </div>
+    }
+}
+
+/// A `ResizeObserver` on one element, disconnected when dropped.
+struct ResizeWatch {
+    observer: web_sys::ResizeObserver,
+    _callback: wasm_bindgen::closure::Closure<dyn FnMut(js_sys::Array)>,
+}
+
+impl ResizeWatch {
+    fn new(el: &web_sys::Element, f: impl Fn() + 'static) -> Option<ResizeWatch> {
+        use wasm_bindgen::JsCast;
+        let callback =
+            wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(move |_| f());
+        let observer = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()).ok()?;
+        observer.observe(el);
+        Some(ResizeWatch {
+            observer,
+            _callback: callback,
+        })
+    }
+}
+
+impl Drop for ResizeWatch {
+    fn drop(&mut self) {
+        self.observer.disconnect();
     }
 }
