@@ -1,0 +1,708 @@
+//! The outbox: every message an agent sends goes here first, and leaves only when the
+//! server has it exactly once, or when the agent has been told plainly that it failed.
+//!
+//! A sans-IO state machine: the effects layer feeds it [`Event`]s (a send was queued, the
+//! network came back, a request answered, a message was seen on the cable, time passed)
+//! and carries out the [`Command`]s it returns (send this, persist that, resync, wake me
+//! at). It never touches a clock, a socket or IndexedDB itself, so every interleaving of
+//! failures can be tested natively (`tests` below, and the property test that drives it
+//! against a simulated flaky network and server).
+//!
+//! Exactly once, two ways:
+//! - Against `parley-server`, `echo_id` is an idempotency key: after an ambiguous failure
+//!   (request sent, no answer) the same request is simply sent again.
+//! - Against a real Chatwoot, which does not store `echo_id`, a resend after an ambiguous
+//!   failure could double the message. So the outbox first asks for a resync
+//!   (`messages?after=`), matches what the server already has (by `echo_id` when the cable
+//!   delivered it, else by content from this agent), and resends only what is missing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// What the agent wrote: the part of a send that must survive a reload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    pub conversation_id: i64,
+    pub content: String,
+    pub private: bool,
+    pub in_reply_to: Option<i64>,
+}
+
+/// Where an entry stands. `Sent` entries leave the outbox, so there is no such state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryState {
+    /// Waiting for its turn, the network, or its backoff to run out.
+    Queued,
+    /// A request is out and has not answered.
+    InFlight { since_ms: u64 },
+    /// An attempt may or may not have reached a server that does not deduplicate; waiting
+    /// for a resync to say whether it did.
+    Reconciling,
+    /// Retrying stopped making sense; the agent sees why and can retry or delete.
+    Failed { reason: String },
+}
+
+/// One message in the outbox, as persisted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub echo_id: String,
+    /// Order of enqueueing; the outbox flushes each conversation in this order.
+    pub seq: u64,
+    pub draft: Draft,
+    pub enqueued_at_ms: u64,
+    /// Attempts since the last enqueue or manual retry.
+    pub attempts: u32,
+    pub next_attempt_at_ms: u64,
+    pub state: EntryState,
+    /// The last error, shown while retrying.
+    pub last_error: Option<String>,
+    /// The newest server id of this conversation known when the entry first left. Server
+    /// ids grow, so no message with an id at or below it can be this entry: an earlier
+    /// identical text ("ok") is never mistaken for it when reconciling.
+    #[serde(default)]
+    pub after_id: Option<i64>,
+}
+
+/// How a request failed, as the effects layer classifies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// It never left (offline before sending): safe to send again.
+    NotSent,
+    /// It may have reached the server (timeout, connection dropped, 5xx).
+    Ambiguous(String),
+    /// The server answered and refused it (4xx). Sending it again will not help.
+    Rejected(String),
+    /// Too many requests (429) or the server asked us to wait: not stored, retry later.
+    Throttled(String),
+}
+
+/// A message the server has, seen on the cable or in a resync page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenMessage {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub echo_id: Option<String>,
+    pub content: Option<String>,
+    pub private: bool,
+    /// Sent by this agent (outgoing, sender id = the profile's id).
+    pub from_me: bool,
+    pub created_at_s: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The agent sent a message.
+    Enqueue {
+        echo_id: String,
+        draft: Draft,
+    },
+    /// The outbox as it was persisted, after a reload.
+    Restored(Vec<Entry>),
+    /// `navigator.onLine` and the cable together: can requests get through?
+    Reachable(bool),
+    Tick,
+    SendOk {
+        echo_id: String,
+        message_id: i64,
+    },
+    SendFailed {
+        echo_id: String,
+        error: SendError,
+    },
+    /// A message the server holds: every cable `message.created`, every message of a
+    /// REST page (history, resync). Besides matching sends, this tells the outbox the
+    /// newest id of each conversation.
+    Seen(SeenMessage),
+    /// A resync of this conversation finished; everything it found was fed as `Seen`.
+    ResyncDone {
+        conversation_id: i64,
+    },
+    /// A resync request failed; the outbox asks again after a backoff.
+    ResyncFailed {
+        conversation_id: i64,
+    },
+    /// The agent pressed Retry on a failed message.
+    Retry {
+        echo_id: String,
+    },
+    /// The agent deleted a message that was never sent.
+    Discard {
+        echo_id: String,
+    },
+    /// The agent changed the text of a message that has not left yet.
+    Edit {
+        echo_id: String,
+        content: String,
+    },
+}
+
+/// What the UI shows for a message still in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendStatus {
+    /// Waiting for the network (shown as queued).
+    Queued,
+    Sending,
+    /// Failed an attempt, will retry in `in_ms`.
+    Retrying {
+        in_ms: u64,
+        error: String,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// POST the message (same `echo_id` on every attempt).
+    Send {
+        echo_id: String,
+        draft: Draft,
+    },
+    /// Abort an in-flight request that has run past its timeout.
+    Abort {
+        echo_id: String,
+    },
+    /// Write the entry to durable storage (before any `Send` of it).
+    Persist(Entry),
+    /// Remove the entry from durable storage.
+    Forget {
+        echo_id: String,
+    },
+    /// Fetch `messages?after=<after_id>` for this conversation (all pages; the newest
+    /// 20 when `None`), feed each as [`Event::Seen`], then [`Event::ResyncDone`].
+    Resync {
+        conversation_id: i64,
+        after_id: Option<i64>,
+    },
+    /// The server has it: replace the pending row `echo_id` by message `message_id`.
+    Delivered {
+        echo_id: String,
+        message_id: i64,
+    },
+    Status {
+        echo_id: String,
+        status: SendStatus,
+    },
+    /// Feed [`Event::Tick`] at this time (the earliest deadline); replaces any earlier wake.
+    WakeAt(u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxConfig {
+    /// The backend deduplicates by `echo_id` (`parley-server` says so in its capabilities).
+    pub idempotent_backend: bool,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Attempts that reached a reachable network before the message is marked failed.
+    pub max_attempts: u32,
+    /// A request with no answer after this long is aborted and counts as ambiguous.
+    pub request_timeout_ms: u64,
+    /// How far before its enqueue time a server message may be stamped and still be ours
+    /// (clock skew between browser and server).
+    pub clock_skew_ms: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            idempotent_backend: false,
+            backoff_base_ms: 1_000,
+            backoff_max_ms: 30_000,
+            max_attempts: 8,
+            request_timeout_ms: 20_000,
+            clock_skew_ms: 120_000,
+        }
+    }
+}
+
+/// The outbox state machine.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    config: OutboxConfig,
+    entries: Vec<Entry>,
+    reachable: bool,
+    next_seq: u64,
+    rng: u64,
+    /// Server ids already matched to an entry, so one message never delivers two entries.
+    claimed: BTreeSet<i64>,
+    /// The newest server id seen per conversation (see [`Entry::after_id`]).
+    newest: BTreeMap<i64, i64>,
+    /// Conversations with a resync requested and not yet done.
+    resyncing: BTreeSet<i64>,
+}
+
+impl Outbox {
+    /// `seed` drives the backoff jitter (pass a random number; tests pass a constant).
+    pub fn new(config: OutboxConfig, seed: u64) -> Self {
+        Outbox {
+            config,
+            entries: Vec::new(),
+            reachable: false,
+            next_seq: 0,
+            rng: seed | 1,
+            claimed: BTreeSet::new(),
+            newest: BTreeMap::new(),
+            resyncing: BTreeSet::new(),
+        }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn set_idempotent_backend(&mut self, idempotent: bool) {
+        self.config.idempotent_backend = idempotent;
+    }
+
+    fn index(&self, echo_id: &str) -> Option<usize> {
+        self.entries.iter().position(|e| e.echo_id == echo_id)
+    }
+
+    /// xorshift64*: jitter needs no cryptography, only reproducibility.
+    fn random_unit(&mut self) -> f64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Exponential backoff with jitter: between half and all of base * 2^(attempt-1).
+    fn backoff_ms(&mut self, attempts: u32) -> u64 {
+        let exp = self
+            .config
+            .backoff_base_ms
+            .saturating_mul(1u64 << attempts.saturating_sub(1).min(20));
+        let cap = exp.min(self.config.backoff_max_ms);
+        cap / 2 + (self.random_unit() * (cap / 2) as f64) as u64
+    }
+
+    /// Feed one event at time `now_ms`; returns what to do, in order.
+    pub fn handle(&mut self, now_ms: u64, event: Event) -> Vec<Command> {
+        let mut out = Vec::new();
+        match event {
+            Event::Enqueue { echo_id, draft } => {
+                if self.index(&echo_id).is_some() {
+                    return out;
+                }
+                let entry = Entry {
+                    echo_id: echo_id.clone(),
+                    seq: self.next_seq,
+                    draft,
+                    enqueued_at_ms: now_ms,
+                    attempts: 0,
+                    next_attempt_at_ms: now_ms,
+                    state: EntryState::Queued,
+                    last_error: None,
+                    after_id: None,
+                };
+                self.next_seq += 1;
+                out.push(Command::Persist(entry.clone()));
+                self.entries.push(entry);
+                if !self.reachable {
+                    out.push(Command::Status {
+                        echo_id,
+                        status: SendStatus::Queued,
+                    });
+                }
+            }
+            Event::Restored(mut entries) => {
+                entries.sort_by_key(|e| e.seq);
+                for mut e in entries {
+                    if self.index(&e.echo_id).is_some() {
+                        continue;
+                    }
+                    // A request that was out when the page died may have arrived.
+                    if matches!(
+                        e.state,
+                        EntryState::InFlight { .. } | EntryState::Reconciling
+                    ) {
+                        e.state = self.after_ambiguity();
+                        out.push(Command::Persist(e.clone()));
+                    }
+                    let status = match &e.state {
+                        EntryState::Failed { reason } => SendStatus::Failed {
+                            reason: reason.clone(),
+                        },
+                        _ => SendStatus::Queued,
+                    };
+                    out.push(Command::Status {
+                        echo_id: e.echo_id.clone(),
+                        status,
+                    });
+                    self.next_seq = self.next_seq.max(e.seq + 1);
+                    self.entries.push(e);
+                }
+                self.entries.sort_by_key(|e| e.seq);
+            }
+            Event::Reachable(reachable) => {
+                let was = self.reachable;
+                self.reachable = reachable;
+                if reachable && !was {
+                    // Coming back: try now rather than at the end of a long backoff.
+                    for e in &mut self.entries {
+                        if e.state == EntryState::Queued {
+                            e.next_attempt_at_ms = e.next_attempt_at_ms.min(now_ms);
+                        }
+                    }
+                } else if !reachable {
+                    // A resync in the air may never answer; ask again when back.
+                    self.resyncing.clear();
+                    for e in &self.entries {
+                        if e.state == EntryState::Queued {
+                            out.push(Command::Status {
+                                echo_id: e.echo_id.clone(),
+                                status: SendStatus::Queued,
+                            });
+                        }
+                    }
+                }
+            }
+            Event::Tick => {}
+            Event::SendOk {
+                echo_id,
+                message_id,
+            } => self.deliver(&echo_id, message_id, &mut out),
+            Event::SendFailed { echo_id, error } => {
+                self.failed_attempt(now_ms, &echo_id, error, &mut out)
+            }
+            Event::Seen(seen) => self.seen(now_ms, seen, &mut out),
+            Event::ResyncDone { conversation_id } => {
+                self.resyncing.remove(&conversation_id);
+                for e in &mut self.entries {
+                    if e.state == EntryState::Reconciling
+                        && e.draft.conversation_id == conversation_id
+                    {
+                        // The server does not have it: sending again cannot double it.
+                        if e.attempts >= self.config.max_attempts {
+                            let reason = format!(
+                                "Not sent after {} attempts: {}",
+                                e.attempts,
+                                e.last_error.as_deref().unwrap_or("no answer")
+                            );
+                            e.state = EntryState::Failed {
+                                reason: reason.clone(),
+                            };
+                            out.push(Command::Status {
+                                echo_id: e.echo_id.clone(),
+                                status: SendStatus::Failed { reason },
+                            });
+                        } else {
+                            e.state = EntryState::Queued;
+                            e.next_attempt_at_ms = e.next_attempt_at_ms.max(now_ms);
+                        }
+                        out.push(Command::Persist(e.clone()));
+                    }
+                }
+            }
+            Event::ResyncFailed { conversation_id } => {
+                self.resyncing.remove(&conversation_id);
+                let attempts = self
+                    .entries
+                    .iter()
+                    .filter(|e| e.draft.conversation_id == conversation_id)
+                    .map(|e| e.attempts)
+                    .max()
+                    .unwrap_or(1);
+                let delay = self.backoff_ms(attempts);
+                for e in &mut self.entries {
+                    if e.state == EntryState::Reconciling
+                        && e.draft.conversation_id == conversation_id
+                    {
+                        e.next_attempt_at_ms = now_ms + delay;
+                    }
+                }
+            }
+            Event::Retry { echo_id } => {
+                if let Some(i) = self.index(&echo_id) {
+                    let e = &mut self.entries[i];
+                    if matches!(e.state, EntryState::Failed { .. }) {
+                        e.state = EntryState::Queued;
+                        e.attempts = 0;
+                        e.next_attempt_at_ms = now_ms;
+                        e.last_error = None;
+                        out.push(Command::Persist(e.clone()));
+                        out.push(Command::Status {
+                            echo_id,
+                            status: SendStatus::Sending,
+                        });
+                    }
+                }
+            }
+            Event::Discard { echo_id } => {
+                if let Some(i) = self.index(&echo_id) {
+                    // A request in the air cannot be called back; only what has not left.
+                    if matches!(
+                        self.entries[i].state,
+                        EntryState::Queued | EntryState::Failed { .. }
+                    ) {
+                        self.entries.remove(i);
+                        out.push(Command::Forget { echo_id });
+                    }
+                }
+            }
+            Event::Edit { echo_id, content } => {
+                if let Some(i) = self.index(&echo_id) {
+                    let e = &mut self.entries[i];
+                    if matches!(e.state, EntryState::Queued | EntryState::Failed { .. }) {
+                        e.draft.content = content;
+                        out.push(Command::Persist(e.clone()));
+                    }
+                }
+            }
+        }
+        self.pump(now_ms, &mut out);
+        out
+    }
+
+    /// Whether an entry can be edited or discarded right now (not in the air).
+    pub fn is_editable(&self, echo_id: &str) -> bool {
+        self.index(echo_id).is_some_and(|i| {
+            matches!(
+                self.entries[i].state,
+                EntryState::Queued | EntryState::Failed { .. }
+            )
+        })
+    }
+
+    fn note_newest(&mut self, conversation_id: i64, id: i64) {
+        let n = self.newest.entry(conversation_id).or_insert(id);
+        *n = (*n).max(id);
+    }
+
+    fn deliver(&mut self, echo_id: &str, message_id: i64, out: &mut Vec<Command>) {
+        if let Some(i) = self.index(echo_id) {
+            let e = self.entries.remove(i);
+            self.note_newest(e.draft.conversation_id, message_id);
+            self.claimed.insert(message_id);
+            out.push(Command::Forget {
+                echo_id: echo_id.to_owned(),
+            });
+            out.push(Command::Delivered {
+                echo_id: echo_id.to_owned(),
+                message_id,
+            });
+        }
+    }
+
+    /// After an attempt that may have reached the server: resend directly if the backend
+    /// deduplicates, else reconcile first (the resync starts from `pump`, after the
+    /// backoff, which also gives a slow request time to land before we look).
+    fn after_ambiguity(&self) -> EntryState {
+        if self.config.idempotent_backend {
+            EntryState::Queued
+        } else {
+            EntryState::Reconciling
+        }
+    }
+
+    fn failed_attempt(
+        &mut self,
+        now_ms: u64,
+        echo_id: &str,
+        error: SendError,
+        out: &mut Vec<Command>,
+    ) {
+        let Some(i) = self.index(echo_id) else {
+            return;
+        };
+        if !matches!(self.entries[i].state, EntryState::InFlight { .. }) {
+            return;
+        }
+        let (state, message) = match error {
+            SendError::Rejected(reason) => (
+                EntryState::Failed {
+                    reason: reason.clone(),
+                },
+                reason,
+            ),
+            SendError::NotSent => {
+                // Never left: an offline spell of any length does not use up attempts.
+                self.entries[i].attempts = self.entries[i].attempts.saturating_sub(1);
+                (EntryState::Queued, "No connection".to_owned())
+            }
+            SendError::Throttled(m) => (EntryState::Queued, m),
+            SendError::Ambiguous(m) => (self.after_ambiguity(), m),
+        };
+        let attempts = self.entries[i].attempts;
+        let gave_up = attempts >= self.config.max_attempts && state != EntryState::Reconciling;
+        let delay = self.backoff_ms(attempts);
+        let e = &mut self.entries[i];
+        e.last_error = Some(message.clone());
+        e.state = if gave_up && !matches!(state, EntryState::Failed { .. }) {
+            EntryState::Failed {
+                reason: format!("Not sent after {attempts} attempts: {message}"),
+            }
+        } else {
+            state
+        };
+        e.next_attempt_at_ms = now_ms + delay;
+        out.push(Command::Persist(e.clone()));
+        let status = match &e.state {
+            EntryState::Failed { reason } => SendStatus::Failed {
+                reason: reason.clone(),
+            },
+            _ => SendStatus::Retrying {
+                in_ms: delay,
+                error: message,
+            },
+        };
+        out.push(Command::Status {
+            echo_id: echo_id.to_owned(),
+            status,
+        });
+    }
+
+    fn seen(&mut self, _now_ms: u64, seen: SeenMessage, out: &mut Vec<Command>) {
+        self.note_newest(seen.conversation_id, seen.id);
+        if self.claimed.contains(&seen.id) {
+            return;
+        }
+        // By echo_id: the cable event of our own create carries it, whatever the backend.
+        if let Some(echo) = &seen.echo_id {
+            if self.index(echo).is_some() {
+                self.deliver(&echo.clone(), seen.id, out);
+                return;
+            }
+        }
+        // By content: only for attempts that may have landed on a backend that forgets
+        // echo_id, only this agent's own messages, and the oldest candidate first.
+        if !seen.from_me {
+            return;
+        }
+        let skew = self.config.clock_skew_ms;
+        let candidate = self.entries.iter().position(|e| {
+            e.state == EntryState::Reconciling
+                && e.draft.conversation_id == seen.conversation_id
+                && e.draft.private == seen.private
+                && seen.content.as_deref() == Some(e.draft.content.as_str())
+                && e.after_id.is_none_or(|after| seen.id > after)
+                && (seen.created_at_s.max(0) as u64) * 1000 + skew >= e.enqueued_at_ms
+        });
+        if let Some(i) = candidate {
+            let echo = self.entries[i].echo_id.clone();
+            self.deliver(&echo, seen.id, out);
+        }
+    }
+
+    /// Start what can start, time out what ran too long, and say when to wake next.
+    fn pump(&mut self, now_ms: u64, out: &mut Vec<Command>) {
+        // Timeouts first: a request that never answers must not leave a message "sending".
+        let timed_out: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|e| match e.state {
+                EntryState::InFlight { since_ms } => {
+                    now_ms >= since_ms + self.config.request_timeout_ms
+                }
+                _ => false,
+            })
+            .map(|e| e.echo_id.clone())
+            .collect();
+        for echo_id in timed_out {
+            out.push(Command::Abort {
+                echo_id: echo_id.clone(),
+            });
+            self.failed_attempt(
+                now_ms,
+                &echo_id,
+                SendError::Ambiguous("The server did not answer in time".into()),
+                out,
+            );
+        }
+
+        if self.reachable {
+            // Reconciling conversations whose backoff has run out get their resync.
+            let due: BTreeSet<i64> = self
+                .entries
+                .iter()
+                .filter(|e| e.state == EntryState::Reconciling && e.next_attempt_at_ms <= now_ms)
+                .map(|e| e.draft.conversation_id)
+                .collect();
+            for c in due {
+                if self.resyncing.insert(c) {
+                    // From the oldest watermark: whatever an attempt stored is after it.
+                    let after_id = self
+                        .entries
+                        .iter()
+                        .filter(|e| {
+                            e.state == EntryState::Reconciling && e.draft.conversation_id == c
+                        })
+                        .map(|e| e.after_id)
+                        .min()
+                        .flatten();
+                    out.push(Command::Resync {
+                        conversation_id: c,
+                        after_id,
+                    });
+                }
+            }
+            // One request in the air per conversation keeps the order typed. Failed entries
+            // do not hold back the ones after them; reconciling ones do (they may be sent).
+            let mut busy: BTreeSet<i64> = BTreeSet::new();
+            for i in 0..self.entries.len() {
+                let c = self.entries[i].draft.conversation_id;
+                match self.entries[i].state {
+                    EntryState::Failed { .. } => continue,
+                    EntryState::InFlight { .. } | EntryState::Reconciling => {
+                        busy.insert(c);
+                        continue;
+                    }
+                    EntryState::Queued => {}
+                }
+                if !busy.insert(c) || self.entries[i].next_attempt_at_ms > now_ms {
+                    continue;
+                }
+                let e = &mut self.entries[i];
+                e.state = EntryState::InFlight { since_ms: now_ms };
+                if e.attempts == 0 && e.after_id.is_none() {
+                    e.after_id = self.newest.get(&c).copied();
+                }
+                e.attempts += 1;
+                out.push(Command::Persist(e.clone()));
+                out.push(Command::Status {
+                    echo_id: e.echo_id.clone(),
+                    status: SendStatus::Sending,
+                });
+                out.push(Command::Send {
+                    echo_id: e.echo_id.clone(),
+                    draft: e.draft.clone(),
+                });
+            }
+        }
+
+        // Only what can change on its own is a deadline: a request's timeout, and the
+        // backoff of the first entry of each conversation. An entry waiting behind another
+        // one is not (waking for it would spin: nothing changes until the head moves).
+        let mut heads: BTreeSet<i64> = BTreeSet::new();
+        let mut wake: Option<u64> = None;
+        for e in &self.entries {
+            let c = e.draft.conversation_id;
+            let at = match e.state {
+                EntryState::Failed { .. } => continue,
+                EntryState::InFlight { since_ms } => {
+                    heads.insert(c);
+                    Some(since_ms + self.config.request_timeout_ms)
+                }
+                EntryState::Queued => {
+                    (heads.insert(c) && self.reachable).then(|| e.next_attempt_at_ms.max(now_ms))
+                }
+                EntryState::Reconciling => {
+                    (heads.insert(c) && self.reachable && !self.resyncing.contains(&c))
+                        .then(|| e.next_attempt_at_ms.max(now_ms))
+                }
+            };
+            if let Some(at) = at {
+                wake = Some(wake.map_or(at, |w| w.min(at)));
+            }
+        }
+        if let Some(at) = wake {
+            out.push(Command::WakeAt(at));
+        }
+    }
+}
