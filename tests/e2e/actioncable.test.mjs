@@ -54,7 +54,9 @@ for (const [label, file] of Object.entries(CLIENTS)) {
 
     before(async () => {
       server = await Server.start({ demo: true });
-      browser = await launchBrowser();
+      // about:blank counts as a public page to Chromium's local-network-access checks, which
+      // then block its WebSocket to 127.0.0.1; the client under test is not what they guard.
+      browser = await launchBrowser(['--disable-features=LocalNetworkAccessChecks']);
       const res = await server.api('/api/v1/profile');
       assert.equal(res.status, 200, `GET /api/v1/profile: ${res.text}`);
       profile = res.json;

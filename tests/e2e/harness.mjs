@@ -235,7 +235,7 @@ export async function newPage(browser, { viewport = { width: 1100, height: 800 }
   page.errors = [];
   page.on('pageerror', (err) => page.errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') page.errors.push(`console: ${msg.text()}`);
+    if (msg.type() === 'error') page.errors.push(`console: ${msg.text()} (${msg.location()?.url ?? ''})`);
   });
   return page;
 }

@@ -91,6 +91,9 @@ describe('sign-in outside demo mode', { timeout: 180_000 }, () => {
     const token = page.locator('input[name=token]');
     await token.fill(server.info.agentToken);
     await submitFormOf(token);
+    // Signing in from the login route may land on the conversation list; the form must go.
+    await page.locator('[data-testid=sign-in-form]').waitFor({ state: 'detached' });
+    await page.goto(server.baseUrl + agentPath);
     await page.locator('[data-testid=chat-screen]').waitFor();
     await page.locator('[data-testid=message]').first().waitFor();
   });
