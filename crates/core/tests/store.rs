@@ -400,3 +400,252 @@ fn mark_read_moves_our_sent_and_delivered_messages_up_to_the_time() {
     );
     assert_eq!(s.mark_read(150), Vec::<RowKey>::new());
 }
+
+#[test]
+fn ten_thousand_messages_in_reverse_order_end_sorted() {
+    let mut s = MessageStore::new();
+    for id in (1..=10_000).rev() {
+        s.upsert(msg(id, id / 3));
+    }
+    for id in (1..=10_000).step_by(7) {
+        assert_eq!(s.upsert(msg(id, id / 3)), Change::Unchanged);
+    }
+    assert_eq!(s.len(), 10_000);
+    assert!(ids(&s).windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(s.get(&key("m:5000")).map(|r| r.message.id), Some(5000));
+}
+
+// ---------------------------------------------------------------------------------------
+// Property tests: a set of frames about a set of messages, delivered in any order, some
+// twice, always ends as the same list.
+
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct Spec {
+    id: i64,
+    created_at: i64,
+    message_type: i64,
+    private: bool,
+    /// Sent from this client: a pending row exists first.
+    local: bool,
+    frames: Vec<Frame>,
+}
+
+/// One copy of the message as some frame carries it.
+#[derive(Debug, Clone)]
+struct Frame {
+    /// 0 = as created, 1 and 2 = edited once or twice, 3 = deleted.
+    revision: u8,
+    status: u8,
+    /// The create response and the cable events of our own send carry echo_id.
+    echo: bool,
+    /// Cable frames carry account_id, REST frames do not.
+    cable: bool,
+}
+
+const STATUSES: [MessageStatus; 3] = [
+    MessageStatus::Sent,
+    MessageStatus::Delivered,
+    MessageStatus::Read,
+];
+
+fn frame() -> impl Strategy<Value = Frame> {
+    (0u8..4, 0u8..3, any::<bool>(), any::<bool>()).prop_map(|(revision, status, echo, cable)| {
+        Frame {
+            revision,
+            status,
+            echo,
+            cable,
+        }
+    })
+}
+
+fn specs() -> impl Strategy<Value = Vec<Spec>> {
+    proptest::collection::vec(
+        (
+            100i64..104,
+            0i64..3,
+            any::<bool>(),
+            any::<bool>(),
+            proptest::collection::vec(frame(), 1..4),
+        ),
+        1..12,
+    )
+    .prop_map(|raw| {
+        raw.into_iter()
+            .enumerate()
+            .map(
+                |(i, (created_at, message_type, private, local, mut frames))| {
+                    let local = local && message_type == 1;
+                    if local {
+                        // The create response: echo_id, as created, sent.
+                        frames[0] = Frame {
+                            revision: 0,
+                            status: 0,
+                            echo: true,
+                            cable: false,
+                        };
+                    } else {
+                        frames.iter_mut().for_each(|f| f.echo = false);
+                    }
+                    Spec {
+                        id: i as i64 + 1,
+                        created_at,
+                        message_type,
+                        private,
+                        local,
+                        frames,
+                    }
+                },
+            )
+            .collect()
+    })
+}
+
+fn echo_of(spec: &Spec) -> String {
+    format!("echo-{}", spec.id)
+}
+
+fn copy(spec: &Spec, revision: u8, status: u8, echo: bool, cable: bool) -> Message {
+    let (content, attrs) = match revision {
+        0 => (format!("c{}", spec.id), json!({})),
+        3 => (
+            "This message was deleted".to_owned(),
+            json!({"deleted": true}),
+        ),
+        n => (
+            format!("c{} v{n}", spec.id),
+            json!({"edited": {"at": n, "previous": (0..n).map(|k| json!({"content": k})).collect::<Vec<_>>()}}),
+        ),
+    };
+    let mut m: Message = serde_json::from_value(json!({
+        "id": spec.id, "content": content, "conversation_id": 1, "message_type": spec.message_type,
+        "created_at": spec.created_at, "private": spec.private, "content_attributes": attrs,
+    }))
+    .unwrap();
+    m.status = STATUSES[status as usize];
+    m.echo_id = echo.then(|| echo_of(spec));
+    m.account_id = cable.then_some(1);
+    m
+}
+
+/// Every frame of every message, in spec order.
+fn all_frames(specs: &[Spec]) -> Vec<Message> {
+    specs
+        .iter()
+        .flat_map(|s| {
+            s.frames
+                .iter()
+                .map(move |f| copy(s, f.revision, f.status, f.echo, f.cable))
+        })
+        .collect()
+}
+
+const UNCONFIRMED: [&str; 2] = ["never-1", "never-2"];
+
+fn start(specs: &[Spec]) -> MessageStore {
+    let mut s = MessageStore::new();
+    for spec in specs.iter().filter(|s| s.local) {
+        let mut p = copy(spec, 0, 0, false, false);
+        p.id = 0;
+        p.status = MessageStatus::Progress;
+        p.created_at = 999; // the browser's clock: not the server's
+        s.add_pending(&echo_of(spec), p);
+    }
+    for echo in UNCONFIRMED {
+        s.add_pending(echo, pending(echo, 50));
+    }
+    s
+}
+
+/// What the list must be: every message once, in (created_at, id) order, with its newest
+/// content and its furthest status; then the sends the server never confirmed.
+fn expected(specs: &[Spec]) -> Vec<Row> {
+    let mut sorted: Vec<&Spec> = specs.iter().collect();
+    sorted.sort_by_key(|s| (s.created_at, s.id));
+    let mut rows: Vec<Row> = sorted
+        .into_iter()
+        .map(|s| {
+            let revision = s.frames.iter().map(|f| f.revision).max().unwrap();
+            let status = s.frames.iter().map(|f| f.status).max().unwrap();
+            let cable = s.frames.iter().any(|f| f.cable);
+            Row {
+                key: if s.local {
+                    RowKey(format!("e:{}", echo_of(s)))
+                } else {
+                    RowKey(format!("m:{}", s.id))
+                },
+                message: copy(s, revision, status, s.local, cable),
+                send: None,
+            }
+        })
+        .collect();
+    for echo in UNCONFIRMED {
+        let mut m = pending(echo, 50);
+        m.echo_id = Some(echo.to_owned());
+        rows.push(Row {
+            key: RowKey(format!("e:{echo}")),
+            message: m,
+            send: Some(SendState::Sending),
+        });
+    }
+    rows
+}
+
+/// Apply, checking on the way that every reported index points at the reported row.
+fn apply(store: &mut MessageStore, frames: Vec<Message>) {
+    for m in frames {
+        match store.upsert(m) {
+            Change::Inserted { key, index } | Change::Updated { key, index } => {
+                assert_eq!(store.rows().nth(index).map(|r| &r.key), Some(&key));
+                assert_eq!(store.index_of(&key), Some(index));
+            }
+            Change::Unchanged => {}
+        }
+    }
+}
+
+fn with_duplicates(mut frames: Vec<Message>, dups: &[(usize, usize)]) -> Vec<Message> {
+    let n = frames.len();
+    for &(which, at) in dups {
+        let f = frames[which % n].clone();
+        let at = at % (frames.len() + 1);
+        frames.insert(at, f);
+    }
+    frames
+}
+
+fn arrival_orders() -> impl Strategy<Value = (Vec<Spec>, Vec<Message>)> {
+    specs().prop_flat_map(|specs| {
+        let frames = all_frames(&specs);
+        let dups = proptest::collection::vec((any::<usize>(), any::<usize>()), 0..8);
+        (Just(specs), Just(frames).prop_shuffle(), dups)
+            .prop_map(|(specs, frames, dups)| (specs, with_duplicates(frames, &dups)))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_order_and_duplication_of_frames_yields_the_same_list((specs, frames) in arrival_orders()) {
+        let mut s = start(&specs);
+        apply(&mut s, frames);
+        let got: Vec<Row> = s.rows().cloned().collect();
+        prop_assert_eq!(got, expected(&specs));
+        prop_assert_eq!(s.newest_id(), specs.iter().map(|s| s.id).max());
+        prop_assert_eq!(s.oldest_id(), Some(1));
+    }
+
+    #[test]
+    fn a_second_delivery_of_everything_changes_nothing((specs, frames) in arrival_orders()) {
+        let mut s = start(&specs);
+        apply(&mut s, frames.clone());
+        let before: Vec<Row> = s.rows().cloned().collect();
+        for m in frames {
+            prop_assert_eq!(s.upsert(m), Change::Unchanged);
+        }
+        prop_assert_eq!(s.rows().cloned().collect::<Vec<_>>(), before);
+    }
+}
