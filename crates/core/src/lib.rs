@@ -3,8 +3,11 @@
 //!
 //! - [`store`]: one conversation's messages in display order; deduplication by id and
 //!   `echo_id`, `(created_at, id)` ordering, statuses that never go backwards.
+//! - [`markdown`]: message text to HTML that is safe in `innerHTML` (raw HTML as text,
+//!   only http/https/mailto/tel links, no images loaded, bare URLs linked).
 //! - [`outbox`]: the sans-IO send queue; persists before sending, retries with backoff,
 //!   reconciles ambiguous failures so every message lands exactly once, in order.
 
+pub mod markdown;
 pub mod outbox;
 pub mod store;
