@@ -1,6 +1,8 @@
 //! The agent app (Trunk's dist/ with the `#parley-config` block injected) and the customer
 //! page, each with a Content-Security-Policy that fits what it loads.
 
+use std::path::Path;
+
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -25,6 +27,13 @@ pub fn routes() -> Router<AppState> {
         .route("/app", get(app_page))
         .route("/app/", get(app_page))
         .route("/app/{*rest}", get(app_page))
+        .merge(customer_routes())
+}
+
+/// The customer page: static, and it only calls relative `/public/api` and `/cable`, so it
+/// works the same in front of a proxied Chatwoot.
+pub fn customer_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
         .route("/customer", get(customer_redirect))
         .route("/customer/", get(customer_page))
         .route("/customer/customer.js", get(customer_js))
@@ -116,7 +125,37 @@ pub fn config_block(account_id: i64, token: Option<&str>, demo: bool) -> String 
 }
 
 async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let path = state.config.dist.join("index.html");
+    // In demo mode the page carries the token, so the printed URL opens straight into the
+    // conversation; otherwise the app asks the agent to sign in.
+    let token = state.config.demo.then(|| state.seeded.agent_token.clone());
+    render_app(
+        &AppPage {
+            dist: &state.config.dist,
+            account_id: state.seeded.account_id,
+            token: token.as_deref(),
+            demo: state.config.demo,
+            extra_media_sources: "",
+        },
+        &headers,
+    )
+    .await
+}
+
+/// What differs between the app pages this server can serve.
+pub struct AppPage<'a> {
+    pub dist: &'a Path,
+    pub account_id: i64,
+    pub token: Option<&'a str>,
+    pub demo: bool,
+    /// Appended to img-src and media-src, with a leading space (proxy mode: files on the
+    /// upstream's cloud storage).
+    pub extra_media_sources: &'a str,
+}
+
+/// `<dist>/index.html` with the config block before `</head>` and a CSP that allows
+/// exactly its inline bootstrap; 503 with instructions when the app is not built.
+pub async fn render_app(page: &AppPage<'_>, headers: &HeaderMap) -> Response {
+    let path = page.dist.join("index.html");
     let Ok(html) = tokio::fs::read_to_string(&path).await else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -129,25 +168,23 @@ async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> Response
         )
             .into_response();
     };
-    // In demo mode the page carries the token, so the printed URL opens straight into the
-    // conversation; otherwise the app asks the agent to sign in.
-    let token = state.config.demo.then(|| state.seeded.agent_token.clone());
-    let block = config_block(state.seeded.account_id, token.as_deref(), state.config.demo);
-    let page = match html.find("</head>") {
+    let block = config_block(page.account_id, page.token, page.demo);
+    let doc = match html.find("</head>") {
         Some(i) => format!("{}{block}\n{}", &html[..i], &html[i..]),
         None => format!("{block}\n{html}"),
     };
-    let scripts = inline_script_hashes(&page).join(" ");
+    let scripts = inline_script_hashes(&doc).join(" ");
+    let media = page.extra_media_sources;
     let csp = format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {scripts}; \
-         style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; media-src 'self' blob: data:; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:{media}; media-src 'self' blob: data:{media}; \
          font-src 'self' data:; connect-src 'self'{}; object-src 'none'; base-uri 'self'; form-action 'self'",
-        socket_sources(&headers)
+        socket_sources(headers)
     );
     (
         security_headers(&csp),
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page,
+        doc,
     )
         .into_response()
 }
@@ -212,7 +249,12 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
         )
             .into_response();
     }
-    match ServeDir::new(&state.config.dist).oneshot(request).await {
+    serve_dist(&state.config.dist, request).await
+}
+
+/// A file of dist/ (Trunk's hashed js, wasm, css), never sniffed.
+pub async fn serve_dist(dist: &Path, request: Request) -> Response {
+    match ServeDir::new(dist).oneshot(request).await {
         Ok(mut r) => {
             r.headers_mut().insert(
                 header::X_CONTENT_TYPE_OPTIONS,

@@ -1,6 +1,7 @@
 //! Command line and the configuration the server runs with (PLAN.md's fixed CLI).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -36,6 +37,28 @@ pub struct Cli {
     /// Largest accepted upload, per file, in MB (Chatwoot's MAXIMUM_FILE_UPLOAD_SIZE).
     #[arg(long, default_value_t = 40)]
     pub max_file_mb: u64,
+    /// Proxy mode: serve the app and forward /api, /auth, /public/api, /cable and file URLs
+    /// to this Chatwoot (e.g. https://chatwoot.example.com). No database, no demo data.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Proxy mode: seconds to wait for a TCP/TLS connection to the upstream.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub upstream_connect_timeout: u64,
+    /// Proxy mode: seconds of upstream silence (no response headers, no request body
+    /// progress, no response body bytes) before the request fails with 504.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub upstream_timeout: u64,
+}
+
+/// `--upstream`: where a proxying server forwards to, and how long it waits.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// As given on the command line; checked when the server starts.
+    pub url: String,
+    pub connect_timeout: Duration,
+    /// The stall timeout: it restarts whenever the upload makes progress, so a long
+    /// upload is never cut while it streams, but a silent upstream is.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +72,9 @@ pub struct Config {
     pub idempotency: bool,
     pub test_controls: bool,
     pub max_file_bytes: u64,
+    /// Proxy mode when set (see `proxy`): nothing of the fields above but bind, port and
+    /// dist is used.
+    pub upstream: Option<Upstream>,
 }
 
 /// Chatwoot's `NUMBER_OF_PERMITTED_ATTACHMENTS`.
@@ -68,6 +94,11 @@ impl From<Cli> for Config {
             idempotency: !c.no_idempotency,
             test_controls: c.test_controls,
             max_file_bytes: c.max_file_mb.saturating_mul(1024 * 1024),
+            upstream: c.upstream.map(|url| Upstream {
+                url,
+                connect_timeout: Duration::from_secs(c.upstream_connect_timeout),
+                timeout: Duration::from_secs(c.upstream_timeout),
+            }),
         }
     }
 }
@@ -85,6 +116,7 @@ impl Config {
             idempotency: true,
             test_controls: true,
             max_file_bytes: 40 * 1024 * 1024,
+            upstream: None,
         }
     }
 }

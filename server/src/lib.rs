@@ -18,6 +18,7 @@ mod demo;
 mod error;
 mod extensions;
 mod files;
+mod proxy;
 mod public_api;
 mod test_controls;
 mod views;
@@ -59,6 +60,8 @@ pub enum StartError {
     Db(#[from] rusqlite::Error),
     #[error("cannot write demo files: {0}")]
     Seed(std::io::Error),
+    #[error("--upstream {url}: {reason}")]
+    Upstream { url: String, reason: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -67,6 +70,9 @@ pub enum StartError {
 }
 
 /// A started server. Dropping it leaves the server running; call `shutdown` to stop.
+///
+/// In proxy mode (`--upstream`) there is no local agent: the credential fields are empty
+/// and `customer_query` is `None`.
 pub struct RunningServer {
     pub addr: SocketAddr,
     /// `http://HOST:PORT`.
@@ -93,6 +99,9 @@ impl RunningServer {
 
 /// Opens the data dir, seeds on first start, binds, and serves in the background.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    if let Some(upstream) = config.upstream.clone() {
+        return proxy::start(config, upstream).await;
+    }
     let uploads_dir = config.data_dir.join("uploads");
     std::fs::create_dir_all(&uploads_dir).map_err(|source| StartError::DataDir {
         path: uploads_dir.clone(),
@@ -101,22 +110,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let db = Db::open(&config.data_dir.join("parley.sqlite3"))?;
     let seeded = demo::prepare(&db, &config, &uploads_dir)?;
 
-    let addr = format!("{}:{}", config.bind, config.port);
-    let listener = TcpListener::bind(&addr)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind { addr, source })?;
-    let host = if config.bind.contains(':') {
-        format!("[{}]", config.bind)
-    } else {
-        config.bind.clone()
-    };
-    let base_url = format!("http://{host}:{}", local.port());
+    let (listener, local, base_url) = bind(&config).await?;
 
     let mut lines = vec![
         format!("agent email: {}", seeded.agent_email),
@@ -155,6 +149,27 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         stop,
         task,
     })
+}
+
+/// Binds `--bind:--port` and returns the listener, its address and `http://HOST:PORT`.
+async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr, String), StartError> {
+    let addr = format!("{}:{}", config.bind, config.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let host = if config.bind.contains(':') {
+        format!("[{}]", config.bind)
+    } else {
+        config.bind.clone()
+    };
+    let base_url = format!("http://{host}:{}", local.port());
+    Ok((listener, local, base_url))
 }
 
 fn router(state: AppState) -> Router {
