@@ -11,8 +11,6 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 pub mod config;
-#[allow(dead_code)] // temporary, see the module docs
-mod core_shim;
 pub mod effects;
 pub mod state;
 pub mod ui;

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use crate::core_shim::store::{Change, MessageStore, Row, RowKey, SendState};
 use leptos::prelude::*;
+use parley_core::store::{Change, MessageStore, Row, RowKey, SendState};
 use parley_wire::Message;
 
 #[derive(Debug, Clone, Copy)]
@@ -71,17 +71,22 @@ impl MessagesState {
             .try_update_value(|s| messages.into_iter().map(|m| s.upsert(m)).collect())
             .unwrap_or_default();
         let mut inserted = 0;
+        let mut updated = false;
         for change in &changes {
             match change {
                 Change::Inserted { key, .. } => {
                     inserted += 1;
                     self.ensure_row(key);
                 }
-                Change::Updated { key, .. } => self.refresh_row(key),
+                Change::Updated { key, .. } => {
+                    updated = true;
+                    self.refresh_row(key);
+                }
                 Change::Unchanged => {}
             }
         }
-        if inserted > 0 {
+        // Indexes in a batch refer to intermediate states: compare the result instead.
+        if inserted > 0 || (updated && !self.order_matches_store()) {
             self.rebuild_order();
         }
         inserted
@@ -138,9 +143,27 @@ impl MessagesState {
                     self.rebuild_order();
                 }
             }
-            Change::Updated { key, .. } => self.refresh_row(key),
+            Change::Updated { key, index } => {
+                self.refresh_row(key);
+                // A confirmed send moves from the pending tail to its (created_at, id)
+                // place, and may absorb a duplicate row: then the key list is redone.
+                let in_place = self
+                    .order
+                    .with_untracked(|o| o.len() == self.len() && o.get(*index) == Some(key));
+                if !in_place {
+                    self.rebuild_order();
+                }
+            }
             Change::Unchanged => {}
         }
+    }
+
+    fn order_matches_store(&self) -> bool {
+        self.order.with_untracked(|order| {
+            self.store.with_value(|s| {
+                order.len() == s.len() && s.rows().zip(order).all(|(r, k)| &r.key == k)
+            })
+        })
     }
 
     fn ensure_row(&self, key: &RowKey) {
@@ -170,6 +193,12 @@ impl MessagesState {
         let keys: Vec<RowKey> = self
             .store
             .with_value(|s| s.rows().map(|r| r.key.clone()).collect());
+        // Rows merged away (a duplicate absorbed by a confirmation) lose their signal.
+        if self.rows.with_value(|rows| rows.len() > keys.len()) {
+            let live: std::collections::HashSet<&RowKey> = keys.iter().collect();
+            self.rows
+                .update_value(|rows| rows.retain(|k, _| live.contains(k)));
+        }
         self.order.set(keys);
     }
 }
@@ -213,6 +242,26 @@ mod tests {
             assert_eq!(confirmed.message.id, 2);
             assert_eq!(confirmed.send, None);
             assert_eq!(confirmed.message.message_type, MessageType::Outgoing);
+        });
+    }
+
+    #[wasm_bindgen_test]
+    fn a_confirmation_that_moves_the_row_reorders_the_keys() {
+        in_owner(|| {
+            let state = MessagesState::new();
+            state.upsert(message(1, 100, None));
+            state.add_pending("echo-2", message(0, 250, Some("echo-2")));
+            // A customer message stamped later than ours arrives first: the pending row
+            // stays at the tail until confirmed.
+            state.upsert(message(3, 300, None));
+            state.upsert(message(2, 200, Some("echo-2")));
+            let ids: Vec<i64> = state
+                .order
+                .get_untracked()
+                .iter()
+                .map(|k| state.row(k).unwrap().get_untracked().message.id)
+                .collect();
+            assert_eq!(ids, vec![1, 2, 3]);
         });
     }
 

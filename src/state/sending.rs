@@ -9,9 +9,9 @@
 
 use std::collections::HashMap;
 
-use crate::core_shim::store::SendState;
 use leptos::prelude::*;
 use parley_core::outbox::{Draft, SendError};
+use parley_core::store::SendState;
 use parley_wire::{Message, MessageStatus, MessageType, NewMessage, Sender, UserPush};
 
 use crate::effects::api::ApiError;

@@ -1,8 +1,8 @@
 //! One message row. It reads only its own row signal, so a status change or an edit
 //! re-renders this row and nothing else.
 
-use crate::core_shim::store::{Row, SendState};
 use leptos::prelude::*;
+use parley_core::store::{Row, SendState};
 use parley_wire::{MessageStatus, MessageType, Sender};
 
 use crate::effects::clock::{iso_datetime, local_datetime_label, local_time_label};
@@ -68,7 +68,7 @@ pub fn MessageItem(row: RwSignal<Row>, on_retry: Callback<String>) -> impl IntoV
     let deleted = Memo::new(move |_| row.with(|r| r.message.is_deleted()));
     // Rendering markdown is the costly part: only when the text changes.
     let html = Memo::new(move |_| {
-        row.with(|r| crate::core_shim::markdown::render(r.message.content.as_deref().unwrap_or("")))
+        row.with(|r| parley_core::markdown::render(r.message.content.as_deref().unwrap_or("")))
     });
     let id = Memo::new(move |_| row.with(|r| (r.message.id > 0).then(|| r.message.id.to_string())));
     let echo_id = Memo::new(move |_| row.with(|r| r.message.echo_id.clone()));
