@@ -99,6 +99,10 @@ impl RunningServer {
 
 /// Opens the data dir, seeds on first start, binds, and serves in the background.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    // reqwest and tungstenite are built without a TLS crypto provider of their own (one
+    // rustls with ring for the whole binary): any HTTP client in this process, the proxy's
+    // or an embedder's, needs the process default set. A second call is a harmless no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     if let Some(upstream) = config.upstream.clone() {
         return proxy::start(config, upstream).await;
     }
@@ -186,6 +190,10 @@ fn router(state: AppState) -> Router {
         r = r.route(
             "/__parley/test/faults",
             get(test_controls::get_faults).post(test_controls::set_faults),
+        );
+        r = r.route(
+            "/__parley/test/long_conversation",
+            axum::routing::post(test_controls::long_conversation),
         );
     }
     r.fallback(app_assets::fallback).with_state(state)
