@@ -5,9 +5,13 @@
 //!   `echo_id`, `(created_at, id)` ordering, statuses that never go backwards.
 //! - [`markdown`]: message text to HTML that is safe in `innerHTML` (raw HTML as text,
 //!   only http/https/mailto/tel links, no images loaded, bare URLs linked).
+//! - [`timeline`]: the displayed log: day separators, the unread divider, sender groups.
+//! - [`viewport`]: the arithmetic of the virtualized list (windows, padding, anchoring).
 //! - [`outbox`]: the sans-IO send queue; persists before sending, retries with backoff,
 //!   reconciles ambiguous failures so every message lands exactly once, in order.
 
 pub mod markdown;
 pub mod outbox;
 pub mod store;
+pub mod timeline;
+pub mod viewport;
