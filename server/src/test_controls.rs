@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::{db, demo, files, AppState};
 
 /// The current fault state; `POST /__parley/test/faults` changes only the keys it sends.
 #[derive(Debug, Clone, Serialize)]
@@ -148,4 +149,125 @@ pub async fn set_faults(
     Json(update): Json<FaultUpdate>,
 ) -> Json<FaultState> {
     Json(state.faults.apply(update))
+}
+
+/// `POST /__parley/test/long_conversation`: a new conversation with the same contact,
+/// inbox and assignee as `like_conversation_id`, holding `count` messages that end now, for
+/// the long-conversation tests and benchmarks (10,000 messages in one request). Ids and
+/// times grow together, as in a real Chatwoot, so `before=`/`after=` paging holds.
+#[derive(Debug, Deserialize)]
+pub struct LongConversationRequest {
+    pub account_id: i64,
+    /// A display id, as in the agent API's URLs.
+    pub like_conversation_id: i64,
+    pub count: u32,
+    /// Time between two messages (default 10 minutes: 10,000 messages span ten weeks).
+    #[serde(default)]
+    pub every_s: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LongConversation {
+    /// The new conversation's display id.
+    pub conversation_id: i64,
+    pub first_message_id: i64,
+    pub last_message_id: i64,
+}
+
+/// Texts of every shape a real history has: one-liners, markdown, links, long paragraphs.
+const HISTORY_TEXTS: [&str; 8] = [
+    "Thanks!",
+    "Could you check the **order status** for me? It says _processing_ since Monday.",
+    "Sure, here are the steps:\n\n1. Open *Settings*\n2. Choose **Billing**\n3. Press `Update card`",
+    "See https://acme.example/help/returns for the return policy.",
+    "> I was charged twice\n\nI've refunded the second charge; it takes 3–5 business days to show.",
+    "ok",
+    "I have been trying to set this up for a while now and I keep running into the same problem: after I connect the device it shows up for a few seconds, then disappears from the list, and the app tells me to restart it. I've restarted it four times, reinstalled the app, and tried another phone. Nothing changes. Is this a known issue?",
+    "Let me look into it and get back to you in a moment.",
+];
+
+pub async fn long_conversation(
+    State(state): State<AppState>,
+    Json(req): Json<LongConversationRequest>,
+) -> ApiResult<Json<LongConversation>> {
+    if req.count == 0 || req.count > 100_000 {
+        return Err(ApiError::Unprocessable(
+            "count must be between 1 and 100000".into(),
+        ));
+    }
+    // One small image, stored once and attached to every 25th message.
+    let image = files::store_bytes(
+        &state.uploads_dir,
+        "history.png",
+        "image/png",
+        &demo::demo_png(),
+    )?;
+    let made = state.db.tx(|c| -> ApiResult<LongConversation> {
+        let like = db::conversation_by_display_id(c, req.account_id, req.like_conversation_id)?
+            .ok_or(ApiError::NotFound)?;
+        let agent = match like.assignee_id {
+            Some(id) => id,
+            None => db::account_users(c, like.account_id)?
+                .first()
+                .map(|u| u.id)
+                .ok_or(ApiError::NotFound)?,
+        };
+        let step_ms = req.every_s.unwrap_or(600).max(1) * 1000;
+        let now = db::now_ms();
+        let start = now - step_ms * i64::from(req.count);
+        let id = db::insert_conversation(
+            c,
+            &db::NewConversation {
+                account_id: like.account_id,
+                inbox_id: like.inbox_id,
+                contact_id: like.contact_id,
+                contact_inbox_id: like.contact_inbox_id,
+                assignee_id: Some(agent),
+                status: "open",
+                uuid: &uuid::Uuid::new_v4().to_string(),
+                additional_attributes: &like.additional_attributes,
+            },
+            start,
+        )?;
+        let conv = db::conversation(c, id)?.ok_or(ApiError::NotFound)?;
+        let empty = serde_json::json!({});
+        let (mut first, mut last) = (None, 0);
+        for i in 0..req.count {
+            let incoming = i % 3 != 2;
+            let at = start + step_ms * i64::from(i);
+            let mid = db::insert_message(
+                c,
+                &db::NewMessage {
+                    conversation: &conv,
+                    message_type: if incoming { 0 } else { 1 },
+                    content_type: "text",
+                    content: Some(HISTORY_TEXTS[i as usize % HISTORY_TEXTS.len()]),
+                    status: if incoming { "sent" } else { "read" },
+                    private: false,
+                    content_attributes: &empty,
+                    sender_type: Some(if incoming { "Contact" } else { "User" }),
+                    sender_id: Some(if incoming { conv.contact_id } else { agent }),
+                    echo_id: None,
+                },
+                at,
+            )?;
+            if i % 25 == 24 {
+                db::insert_attachment(c, &image.as_new(mid, conv.account_id), at)?;
+            }
+            first.get_or_insert(mid);
+            last = mid;
+        }
+        if let Some(m) = db::message(c, last)? {
+            db::note_message_activity(c, &m)?;
+        }
+        // The agent has read all but the last five: the unread divider has a place.
+        let seen = start + step_ms * (i64::from(req.count) - 6);
+        db::set_agent_last_seen(c, id, seen, true)?;
+        Ok(LongConversation {
+            conversation_id: conv.display_id,
+            first_message_id: first.unwrap_or_default(),
+            last_message_id: last,
+        })
+    })?;
+    Ok(Json(made))
 }
