@@ -5,9 +5,12 @@
 //!   `echo_id`, `(created_at, id)` ordering, statuses that never go backwards.
 //! - [`markdown`]: message text to HTML that is safe in `innerHTML` (raw HTML as text,
 //!   only http/https/mailto/tel links, no images loaded, bare URLs linked).
+//! - [`connection`]: the sans-IO ActionCable connection; subscribes, notices a dead socket
+//!   by its silence, reconnects with jittered backoff, resyncs after an outage.
 //! - [`outbox`]: the sans-IO send queue; persists before sending, retries with backoff,
 //!   reconciles ambiguous failures so every message lands exactly once, in order.
 
+pub mod connection;
 pub mod markdown;
 pub mod outbox;
 pub mod store;
