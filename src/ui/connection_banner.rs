@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::state::connection::ConnectionState;
+use crate::state::connection::{banner_message, ConnectionState};
 use crate::state::conversation::ChatState;
 
 #[component]
@@ -19,7 +19,7 @@ pub fn ConnectionBanner(chat: ChatState) -> impl IntoView {
             class:parley-connection-hidden=move || !visible()
         >
             <span class="parley-connection-dot" aria-hidden="true"></span>
-            <span>{move || state.get().message().unwrap_or("Connected")}</span>
+            <span>{move || banner_message(state.get()).unwrap_or("Connected")}</span>
         </div>
         <Show when=move || chat.notice.with(Option::is_some)>
             <div class="parley-notice" role="alert">

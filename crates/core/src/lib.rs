@@ -7,9 +7,12 @@
 //!   only http/https/mailto/tel links, no images loaded, bare URLs linked).
 //! - [`timeline`]: the displayed log: day separators, the unread divider, sender groups.
 //! - [`viewport`]: the arithmetic of the virtualized list (windows, padding, anchoring).
+//! - [`connection`]: the sans-IO ActionCable connection; subscribes, notices a dead socket
+//!   by its silence, reconnects with jittered backoff, resyncs after an outage.
 //! - [`outbox`]: the sans-IO send queue; persists before sending, retries with backoff,
 //!   reconciles ambiguous failures so every message lands exactly once, in order.
 
+pub mod connection;
 pub mod markdown;
 pub mod outbox;
 pub mod store;
