@@ -43,7 +43,7 @@ parley_path
 run_step "cargo fmt --check" cargo fmt --all -- --check
 run_step "clippy: native crates" cargo clippy --workspace --exclude parley --all-targets -- -D warnings
 run_step "clippy: wasm app" cargo clippy --target wasm32-unknown-unknown -p parley -- -D warnings
-run_step "cargo test (wire, core, media, server)" cargo test
+run_step "cargo test (wire, core, media, server)" cargo test --workspace --exclude parley
 # Browser tests of the app's effects (wasm-bindgen-test in headless Chromium), once it has some.
 if grep -rqs --include='*.rs' 'wasm_bindgen_test' src tests; then
   run_step "wasm tests in Chromium" env CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown -p parley
