@@ -57,11 +57,18 @@ pub struct Entry {
     pub state: EntryState,
     /// The last error, shown while retrying.
     pub last_error: Option<String>,
-    /// The newest server id of this conversation known when the entry first left. Server
-    /// ids grow, so no message with an id at or below it can be this entry: an earlier
-    /// identical text ("ok") is never mistaken for it when reconciling.
+    /// The newest server id of this conversation known when the entry first left (raised
+    /// while it has not left by the deliveries of the entries before it). Server ids grow,
+    /// so no message with an id at or below it can be this entry: an earlier identical
+    /// text ("ok") is never mistaken for it when reconciling.
     #[serde(default)]
     pub after_id: Option<i64>,
+    /// Server ids above `after_id` that other entries of this conversation were delivered
+    /// as while this one was pending. Persisted (unlike the outbox's in-memory claims), so
+    /// that after a reload a second identical text ("ok", "ok") is never matched to the
+    /// message the first one already owns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owned_by_others: Vec<i64>,
 }
 
 /// How a request failed, as the effects layer classifies it.
@@ -97,7 +104,10 @@ pub enum Event {
         echo_id: String,
         draft: Draft,
     },
-    /// The outbox as it was persisted, after a reload.
+    /// The outbox as it was persisted, after a reload. Feed it at every start, even empty:
+    /// it tells the outbox that earlier pages may have delivered messages it never saw, so
+    /// (against a backend that forgets `echo_id`) each conversation is resynced once before
+    /// its first new send.
     Restored(Vec<Entry>),
     /// `navigator.onLine` and the cable together: can requests get through?
     Reachable(bool),
@@ -229,8 +239,17 @@ pub struct Outbox {
     claimed: BTreeSet<i64>,
     /// The newest server id seen per conversation (see [`Entry::after_id`]).
     newest: BTreeMap<i64, i64>,
-    /// Conversations with a resync requested and not yet done.
-    resyncing: BTreeSet<i64>,
+    /// Conversations with a resync requested and not yet done, with the `after_id` asked.
+    resyncing: BTreeMap<i64, Option<i64>>,
+    /// Fed [`Event::Restored`]: this outbox continues an earlier page, whose deliveries
+    /// (and their `newest` and `claimed`) it never saw. Then an entry of a conversation
+    /// leaves for the first time only once a resync of that conversation has told this
+    /// instance its newest id (`synced`), else nothing would stop the reconciliation of
+    /// an "ok" typed after the reload from taking an "ok" delivered before it.
+    continues_earlier_page: bool,
+    /// Conversations a resync of this instance has completed: `newest` bounds every
+    /// message the server held then.
+    synced: BTreeSet<i64>,
 }
 
 impl Outbox {
@@ -244,7 +263,9 @@ impl Outbox {
             rng: seed | 1,
             claimed: BTreeSet::new(),
             newest: BTreeMap::new(),
-            resyncing: BTreeSet::new(),
+            resyncing: BTreeMap::new(),
+            continues_earlier_page: false,
+            synced: BTreeSet::new(),
         }
     }
 
@@ -300,6 +321,7 @@ impl Outbox {
                     state: EntryState::Queued,
                     last_error: None,
                     after_id: None,
+                    owned_by_others: Vec::new(),
                 };
                 self.next_seq += 1;
                 out.push(Command::Persist(entry.clone()));
@@ -312,6 +334,7 @@ impl Outbox {
                 }
             }
             Event::Restored(mut entries) => {
+                self.continues_earlier_page = true;
                 entries.sort_by_key(|e| e.seq);
                 for mut e in entries {
                     if self.index(&e.echo_id).is_some() {
@@ -373,7 +396,14 @@ impl Outbox {
             }
             Event::Seen(seen) => self.seen(now_ms, seen, &mut out),
             Event::ResyncDone { conversation_id } => {
-                self.resyncing.remove(&conversation_id);
+                if let Some(asked) = self.resyncing.remove(&conversation_id) {
+                    // Everything after `asked` was fed as `Seen` (or the newest page when
+                    // `None`), and `asked` is itself an id of this conversation.
+                    if let Some(a) = asked {
+                        self.note_newest(conversation_id, a);
+                    }
+                    self.synced.insert(conversation_id);
+                }
                 for e in &mut self.entries {
                     if e.state == EntryState::Reconciling
                         && e.draft.conversation_id == conversation_id
@@ -410,9 +440,11 @@ impl Outbox {
                     .max()
                     .unwrap_or(1);
                 let delay = self.backoff_ms(attempts);
+                let waits_for_sync = self.waits_for_sync(conversation_id);
                 for e in &mut self.entries {
-                    if e.state == EntryState::Reconciling
-                        && e.draft.conversation_id == conversation_id
+                    if e.draft.conversation_id == conversation_id
+                        && (e.state == EntryState::Reconciling
+                            || (waits_for_sync && e.state == EntryState::Queued && e.attempts == 0))
                     {
                         e.next_attempt_at_ms = now_ms + delay;
                     }
@@ -475,11 +507,38 @@ impl Outbox {
         *n = (*n).max(id);
     }
 
+    /// Whether a first attempt in this conversation must wait for a resync to learn what
+    /// the server already holds (see `continues_earlier_page`).
+    fn waits_for_sync(&self, conversation_id: i64) -> bool {
+        !self.config.idempotent_backend
+            && self.continues_earlier_page
+            && !self.synced.contains(&conversation_id)
+    }
+
     fn deliver(&mut self, echo_id: &str, message_id: i64, out: &mut Vec<Command>) {
         if let Some(i) = self.index(echo_id) {
             let e = self.entries.remove(i);
             self.note_newest(e.draft.conversation_id, message_id);
             self.claimed.insert(message_id);
+            // The other entries of this conversation must never be matched to this
+            // message, also after a reload (which forgets `claimed`): written into them.
+            for other in &mut self.entries {
+                if other.draft.conversation_id != e.draft.conversation_id
+                    || other.after_id.is_some_and(|a| a >= message_id)
+                    || other.owned_by_others.contains(&message_id)
+                {
+                    continue;
+                }
+                if other.attempts == 0 {
+                    // Has not left: can only be stored after this message.
+                    other.after_id = Some(message_id);
+                    other.owned_by_others.retain(|&id| id > message_id);
+                } else {
+                    // May be on the server already, below this message: excluded by id.
+                    other.owned_by_others.push(message_id);
+                }
+                out.push(Command::Persist(other.clone()));
+            }
             out.push(Command::Forget {
                 echo_id: echo_id.to_owned(),
             });
@@ -582,12 +641,35 @@ impl Outbox {
                 && e.draft.private == seen.private
                 && seen.content.as_deref() == Some(e.draft.content.as_str())
                 && e.after_id.is_none_or(|after| seen.id > after)
+                && !e.owned_by_others.contains(&seen.id)
                 && (seen.created_at_s.max(0) as u64) * 1000 + skew >= e.enqueued_at_ms
         });
         if let Some(i) = candidate {
             let echo = self.entries[i].echo_id.clone();
             self.deliver(&echo, seen.id, out);
         }
+    }
+
+    /// Ask for a resync of conversation `c` unless one is under way: from the oldest
+    /// watermark of its reconciling entries (whatever an attempt stored is after it), and
+    /// of `first` (an entry about to leave for the first time) when given.
+    fn request_resync(&mut self, c: i64, first: Option<Option<i64>>, out: &mut Vec<Command>) {
+        if self.resyncing.contains_key(&c) {
+            return;
+        }
+        let after_id = self
+            .entries
+            .iter()
+            .filter(|e| e.state == EntryState::Reconciling && e.draft.conversation_id == c)
+            .map(|e| e.after_id)
+            .chain(first)
+            .min()
+            .flatten();
+        self.resyncing.insert(c, after_id);
+        out.push(Command::Resync {
+            conversation_id: c,
+            after_id,
+        });
     }
 
     /// Start what can start, time out what ran too long, and say when to wake next.
@@ -625,22 +707,7 @@ impl Outbox {
                 .map(|e| e.draft.conversation_id)
                 .collect();
             for c in due {
-                if self.resyncing.insert(c) {
-                    // From the oldest watermark: whatever an attempt stored is after it.
-                    let after_id = self
-                        .entries
-                        .iter()
-                        .filter(|e| {
-                            e.state == EntryState::Reconciling && e.draft.conversation_id == c
-                        })
-                        .map(|e| e.after_id)
-                        .min()
-                        .flatten();
-                    out.push(Command::Resync {
-                        conversation_id: c,
-                        after_id,
-                    });
-                }
+                self.request_resync(c, None, out);
             }
             // One request in the air per conversation keeps the order typed. Failed entries
             // do not hold back the ones after them; reconciling ones do (they may be sent).
@@ -658,10 +725,22 @@ impl Outbox {
                 if !busy.insert(c) || self.entries[i].next_attempt_at_ms > now_ms {
                     continue;
                 }
+                if self.entries[i].attempts == 0 && self.waits_for_sync(c) {
+                    // Learn what the server holds before the first attempt fixes `after_id`.
+                    let after_id = self.entries[i].after_id;
+                    self.request_resync(c, Some(after_id), out);
+                    continue;
+                }
+                let newest = self.newest.get(&c).copied();
                 let e = &mut self.entries[i];
                 e.state = EntryState::InFlight { since_ms: now_ms };
-                if e.attempts == 0 && e.after_id.is_none() {
-                    e.after_id = self.newest.get(&c).copied();
+                if e.attempts == 0 {
+                    // Nothing on the server now is this entry: ids owned by others up to
+                    // the newest are covered by `after_id` from here on.
+                    let owned = e.owned_by_others.iter().copied().max();
+                    e.after_id = e.after_id.max(newest).max(owned);
+                    let after = e.after_id;
+                    e.owned_by_others.retain(|&id| after.is_none_or(|a| id > a));
                 }
                 e.attempts += 1;
                 out.push(Command::Persist(e.clone()));
@@ -689,11 +768,14 @@ impl Outbox {
                     heads.insert(c);
                     Some(since_ms + self.config.request_timeout_ms)
                 }
-                EntryState::Queued => {
-                    (heads.insert(c) && self.reachable).then(|| e.next_attempt_at_ms.max(now_ms))
-                }
+                EntryState::Queued => (heads.insert(c)
+                    && self.reachable
+                    && !(e.attempts == 0
+                        && self.waits_for_sync(c)
+                        && self.resyncing.contains_key(&c)))
+                .then(|| e.next_attempt_at_ms.max(now_ms)),
                 EntryState::Reconciling => {
-                    (heads.insert(c) && self.reachable && !self.resyncing.contains(&c))
+                    (heads.insert(c) && self.reachable && !self.resyncing.contains_key(&c))
                         .then(|| e.next_attempt_at_ms.max(now_ms))
                 }
             };

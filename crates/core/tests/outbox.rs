@@ -427,6 +427,115 @@ fn a_reload_mid_send_restores_and_reconciles() {
 }
 
 #[test]
+fn after_a_reload_a_pending_ok_is_not_matched_to_the_ok_another_entry_was_delivered_as() {
+    // "a" ("ok") fails visibly, "b" ("ok") is typed and lost in the air, the agent retries
+    // "a" and it is delivered as id 10 while "b" is still unresolved. The tab reloads:
+    // the new outbox never saw id 10 delivered, but "b" must still not take it.
+    let cfg = OutboxConfig {
+        max_attempts: 1,
+        ..Default::default()
+    };
+    let mut o = Outbox::new(cfg, 3);
+    let mut db: BTreeMap<String, Entry> = BTreeMap::new();
+    let mut run = |o: &mut Outbox, now: u64, ev: Event| {
+        let c = o.handle(now, ev);
+        for c in &c {
+            match c {
+                Command::Persist(e) => {
+                    db.insert(e.echo_id.clone(), e.clone());
+                }
+                Command::Forget { echo_id } => {
+                    db.remove(echo_id);
+                }
+                _ => {}
+            }
+        }
+        (c, db.clone())
+    };
+    let ambiguous = |echo: &str| Event::SendFailed {
+        echo_id: echo.into(),
+        error: SendError::Ambiguous("timeout".into()),
+    };
+    run(&mut o, 0, Event::Reachable(true));
+    run(
+        &mut o,
+        0,
+        Event::Enqueue {
+            echo_id: "a".into(),
+            draft: draft(4, "ok"),
+        },
+    );
+    run(&mut o, 1, ambiguous("a"));
+    run(&mut o, 60_000, Event::Tick);
+    let (c, _) = run(&mut o, 60_001, Event::ResyncDone { conversation_id: 4 });
+    assert!(statuses(&c)
+        .iter()
+        .any(|(e, s)| e == "a" && matches!(s, SendStatus::Failed { .. })));
+    let (c, _) = run(
+        &mut o,
+        60_002,
+        Event::Enqueue {
+            echo_id: "b".into(),
+            draft: draft(4, "ok"),
+        },
+    );
+    assert_eq!(sends(&c), ["b"]);
+    run(&mut o, 60_003, ambiguous("b"));
+    let (c, _) = run(
+        &mut o,
+        60_004,
+        Event::Retry {
+            echo_id: "a".into(),
+        },
+    );
+    assert_eq!(sends(&c), ["a"]);
+    let (_, saved) = run(
+        &mut o,
+        60_005,
+        Event::SendOk {
+            echo_id: "a".into(),
+            message_id: 10,
+        },
+    );
+    assert_eq!(saved.keys().collect::<Vec<_>>(), ["b"]);
+
+    let mut o2 = Outbox::new(cfg, 4);
+    run(
+        &mut o2,
+        70_000,
+        Event::Restored(saved.values().cloned().collect()),
+    );
+    let (c, _) = run(&mut o2, 70_001, Event::Reachable(true));
+    assert!(
+        c.iter().any(|c| matches!(
+            c,
+            Command::Resync {
+                conversation_id: 4,
+                ..
+            }
+        )),
+        "{c:?}"
+    );
+    let (c, _) = run(
+        &mut o2,
+        70_002,
+        Event::Seen(SeenMessage {
+            id: 10,
+            conversation_id: 4,
+            echo_id: None,
+            content: Some("ok".into()),
+            private: false,
+            from_me: true,
+            created_at_s: 60,
+        }),
+    );
+    assert!(
+        !c.iter().any(|c| matches!(c, Command::Delivered { .. })),
+        "{c:?}"
+    );
+}
+
+#[test]
 fn queued_and_failed_messages_can_be_edited_or_discarded_in_flight_ones_cannot() {
     let mut o = Outbox::new(OutboxConfig::default(), 3);
     enqueue(&mut o, 0, "a", 1, "typo");
