@@ -96,14 +96,23 @@ pub struct Anchor {
 }
 
 impl Anchor {
-    /// The anchor for `scroll_top` in `layout`, whose rows are named by `keys`.
-    pub fn at(layout: &Layout, keys: &[String], scroll_top: f64) -> Option<Anchor> {
+    /// The anchor for `scroll_top` in `layout`, whose rows are named by `keys`: the first
+    /// row at or below the top of the viewport that `anchorable` accepts. Rows that can
+    /// move with the content (a day separator that moves up when older messages of that
+    /// day arrive) must not be anchors.
+    pub fn at(
+        layout: &Layout,
+        keys: &[String],
+        scroll_top: f64,
+        anchorable: impl Fn(&str) -> bool,
+    ) -> Option<Anchor> {
         if layout.is_empty() {
             return None;
         }
-        let i = layout.row_at(scroll_top);
+        let first = layout.row_at(scroll_top);
+        let i = (first..layout.len()).find(|&i| keys.get(i).is_some_and(|k| anchorable(k)))?;
         Some(Anchor {
-            key: keys.get(i)?.clone(),
+            key: keys[i].clone(),
             offset: scroll_top - layout.top(i),
         })
     }

@@ -64,7 +64,7 @@ fn an_empty_layout_renders_nothing() {
 fn the_anchor_keeps_the_read_row_still_when_history_lands_above() {
     let before = Layout::new(vec![30.0; 20]);
     let k = keys(20);
-    let anchor = Anchor::at(&before, &k, 95.0).unwrap();
+    let anchor = Anchor::at(&before, &k, 95.0, |_| true).unwrap();
     assert_eq!(anchor.key, "k3");
     assert_eq!(anchor.offset, 5.0);
     // Ten older rows of 40 px land above.
@@ -78,7 +78,7 @@ fn the_anchor_keeps_the_read_row_still_when_history_lands_above() {
 fn the_anchor_absorbs_a_row_above_measured_taller_than_its_estimate() {
     let k = keys(5);
     let estimated = Layout::new([50.0, 50.0, 50.0, 50.0, 50.0]);
-    let anchor = Anchor::at(&estimated, &k, 160.0).unwrap();
+    let anchor = Anchor::at(&estimated, &k, 160.0, |_| true).unwrap();
     assert_eq!(anchor.key, "k3");
     let measured = Layout::new([50.0, 120.0, 50.0, 50.0, 50.0]);
     assert_eq!(anchor.scroll_top(&measured, &k), Some(230.0));
@@ -87,8 +87,25 @@ fn the_anchor_absorbs_a_row_above_measured_taller_than_its_estimate() {
 #[test]
 fn an_anchor_whose_row_is_gone_gives_no_position() {
     let l = Layout::new([10.0, 10.0]);
-    let anchor = Anchor::at(&l, &keys(2), 12.0).unwrap();
+    let anchor = Anchor::at(&l, &keys(2), 12.0, |_| true).unwrap();
     assert_eq!(anchor.scroll_top(&l, &["x".into(), "y".into()]), None);
+}
+
+#[test]
+fn a_separator_is_never_the_anchor_the_next_message_is() {
+    // A day separator at the top moves up when older messages of that day arrive; the
+    // message below it is what the agent reads.
+    let k: Vec<String> = ["d:1", "m:1", "m:2"].map(String::from).to_vec();
+    let l = Layout::new([40.0, 60.0, 60.0]);
+    let anchor = Anchor::at(&l, &k, 10.0, |k| k.starts_with("m:")).unwrap();
+    assert_eq!(anchor.key, "m:1");
+    assert_eq!(anchor.offset, -30.0);
+    // Older messages of that day land above: separator first, then them, then m:1.
+    let k2: Vec<String> = ["d:1", "m:0", "m:1", "m:2"].map(String::from).to_vec();
+    let l2 = Layout::new([40.0, 80.0, 60.0, 60.0]);
+    assert_eq!(anchor.scroll_top(&l2, &k2), Some(120.0 - 30.0));
+    // Nothing anchorable below the top: no anchor.
+    assert_eq!(Anchor::at(&l, &k, 10.0, |_| false), None);
 }
 
 proptest! {
