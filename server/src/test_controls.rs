@@ -252,7 +252,13 @@ pub async fn long_conversation(
                 at,
             )?;
             if i % 25 == 24 {
-                db::insert_attachment(c, &image.as_new(mid, conv.account_id), at)?;
+                // One file on disk; each attachment has its own (unique) URL token.
+                let token = format!("{}{i}", image.token);
+                let attachment = db::NewAttachment {
+                    token: &token,
+                    ..image.as_new(mid, conv.account_id)
+                };
+                db::insert_attachment(c, &attachment, at)?;
             }
             first.get_or_insert(mid);
             last = mid;

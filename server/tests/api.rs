@@ -717,6 +717,72 @@ async fn faults_are_absent_without_test_controls() {
 }
 
 #[tokio::test]
+async fn a_long_conversation_pages_like_chatwoot() {
+    let s = TestServer::start().await;
+    let (st, made) = s
+        .json(
+            s.post("/__parley/test/long_conversation")
+                .json(&json!({"account_id": 1, "like_conversation_id": 1, "count": 250})),
+        )
+        .await;
+    assert_eq!(st, 200, "{made}");
+    let conv = made["conversation_id"].as_i64().unwrap();
+    let (first, last) = (
+        made["first_message_id"].as_i64().unwrap(),
+        made["last_message_id"].as_i64().unwrap(),
+    );
+    assert_eq!(last - first, 249);
+
+    // Newest page, then `before=` pages down to the first message: ascending, no gap, no
+    // repeat, ids and times growing together.
+    let base = format!("/api/v1/accounts/1/conversations/{conv}/messages");
+    let (_, page) = s.json(s.get(&base)).await;
+    let mut ids: Vec<i64> = page["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 20);
+    while ids[0] > first {
+        let (_, older) = s.json(s.get(&format!("{base}?before={}", ids[0]))).await;
+        let older = older["payload"].as_array().unwrap().clone();
+        assert!(!older.is_empty(), "stuck before {}", ids[0]);
+        let times: Vec<i64> = older
+            .iter()
+            .map(|m| m["created_at"].as_i64().unwrap())
+            .collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "ascending times");
+        let mut all: Vec<i64> = older.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+        all.extend(ids);
+        ids = all;
+    }
+    assert_eq!(ids, (first..=last).collect::<Vec<_>>());
+
+    // Every 25th message carries an image that is served.
+    let (_, page) = s.json(s.get(&format!("{base}?after={}", first + 20))).await;
+    let with_image: Vec<&Value> = page["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["attachments"].is_array())
+        .collect();
+    assert!(!with_image.is_empty());
+    let url = with_image[0]["attachments"][0]["data_url"]
+        .as_str()
+        .unwrap();
+    let r = s.http.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+
+    // The agent has read all but the last few, so the conversation is unread.
+    let (_, c) = s
+        .json(s.get(&format!("/api/v1/accounts/1/conversations/{conv}")))
+        .await;
+    assert!(c["unread_count"].as_i64().unwrap() > 0, "{c}");
+}
+
+#[tokio::test]
 async fn data_survives_a_restart() {
     let s = TestServer::start().await;
     let (_, m) = s.agent_send(1, json!({"content": "remember me"})).await;
