@@ -89,3 +89,34 @@ pub fn iso_datetime(unix_s: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_s as f64 * 1000.0));
     String::from(date.to_iso_string())
 }
+
+/// The calendar day of a timestamp in the agent's time zone (days since 1970-01-01 local),
+/// for the log's day separators. The offset is the one in force on that day (DST).
+pub fn local_day(unix_s: i64) -> i64 {
+    let ms = unix_s as f64 * 1000.0;
+    let offset_min = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms)).get_timezone_offset();
+    ((ms - offset_min * 60_000.0) / 86_400_000.0).floor() as i64
+}
+
+/// "Today", "Yesterday", or the date in the agent's locale ("Monday, 24 November", with the
+/// year when it is not this year).
+pub fn day_label(unix_s: i64) -> String {
+    let today = local_day(now_s());
+    match today - local_day(unix_s) {
+        0 => return "Today".into(),
+        1 => return "Yesterday".into(),
+        _ => {}
+    }
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_s as f64 * 1000.0));
+    let options = js_sys::Object::new();
+    let set = |k: &str, v: &str| {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    };
+    set("weekday", "long");
+    set("day", "numeric");
+    set("month", "long");
+    if date.get_full_year() != js_sys::Date::new_0().get_full_year() {
+        set("year", "numeric");
+    }
+    String::from(date.to_locale_date_string("default", &options))
+}

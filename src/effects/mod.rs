@@ -5,5 +5,6 @@ pub mod api;
 pub mod cable;
 pub mod clock;
 pub mod page;
+pub mod resize;
 pub mod socket;
 pub mod storage;

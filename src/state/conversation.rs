@@ -48,6 +48,8 @@ pub struct ChatState {
     pub notice: RwSignal<Option<String>>,
     /// Bumped when a message is appended at the end (the list decides whether to follow).
     pub appended: RwSignal<u64>,
+    /// The last incoming message in words, for the screen-reader live region.
+    pub announcement: RwSignal<String>,
     pub(crate) unconfirmed: Unconfirmed,
 }
 
@@ -66,6 +68,7 @@ impl ChatState {
             typing: TypingState::new(),
             notice: RwSignal::new(None),
             appended: RwSignal::new(0),
+            announcement: RwSignal::new(String::new()),
             unconfirmed: Unconfirmed::default(),
         }
     }
@@ -194,6 +197,9 @@ impl ChatState {
                     return;
                 }
                 let incoming = m.message_type == MessageType::Incoming;
+                if incoming && !m.is_deleted() {
+                    self.announcement.set(announcement_of(&m));
+                }
                 self.receive(m);
                 if incoming {
                     self.mark_read_if_watching(false);
@@ -259,4 +265,23 @@ fn describe_load(e: &ApiError) -> String {
         ApiError::Unauthorized(msg) => format!("{msg} Sign out and sign in again."),
         other => format!("Couldn't load the conversation. {other}"),
     }
+}
+
+/// "Jane Doe: where is my order?", short enough to be heard, for the live region.
+fn announcement_of(m: &Message) -> String {
+    const MAX_CHARS: usize = 200;
+    let who = m
+        .sender
+        .as_ref()
+        .and_then(|s| s.display_name())
+        .unwrap_or("Customer");
+    let text = m.content.as_deref().unwrap_or("").trim();
+    let text = if text.is_empty() && !m.attachments().is_empty() {
+        "sent an attachment".to_owned()
+    } else if text.chars().count() > MAX_CHARS {
+        format!("{}…", text.chars().take(MAX_CHARS).collect::<String>())
+    } else {
+        text.to_owned()
+    };
+    format!("New message from {who}: {text}")
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 use parley_core::store::{Change, MessageStore, Row, RowKey, SendState};
+use parley_core::timeline::Item;
 use parley_wire::Message;
 
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +51,12 @@ impl MessagesState {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The rows as displayed: day separators, the unread divider, sender groups.
+    pub fn timeline(&self, day_of: impl Fn(i64) -> i64, unread_after: Option<i64>) -> Vec<Item> {
+        self.store
+            .with_value(|s| parley_core::timeline::build(s.rows(), day_of, unread_after))
     }
 
     /// The last row's key, to tell "a message was appended" from "history was prepended".

@@ -61,7 +61,13 @@ fn sender_name(row: &Row) -> String {
 }
 
 #[component]
-pub fn MessageItem(row: RwSignal<Row>, on_retry: Callback<String>) -> impl IntoView {
+pub fn MessageItem(
+    row: RwSignal<Row>,
+    /// Part of the group of the message above: no name or avatar of its own.
+    #[prop(optional)]
+    continued: bool,
+    on_retry: Callback<String>,
+) -> impl IntoView {
     let kind = Memo::new(move |_| row.with(type_of));
     let status = Memo::new(move |_| row.with(status_of));
     let private = Memo::new(move |_| row.with(|r| r.message.private));
@@ -89,6 +95,9 @@ pub fn MessageItem(row: RwSignal<Row>, on_retry: Callback<String>) -> impl IntoV
 
     let class = move || {
         let mut c = format!("parley-message parley-message-{}", kind.get());
+        if continued {
+            c.push_str(" parley-message-continued");
+        }
         if private.get() {
             c.push_str(" parley-message-private");
         }

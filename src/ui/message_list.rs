@@ -1,177 +1,454 @@
-//! The conversation log: a keyed list of rows (one signal each), history loading upward
-//! with the visible message kept in place, and auto-scroll only when the agent is already
-//! at the bottom. Rows are addressed by key, so virtualization (issue 3) can window the
-//! key list without touching the rows.
+//! The conversation log, virtualized: whatever the length of the history, the DOM holds
+//! only the rows near the viewport (at most [`MAX_ROWS`]) between two spacers that stand
+//! in for the rest. Rows are measured as they render; unmeasured rows count at an estimate.
+//!
+//! What the agent reads stays still: after anything that moves rows (a row measured taller
+//! than its estimate, the window swapping rows, a page of history landing above), the
+//! message at the top of the view is put back to the pixel, before the browser paints.
+//! The browser's own scroll anchoring cannot be trusted with this: it does nothing at
+//! scroll position 0, exactly where history loads from. At the bottom, the log follows new
+//! messages; scrolled up, it counts them in a "new messages" pill instead.
+
+use std::collections::HashMap;
 
 use leptos::html::Div;
 use leptos::prelude::*;
+use parley_core::timeline::Item;
+use parley_core::viewport::{Anchor, Layout};
+use wasm_bindgen::JsCast;
 
+use crate::effects::clock::local_day;
+use crate::effects::resize::ResizeWatch;
 use crate::state::conversation::{ChatState, OlderState};
+use crate::ui::day_separator::DaySeparator;
+use crate::ui::message_item::MessageItem;
+use crate::ui::unread_divider::UnreadDivider;
 
 /// Within this many pixels of the bottom counts as "at the bottom".
-const BOTTOM_SLACK_PX: i32 = 48;
+const BOTTOM_SLACK_PX: f64 = 48.0;
 /// Start loading older history this close to the top.
-const TOP_TRIGGER_PX: i32 = 160;
+const TOP_TRIGGER_PX: f64 = 600.0;
+/// Rendered beyond the viewport on each side, so a fast scroll rarely shows a gap.
+const OVERSCAN_PX: f64 = 800.0;
+/// The most rows in the DOM at once, however small they are.
+pub const MAX_ROWS: usize = 120;
+
+/// Height of a row not measured yet.
+fn estimate(item: &Item) -> f64 {
+    match item {
+        Item::Day { .. } => 44.0,
+        Item::Unread { .. } => 40.0,
+        Item::Message {
+            continued: true, ..
+        } => 48.0,
+        Item::Message { .. } => 76.0,
+    }
+}
+
+/// The `<For>` key: a message that joins or leaves a group is rendered anew.
+fn row_key(item: &Item) -> String {
+    match item {
+        Item::Message {
+            key,
+            continued: true,
+        } => format!("{key}+"),
+        other => other.key(),
+    }
+}
+
+/// The first message row visible in `list`: its key and its top relative to the list's.
+fn first_message_on_screen(list: &web_sys::HtmlDivElement) -> Option<(String, f64)> {
+    let list_top = list.get_bounding_client_rect().top();
+    let rows = list.query_selector_all(".parley-row").ok()?;
+    (0..rows.length())
+        .filter_map(|i| rows.item(i)?.dyn_into::<web_sys::Element>().ok())
+        .filter_map(|row| Some((row.get_attribute("data-key")?, row)))
+        .filter(|(key, _)| is_message_key(key))
+        .map(|(key, row)| (key, row.get_bounding_client_rect()))
+        .find(|(_, rect)| rect.bottom() > list_top)
+        .map(|(key, rect)| (key, rect.top() - list_top))
+}
+
+/// Where the row `key` is, relative to the list's top, if it is rendered.
+fn row_on_screen(list: &web_sys::HtmlDivElement, key: &str) -> Option<f64> {
+    let row = list
+        .query_selector(&format!(".parley-row[data-key=\"{key}\"]"))
+        .ok()??;
+    Some(row.get_bounding_client_rect().top() - list.get_bounding_client_rect().top())
+}
+
+/// Messages anchor the reading position; separators and the divider move with content.
+fn is_message_key(key: &str) -> bool {
+    key.starts_with("m:") || key.starts_with("e:")
+}
+
+/// The message at the top of the view, where it was on screen, and the scroll position
+/// it was seen at.
+#[derive(Debug, Clone)]
+struct KeptRow {
+    key: String,
+    y: f64,
+    scroll_top: i32,
+}
 
 #[component]
 pub fn MessageList(chat: ChatState) -> impl IntoView {
+    let messages = chat.messages;
     let list = NodeRef::<Div>::new();
     let content = NodeRef::<Div>::new();
+    let top_spacer = NodeRef::<Div>::new();
+    let bottom_spacer = NodeRef::<Div>::new();
+
+    // The divider stays where the unread part started when the agent opened the
+    // conversation, however much is read since.
+    let unread_after = Memo::new(move |_| {
+        chat.conversation
+            .with(|c| c.as_ref().map(|c| c.agent_last_seen_at))
+            .filter(|t| *t > 0)
+    });
+    let items = Memo::new(move |_| {
+        messages.order.track();
+        messages.timeline(local_day, unread_after.get())
+    });
+    let keys =
+        Memo::new(move |_| items.with(|items| items.iter().map(Item::key).collect::<Vec<_>>()));
+
+    let heights = StoredValue::new(HashMap::<String, f64>::new());
+    let measured = RwSignal::new(0_u64);
+    let layout =
+        Memo::new(move |_| {
+            measured.track();
+            items.with(|items| {
+                keys.with(|keys| {
+                    heights.with_value(|h| {
+                        Layout::new(items.iter().zip(keys).map(|(item, key)| {
+                            h.get(key).copied().unwrap_or_else(|| estimate(item))
+                        }))
+                    })
+                })
+            })
+        });
+
+    // Where the log is scrolled, relative to the first row (the history edge sits above).
+    let scroll_top = RwSignal::new(0.0_f64);
+    let viewport = RwSignal::new(800.0_f64);
     let at_bottom = StoredValue::new(true);
-    let messages = chat.messages;
+    let anchor = StoredValue::new(None::<Anchor>);
+    let kept_row = StoredValue::new(None::<KeptRow>);
+    let new_below = RwSignal::new(0_usize);
+
+    let window = Memo::new(move |_| {
+        layout.with(|l| l.window(scroll_top.get(), viewport.get(), OVERSCAN_PX, MAX_ROWS))
+    });
+    let visible = Memo::new(move |_| {
+        let rows = window.with(|w| w.rows.clone());
+        items.with(|items| items.get(rows).map(<[Item]>::to_vec).unwrap_or_default())
+    });
+
+    let content_offset = move || {
+        content
+            .get_untracked()
+            .map_or(0.0, |c| f64::from(c.offset_top()))
+    };
+
+    // Scroll position and viewport into the signals the window is computed from.
+    let sync_scroll = move |el: &web_sys::HtmlDivElement| {
+        let top = f64::from(el.scroll_top()) - content_offset();
+        let height = f64::from(el.client_height());
+        if at_bottom.get_value() {
+            new_below.set(0);
+        }
+        if (scroll_top.get_untracked() - top).abs() >= 1.0 {
+            scroll_top.set(top.max(0.0));
+        }
+        if (viewport.get_untracked() - height).abs() >= 1.0 {
+            viewport.set(height);
+        }
+        top
+    };
+
+    // Keeps the log where the agent left it, after anything that moves rows: a row
+    // measured, rows swapped by the window, history landing above, an image loading.
+    // At the bottom it stays at the bottom. Elsewhere the message that was at the top of
+    // the view is put back to the pixel (or, when it is no longer rendered, near it by the
+    // layout; the next settle, once it renders, finishes the job). A scroll by the agent
+    // (the scroll position moved since the last settle) is not undone: it sets the new
+    // place to keep. Then the signals follow, and the window with them.
+    let settle = move || {
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        if at_bottom.get_value() {
+            el.set_scroll_top(el.scroll_height());
+        } else if let Some(mut kept) = kept_row.get_value() {
+            if kept.scroll_top == el.scroll_top() {
+                match row_on_screen(&el, &kept.key) {
+                    Some(now) if (now - kept.y).abs() >= 0.5 => {
+                        el.set_scroll_top(el.scroll_top() + (now - kept.y).round() as i32);
+                    }
+                    Some(_) => {}
+                    None => {
+                        let target = anchor.with_value(|a| {
+                            a.as_ref().and_then(|a| {
+                                layout
+                                    .with_untracked(|l| keys.with_untracked(|k| a.scroll_top(l, k)))
+                            })
+                        });
+                        if let Some(target) = target {
+                            el.set_scroll_top((target + content_offset()).round() as i32);
+                            // Still the same message to keep, from the new position.
+                            kept.scroll_top = el.scroll_top();
+                            kept_row.set_value(Some(kept));
+                            sync_scroll(&el);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        let top = sync_scroll(&el);
+        anchor
+            .set_value(layout.with_untracked(|l| {
+                keys.with_untracked(|k| Anchor::at(l, k, top, is_message_key))
+            }));
+        kept_row.set_value(first_message_on_screen(&el).map(|(key, y)| KeptRow {
+            key,
+            y,
+            scroll_top: el.scroll_top(),
+        }));
+    };
 
     let scroll_to_bottom = move || {
         request_animation_frame(move || {
             if let Some(el) = list.get_untracked() {
-                el.set_scroll_top(el.scroll_height());
                 at_bottom.set_value(true);
+                new_below.set(0);
+                el.set_scroll_top(el.scroll_height());
+                settle();
             }
         });
     };
 
     let load_older = move || {
-        let Some(el) = list.get_untracked() else {
-            return;
-        };
         if chat.older.get_untracked() != OlderState::Idle {
             return;
         }
-        // Keep the message under the agent's eyes still: remember the distance from the
-        // bottom, which does not change when rows are added above.
-        let from_bottom = el.scroll_height() - el.scroll_top();
         leptos::task::spawn_local(async move {
-            let added = chat.load_older().await;
-            if added > 0 {
-                request_animation_frame(move || {
-                    if let Some(el) = list.get_untracked() {
-                        el.set_scroll_top(el.scroll_height() - from_bottom);
-                    }
-                });
+            if chat.load_older().await > 0 {
+                request_animation_frame(settle);
             }
         });
     };
 
     let on_scroll = move |_| {
-        let Some(el) = list.get_untracked() else {
-            return;
-        };
-        let distance = el.scroll_height() - el.scroll_top() - el.client_height();
-        at_bottom.set_value(distance <= BOTTOM_SLACK_PX);
-        if el.scroll_top() <= TOP_TRIGGER_PX {
+        if let Some(el) = list.get_untracked() {
+            let distance = el.scroll_height() - el.scroll_top() - el.client_height();
+            at_bottom.set_value(f64::from(distance) <= BOTTOM_SLACK_PX);
+        }
+        settle();
+        if scroll_top.get_untracked() <= TOP_TRIGGER_PX {
             load_older();
         }
     };
 
-    // Open at the bottom.
-    scroll_to_bottom();
-
-    // Rows also grow after they are added (an error line under a failed send, an image
-    // loading, an edit): stay pinned to the bottom through that when the agent was there.
-    let observer = StoredValue::new_local(None::<ResizeWatch>);
-    content.on_load(move |el| {
-        observer.set_value(ResizeWatch::new(&el, move || {
-            if at_bottom.get_value() {
-                if let Some(list) = list.get_untracked() {
-                    list.set_scroll_top(list.scroll_height());
+    // Rows report their height; the layout follows, and the window with it.
+    let rows_watch = StoredValue::new_local(None::<ResizeWatch>);
+    let on_rows_resized = move |entries: Vec<web_sys::Element>| {
+        let mut changed = false;
+        heights.update_value(|h| {
+            for el in entries {
+                let Some(key) = el.get_attribute("data-key") else {
+                    continue;
+                };
+                let height = el.get_bounding_client_rect().height();
+                if height > 0.0 && h.get(&key).is_none_or(|old| (old - height).abs() >= 0.5) {
+                    h.insert(key, height);
+                    changed = true;
                 }
             }
-        }));
+        });
+        if changed {
+            measured.update(|n| *n += 1);
+        }
+    };
+    // After each change of the rendered rows: watch exactly the rows in the DOM.
+    Effect::new(move |_| {
+        visible.track();
+        request_animation_frame(move || {
+            let Some(content) = content.get_untracked() else {
+                return;
+            };
+            if rows_watch.with_value(Option::is_none) {
+                rows_watch.set_value(ResizeWatch::each(on_rows_resized));
+            }
+            rows_watch.with_value(|w| {
+                if let Some(w) = w {
+                    w.watch_only(&content.query_selector_all(".parley-row").ok());
+                }
+            });
+        });
     });
 
-    // A message appended at the end: follow it if the agent was at the bottom, or if it
-    // is the agent's own send.
+    // Anything that moves rows changes the size of the content or of a spacer (the window
+    // moving trades rows for spacer, a row measured changes the spacer above the window).
+    // ResizeObserver runs after layout and before paint: a correction never shows.
+    let content_watch = StoredValue::new_local(None::<ResizeWatch>);
+    content.on_load(move |el| {
+        let watched: Vec<web_sys::Element> = [
+            Some(el.into()),
+            top_spacer.get_untracked().map(Into::into),
+            bottom_spacer.get_untracked().map(Into::into),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        content_watch.set_value(ResizeWatch::all(&watched, settle));
+    });
+    let list_watch = StoredValue::new_local(None::<ResizeWatch>);
+    list.on_load(move |el| {
+        list_watch.set_value(ResizeWatch::one(&el, settle));
+    });
+
+    // Open at the bottom, or at the unread divider when it is above the first screen.
+    let opened = StoredValue::new(false);
+    Effect::new(move |_| {
+        if opened.get_value() || items.with(Vec::is_empty) {
+            return;
+        }
+        opened.set_value(true);
+        let divider = items
+            .with_untracked(|items| items.iter().position(|i| matches!(i, Item::Unread { .. })));
+        request_animation_frame(move || {
+            let Some(el) = list.get_untracked() else {
+                return;
+            };
+            let height = f64::from(el.client_height());
+            let top = divider.map(|i| layout.with_untracked(|l| (l.top(i), l.total())));
+            match top {
+                Some((top, total)) if total - top > height => {
+                    at_bottom.set_value(false);
+                    el.set_scroll_top((top + content_offset() - 8.0) as i32);
+                    kept_row.set_value(None);
+                    settle();
+                }
+                _ => scroll_to_bottom(),
+            }
+        });
+    });
+
+    // A message appended at the end: follow it if the agent was at the bottom or sent it;
+    // otherwise count it in the pill.
     Effect::new(move |previous: Option<u64>| {
         let n = chat.appended.get();
         if previous.is_some() {
-            let own_send = messages
-                .last_key()
-                .and_then(|k| messages.row(&k))
-                .is_some_and(|r| r.with_untracked(|r| r.send.is_some()));
+            let last = messages.last_key().and_then(|k| messages.row(&k));
+            let own_send = last.is_some_and(|r| r.with_untracked(|r| r.send.is_some()));
             if at_bottom.get_value() || own_send {
                 scroll_to_bottom();
+            } else {
+                new_below.update(|n| *n += 1);
             }
         }
         n
     });
 
     let retry = Callback::new(move |echo_id: String| chat.retry(echo_id));
+    let px = |v: f64| format!("{v:.0}px");
 
     view! {
-        <div
-            class="parley-message-list"
-            data-testid="message-list"
-            role="log"
-            aria-live="polite"
-            aria-label="Messages"
-            tabindex="0"
-            node_ref=list
-            on:scroll=on_scroll
-        >
-            <div class="parley-history-edge">
-                {move || match chat.older.get() {
-                    OlderState::Loading => view! {
-                        <span class="parley-muted" role="status">"Loading older messages…"</span>
-                    }.into_any(),
-                    OlderState::Exhausted => view! {
-                        <span class="parley-muted">"Start of the conversation"</span>
-                    }.into_any(),
-                    OlderState::Failed(msg) => view! {
-                        <span class="parley-inline-error" role="alert">
-                            {msg}
-                            " "
-                            <button type="button" class="parley-link-button" on:click=move |_| {
-                                chat.older.set(OlderState::Idle);
-                                load_older();
-                            }>"Try again"</button>
-                        </span>
-                    }.into_any(),
-                    OlderState::Idle => view! {
-                        <button type="button" class="parley-link-button" on:click=move |_| load_older()>
-                            "Load older messages"
-                        </button>
-                    }.into_any(),
-                }}
+        <div class="parley-log-frame">
+            <div
+                class="parley-message-list"
+                data-testid="message-list"
+                role="log"
+                // Rows enter and leave the DOM as the agent scrolls: that must not be read
+                // out. New incoming messages are announced by the live region below.
+                aria-live="off"
+                aria-label="Messages"
+                tabindex="0"
+                node_ref=list
+                on:scroll=on_scroll
+            >
+                <HistoryEdge chat=chat load_older=load_older/>
+                <div class="parley-log-content" node_ref=content>
+                    <Show when=move || items.with(Vec::is_empty)>
+                        <p class="parley-empty-log">"No messages yet. Say hello!"</p>
+                    </Show>
+                    <div class="parley-spacer" aria-hidden="true" node_ref=top_spacer style:height=move || px(window.with(|w| w.pad_top))></div>
+                    <For
+                        each=move || visible.get()
+                        key=row_key
+                        children=move |item| {
+                            let key = item.key();
+                            let row = match item {
+                                Item::Day { at, .. } => view! { <DaySeparator at=at/> }.into_any(),
+                                Item::Unread { count } => view! { <UnreadDivider count=count/> }.into_any(),
+                                Item::Message { key, continued } => messages
+                                    .row(&parley_core::store::RowKey(key))
+                                    .map(|row| view! { <MessageItem row=row continued=continued on_retry=retry/> })
+                                    .into_any(),
+                            };
+                            view! { <div class="parley-row" data-key=key>{row}</div> }
+                        }
+                    />
+                    <div class="parley-spacer" aria-hidden="true" node_ref=bottom_spacer style:height=move || px(window.with(|w| w.pad_bottom))></div>
+                </div>
             </div>
-            <div class="parley-log-content" node_ref=content>
-            <Show when=move || messages.order.with(Vec::is_empty)>
-                <p class="parley-empty-log">"No messages yet. Say hello!"</p>
+            <Show when=move || { new_below.get() != 0 }>
+                <button type="button" class="parley-new-pill" data-testid="new-messages-pill" on:click=move |_| scroll_to_bottom()>
+                    {move || match new_below.get() {
+                        1 => "1 new message".to_owned(),
+                        n => format!("{n} new messages"),
+                    }}
+                    <span aria-hidden="true">" ↓"</span>
+                </button>
             </Show>
-            <For
-                each=move || messages.order.get()
-                key=|key| key.clone()
-                children=move |key| {
-                    messages
-                        .row(&key)
-                        .map(|row| view! { <crate::ui::message_item::MessageItem row=row on_retry=retry/> })
-                }
-            />
-            </div>
+            <Announcer chat=chat/>
         </div>
     }
 }
 
-/// A `ResizeObserver` on one element, disconnected when dropped.
-struct ResizeWatch {
-    observer: web_sys::ResizeObserver,
-    _callback: wasm_bindgen::closure::Closure<dyn FnMut(js_sys::Array)>,
-}
-
-impl ResizeWatch {
-    fn new(el: &web_sys::Element, f: impl Fn() + 'static) -> Option<ResizeWatch> {
-        use wasm_bindgen::JsCast;
-        let callback =
-            wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(move |_| f());
-        let observer = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()).ok()?;
-        observer.observe(el);
-        Some(ResizeWatch {
-            observer,
-            _callback: callback,
-        })
+/// Above the first row: loading older history, its failure, or the start.
+#[component]
+fn HistoryEdge(
+    chat: ChatState,
+    load_older: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <div class="parley-history-edge">
+            {move || match chat.older.get() {
+                OlderState::Loading => view! {
+                    <span class="parley-muted" role="status">"Loading older messages…"</span>
+                }.into_any(),
+                OlderState::Exhausted => view! {
+                    <span class="parley-muted">"Start of the conversation"</span>
+                }.into_any(),
+                OlderState::Failed(msg) => view! {
+                    <span class="parley-inline-error" role="alert">
+                        {msg}
+                        " "
+                        <button type="button" class="parley-link-button" on:click=move |_| {
+                            chat.older.set(OlderState::Idle);
+                            load_older();
+                        }>"Try again"</button>
+                    </span>
+                }.into_any(),
+                OlderState::Idle => view! {
+                    <button type="button" class="parley-link-button" on:click=move |_| load_older()>
+                        "Load older messages"
+                    </button>
+                }.into_any(),
+            }}
+        </div>
     }
 }
 
-impl Drop for ResizeWatch {
-    fn drop(&mut self) {
-        self.observer.disconnect();
+/// A polite live region: one line per incoming message, for screen readers.
+#[component]
+fn Announcer(chat: ChatState) -> impl IntoView {
+    view! {
+        <div class="parley-visually-hidden" aria-live="polite" data-testid="announcer">
+            {move || chat.announcement.get()}
+        </div>
     }
 }
