@@ -203,9 +203,12 @@ export class Server {
     return { inbox: q.get('inbox'), contact: q.get('contact'), conversation: q.get('conversation') };
   }
 
-  /** Sends a message as the demo customer through Chatwoot's public client API. */
-  async customerSend(content) {
-    const { inbox, contact, conversation } = this.customerIds();
+  /** Sends a message as the demo customer through Chatwoot's public client API (to the
+   * demo conversation, or to another of the demo customer's conversations). */
+  async customerSend(content, { conversationId } = {}) {
+    const ids = this.customerIds();
+    const { inbox, contact } = ids;
+    const conversation = conversationId ?? ids.conversation;
     const res = await this.api(
       `/public/api/v1/inboxes/${inbox}/contacts/${contact}/conversations/${conversation}/messages`,
       { method: 'POST', body: { content }, token: null },
@@ -261,6 +264,16 @@ export async function withTimeout(promise, ms, what) {
 /** Texts of the agent's message rows in display order. */
 export async function agentMessageTexts(page) {
   return page.locator('[data-testid=message] [data-testid=message-content]').allTextContents().then((texts) => texts.map((t) => t.trim()));
+}
+
+/** A new conversation of `count` messages (test controls), like the demo conversation. */
+export async function makeLongConversation(server, count) {
+  const res = await server.api('/__parley/test/long_conversation', {
+    method: 'POST',
+    body: { account_id: 1, like_conversation_id: Number(server.customerIds().conversation), count },
+  });
+  if (res.status !== 200) throw new Error(`long_conversation answered ${res.status}: ${res.text}`);
+  return res.json;
 }
 
 export async function cleanupTempDir(dir) {
