@@ -1,6 +1,7 @@
 //! Parley's pure client logic: everything that decides something, with no browser APIs,
 //! tested natively (`cargo test -p parley-core`).
 //!
+//! - [`attachment`]: safe attachment URLs, names, sizes and reserved image boxes.
 //! - [`store`]: one conversation's messages in display order; deduplication by id and
 //!   `echo_id`, `(created_at, id)` ordering, statuses that never go backwards.
 //! - [`markdown`]: message text to HTML that is safe in `innerHTML` (raw HTML as text,
@@ -12,6 +13,7 @@
 //! - [`outbox`]: the sans-IO send queue; persists before sending, retries with backoff,
 //!   reconciles ambiguous failures so every message lands exactly once, in order.
 
+pub mod attachment;
 pub mod connection;
 pub mod markdown;
 pub mod outbox;
