@@ -6,6 +6,7 @@ use parley_core::store::{Row, SendState};
 use parley_wire::{MessageStatus, MessageType, Sender};
 
 use crate::effects::clock::{iso_datetime, local_datetime_label, local_time_label};
+use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
 
 /// `data-status`: the local send state while the message is ours and unconfirmed, else the
@@ -90,6 +91,12 @@ pub fn MessageItem(
                 .map(str::to_owned)
         })
     });
+    let attachments = Memo::new(move |_| {
+        row.with(|r| {
+            let list = r.message.attachments();
+            (!list.is_empty()).then(|| list.to_vec())
+        })
+    });
     let retryable =
         Memo::new(move |_| row.with(|r| matches!(r.send, Some(SendState::Failed { .. }))));
 
@@ -154,6 +161,7 @@ pub fn MessageItem(
                         </Show>
                     </div>
                     <div class="parley-bubble">
+                        {move || attachments.get().map(|list| view! { <AttachmentList attachments=list/> })}
                         <div class="parley-content" data-testid="message-content" inner_html=move || html.get()></div>
                         <div class="parley-bubble-footer">
                             <time

@@ -1,6 +1,7 @@
 //! Leptos components, one per file, named by what they show.
 
 pub mod app;
+pub mod attachment_list;
 pub mod avatar;
 pub mod chat_screen;
 pub mod composer;
