@@ -82,11 +82,14 @@ impl SessionCtx {
                 Err(e) => {
                     // Keep a stored token when the server is merely unreachable: it may be
                     // perfectly valid once the server is back.
-                    if matches!(e, ApiError::Unauthorized(_)) {
+                    let notice = if matches!(e, ApiError::Unauthorized(_)) {
                         storage::clear_session(&origin);
-                    }
+                        "Your session has expired or was ended elsewhere. Sign in again.".into()
+                    } else {
+                        self.describe(&e)
+                    };
                     self.state.set(SessionState::SignedOut {
-                        notice: Some(self.describe(&e)),
+                        notice: Some(notice),
                     });
                 }
             }
@@ -104,7 +107,12 @@ impl SessionCtx {
             .anonymous_api()
             .sign_in(&email, &password)
             .await
-            .map_err(|e| self.describe(&e))?;
+            .map_err(|e| match e {
+                ApiError::Unauthorized(_) => {
+                    "Wrong email or password. Check both and try again.".to_owned()
+                }
+                other => self.describe(&other),
+            })?;
         self.sign_in_with_token(profile.access_token).await
     }
 
@@ -114,7 +122,10 @@ impl SessionCtx {
             return Err("Paste your access token (Profile settings → Access token).".into());
         }
         let api = self.anonymous_api().with_token(&token);
-        let profile = api.profile().await.map_err(|e| self.describe(&e))?;
+        let profile = api.profile().await.map_err(|e| match e {
+            ApiError::Unauthorized(_) => "That access token was not accepted. Copy it again from Profile settings → Access token.".to_owned(),
+            other => self.describe(&other),
+        })?;
         self.signed_in(api, profile);
         Ok(())
     }

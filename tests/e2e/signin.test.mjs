@@ -57,7 +57,7 @@ describe('sign-in outside demo mode', { timeout: 180_000 }, () => {
     await submitFormOf(password);
     const error = page.locator('[data-testid=sign-in-error]');
     await error.waitFor();
-    assert.ok((await error.textContent()).trim().length > 0, 'the error says something');
+    assert.match(await error.textContent(), /Wrong email or password/);
     assert.equal(await page.locator('[data-testid=chat-screen]').count(), 0);
   });
 
@@ -66,7 +66,9 @@ describe('sign-in outside demo mode', { timeout: 180_000 }, () => {
     const token = page.locator('input[name=token]');
     await token.fill('not-a-token');
     await submitFormOf(token);
-    await page.locator('[data-testid=sign-in-error]').waitFor();
+    const error = page.locator('[data-testid=sign-in-error]');
+    await error.waitFor();
+    assert.match(await error.textContent(), /access token was not accepted/);
     assert.equal(await page.locator('[data-testid=chat-screen]').count(), 0);
   });
 
@@ -96,5 +98,31 @@ describe('sign-in outside demo mode', { timeout: 180_000 }, () => {
     await page.goto(server.baseUrl + agentPath);
     await page.locator('[data-testid=chat-screen]').waitFor();
     await page.locator('[data-testid=message]').first().waitFor();
+  });
+
+  test('an expired session says so, and asks to sign in again', async () => {
+    // Signed in (previous test); the server now hands the agent a new token, so the
+    // stored one is dead.
+    await server.restart({ demo: false, agentToken: 'a-brand-new-token', samePort: true });
+    await page.goto(server.baseUrl + agentPath);
+    await page.locator('[data-testid=sign-in-form]').first().waitFor();
+    assert.match(await page.locator('[data-testid=sign-in-error]').textContent(), /session has expired/);
+  });
+
+  test('an unreachable server gets its own message, and nothing typed is lost', async () => {
+    await page.goto(server.baseUrl + agentPath);
+    await page.locator('input[name=email]').fill(server.info.agentEmail);
+    const password = page.locator('input[name=password]');
+    await password.fill('typed before the server went away');
+    await server.stop();
+    try {
+      await submitFormOf(password);
+      const error = page.locator('[data-testid=sign-in-error]');
+      await error.waitFor();
+      assert.match(await error.textContent(), /Can't reach the server/);
+      assert.equal(await page.locator('input[name=email]').inputValue(), server.info.agentEmail);
+    } finally {
+      await server.start();
+    }
   });
 });
