@@ -50,6 +50,8 @@ pub struct ChatState {
     pub appended: RwSignal<u64>,
     /// The last incoming message in words, for the screen-reader live region.
     pub announcement: RwSignal<String>,
+    /// The composer writes a private note (agents only) rather than a reply.
+    pub private_mode: RwSignal<bool>,
     pub(crate) unconfirmed: Unconfirmed,
 }
 
@@ -69,6 +71,7 @@ impl ChatState {
             notice: RwSignal::new(None),
             appended: RwSignal::new(0),
             announcement: RwSignal::new(String::new()),
+            private_mode: RwSignal::new(false),
             unconfirmed: Unconfirmed::default(),
         }
     }

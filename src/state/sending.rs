@@ -86,7 +86,7 @@ impl ChatState {
         let draft = Draft {
             conversation_id: self.conversation_id,
             content,
-            private: false,
+            private: self.private_mode.get_untracked(),
             in_reply_to: None,
         };
         let pending = self.pending_message(&echo_id, &draft);

@@ -153,10 +153,12 @@ impl ChatState {
             return;
         };
         let (account, conversation) = (self.account_id, self.conversation_id);
+        // Private: the customer's widget drops it, other agents see "(private note)".
+        let private = self.private_mode.try_get_untracked().unwrap_or(false);
         leptos::task::spawn_local(async move {
             // Typing is best effort: a lost indicator is not worth interrupting the agent.
             let _ = api
-                .toggle_typing(account, conversation, status, false)
+                .toggle_typing(account, conversation, status, private)
                 .await;
         });
     }

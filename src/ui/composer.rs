@@ -65,21 +65,58 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
         chat.typing_input();
     };
 
+    let set_mode = move |private: bool| {
+        if chat.private_mode.get_untracked() != private {
+            // A burst of typing belongs to one mode: end it before switching.
+            chat.typing_stop();
+            chat.private_mode.set(private);
+        }
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+    let private = move || chat.private_mode.get();
+
     view! {
         <form
             class="parley-composer"
+            class:parley-composer-private=private
             on:submit=move |ev| {
                 ev.prevent_default();
                 send();
             }
         >
+            <div class="parley-composer-modes" role="group" aria-label="Write">
+                <button
+                    type="button"
+                    class="parley-mode"
+                    data-testid="mode-reply"
+                    aria-pressed=move || (!private()).to_string()
+                    on:click=move |_| set_mode(false)
+                >
+                    "Reply"
+                </button>
+                <button
+                    type="button"
+                    class="parley-mode parley-mode-private"
+                    data-testid="mode-private"
+                    aria-pressed=move || private().to_string()
+                    on:click=move |_| set_mode(true)
+                >
+                    "Private note"
+                </button>
+            </div>
             <div class="parley-composer-box" class:parley-composer-over=move || over_limit.get()>
                 <textarea
                     data-testid="composer-input"
                     class="parley-composer-input"
                     rows="1"
-                    placeholder="Reply… (Enter to send, Shift+Enter for a new line)"
-                    aria-label="Message"
+                    placeholder=move || if private() {
+                        "Private note, only agents see it… (Enter to send)"
+                    } else {
+                        "Reply… (Enter to send, Shift+Enter for a new line)"
+                    }
+                    aria-label=move || if private() { "Private note" } else { "Message" }
                     aria-describedby="parley-composer-error"
                     node_ref=input
                     prop:value=move || text.get()
