@@ -4,8 +4,9 @@
 //
 //   node tests/e2e/bench/run.mjs [--runs N] [--only a,b] [--skip a,b] [--out FILE]
 //
-// Each entry of BENCHES is one row of the report; later work adds rows (10,000-message
-// conversation, scroll frame times, send to sent, upload throughput) by adding an entry.
+// Each entry of BENCHES is one row of the report; later work adds rows (send to sent, upload
+// throughput) by adding an entry. The 10,000-message conversation rows (long_*) are in
+// LONG_BENCHES (long.mjs): they share one server with test controls and one conversation.
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHROMIUM, ROOT, Server, TARGET_DIR, launchBrowser } from '../harness.mjs';
 import { coldLoad, customerToAgentPaint, enterToPaint } from './latency.mjs';
+import { COUNT as LONG_COUNT, LONG_BENCHES, makeLong } from './long.mjs';
 import * as sizes from './sizes.mjs';
 import { fmt, kb, summarize, table } from './stats.mjs';
 
@@ -28,6 +30,7 @@ const runs = Number(args.runs);
 const only = args.only ? new Set(args.only.split(',')) : null;
 const skip = new Set(args.skip ? args.skip.split(',') : []);
 const wanted = (name) => (!only || only.has(name)) && !skip.has(name);
+const serverBin = process.env.PARLEY_SERVER_BIN ?? path.join(TARGET_DIR, 'release/parley-server');
 
 /** Browser latency rows: each returns samples in milliseconds. */
 const BENCHES = [
@@ -45,6 +48,34 @@ const NATIVE = [
     row: (j) => [`${j.voice_minutes} min, ${(j.webm_bytes / 1e6).toFixed(1)} MB`, `${fmt(j.remux_ms_median, 2)} ms median`, `${fmt(j.remux_mb_per_s)} MB/s`],
   },
 ];
+
+/**
+ * The long_* rows: a server with test controls (to make the conversation), the conversation
+ * made once, then each row in turn. Returns the table, figures beside the issue's targets.
+ */
+async function runLong(benches, report) {
+  const server = await Server.start({ demo: true, testControls: true, bin: serverBin });
+  const browser = await launchBrowser();
+  report.chromium ??= browser.version();
+  report.server_bin ??= path.relative(ROOT, serverBin);
+  const rows = [];
+  try {
+    process.stderr.write(`making a ${LONG_COUNT}-message conversation...\n`);
+    const long = await makeLong(server);
+    report.long_conversation = { messages: LONG_COUNT, conversation_id: long.conversation_id, made_ms: long.made_ms, rows: {} };
+    const cache = {};
+    for (const bench of benches) {
+      process.stderr.write(`running ${bench.name} (${runs} runs)...\n`);
+      const { data, lines } = await bench.run({ browser, server, runs, long, cache });
+      report.long_conversation.rows[bench.name] = { ...data, lines };
+      for (const l of lines) rows.push([l.what, l.n, l.figures, l.target, l.met === null ? '' : l.met ? 'ok' : 'MISSED']);
+    }
+  } finally {
+    await browser.close().catch(() => {});
+    await server.dispose();
+  }
+  return `${LONG_COUNT.toLocaleString('en')}-message conversation in headless Chromium (${CHROMIUM})\n` + table(['what', 'n', 'figures', 'target', ''], rows);
+}
 
 function gitCommit() {
   try {
@@ -78,11 +109,10 @@ async function main() {
 
   const browserBenches = BENCHES.filter((b) => wanted(b.name));
   if (browserBenches.length) {
-    const bin = process.env.PARLEY_SERVER_BIN ?? path.join(TARGET_DIR, 'release/parley-server');
-    const server = await Server.start({ demo: true, testControls: false, bin });
+    const server = await Server.start({ demo: true, testControls: false, bin: serverBin });
     const browser = await launchBrowser();
     report.chromium = browser.version();
-    report.server_bin = path.relative(ROOT, bin);
+    report.server_bin = path.relative(ROOT, serverBin);
     const rows = [];
     try {
       for (const bench of browserBenches) {
@@ -98,6 +128,9 @@ async function main() {
     }
     sections.push(`Latency in headless Chromium (${CHROMIUM}), milliseconds\n` + table(['what', 'n', 'median', 'p95', 'min', 'max'], rows));
   }
+
+  const longBenches = LONG_BENCHES.filter((b) => wanted(b.name));
+  if (longBenches.length) sections.push(await runLong(longBenches, report));
 
   const nativeRows = [];
   for (const bench of NATIVE.filter((b) => wanted(b.name))) {
