@@ -133,6 +133,9 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
     let scroll_top = RwSignal::new(0.0_f64);
     let viewport = RwSignal::new(800.0_f64);
     let at_bottom = StoredValue::new(true);
+    // The scroll position at the last scroll event or our own last scroll, to tell the
+    // agent scrolling up from content growing below.
+    let last_scroll_top = StoredValue::new(0_i32);
     let anchor = StoredValue::new(None::<Anchor>);
     let kept_row = StoredValue::new(None::<KeptRow>);
     let new_below = RwSignal::new(0_usize);
@@ -207,6 +210,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
             }
         }
         let top = sync_scroll(&el);
+        last_scroll_top.set_value(el.scroll_top());
         anchor
             .set_value(layout.with_untracked(|l| {
                 keys.with_untracked(|k| Anchor::at(l, k, top, is_message_key))
@@ -242,8 +246,15 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
 
     let on_scroll = move |_| {
         if let Some(el) = list.get_untracked() {
-            let distance = el.scroll_height() - el.scroll_top() - el.client_height();
-            at_bottom.set_value(f64::from(distance) <= BOTTOM_SLACK_PX);
+            // Only the agent scrolling up unpins the log from the bottom. Content growing
+            // below (a message landing between our scroll to the bottom and the browser's
+            // scroll event for it) also makes a distance, and must not count as leaving.
+            let top = el.scroll_top();
+            let moved_up = top < last_scroll_top.get_value() - 1;
+            let distance = el.scroll_height() - top - el.client_height();
+            let near_bottom = f64::from(distance) <= BOTTOM_SLACK_PX;
+            at_bottom.set_value(near_bottom || (at_bottom.get_value() && !moved_up));
+            last_scroll_top.set_value(top);
         }
         settle();
         if scroll_top.get_untracked() <= TOP_TRIGGER_PX {
