@@ -56,6 +56,16 @@ fn row_key(item: &Item) -> String {
     }
 }
 
+/// The rows in the DOM now.
+fn rows_of(content: &web_sys::HtmlDivElement) -> Vec<web_sys::Element> {
+    let Ok(rows) = content.query_selector_all(".parley-row") else {
+        return Vec::new();
+    };
+    (0..rows.length())
+        .filter_map(|i| rows.item(i)?.dyn_into::<web_sys::Element>().ok())
+        .collect()
+}
+
 /// The first message row visible in `list`: its key and its top relative to the list's.
 fn first_message_on_screen(list: &web_sys::HtmlDivElement) -> Option<(String, f64)> {
     let list_top = list.get_bounding_client_rect().top();
@@ -170,6 +180,26 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
         top
     };
 
+    // Rows report their height; the layout follows, and the window with it.
+    let record_heights = move |rows: Vec<web_sys::Element>| {
+        let mut changed = false;
+        heights.update_value(|h| {
+            for el in rows {
+                let Some(key) = el.get_attribute("data-key") else {
+                    continue;
+                };
+                let height = el.get_bounding_client_rect().height();
+                if height > 0.0 && h.get(&key).is_none_or(|old| (old - height).abs() >= 0.5) {
+                    h.insert(key, height);
+                    changed = true;
+                }
+            }
+        });
+        if changed {
+            measured.update(|n| *n += 1);
+        }
+    };
+
     // Keeps the log where the agent left it, after anything that moves rows: a row
     // measured, rows swapped by the window, history landing above, an image loading.
     // At the bottom it stays at the bottom. Elsewhere the message that was at the top of
@@ -181,6 +211,12 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
         let Some(el) = list.get_untracked() else {
             return;
         };
+        // Every rendered row is measured now, not a frame later: a row that enters and
+        // leaves the window between two frames would otherwise keep its estimate, and the
+        // window could flip between two positions forever.
+        if let Some(content) = content.get_untracked() {
+            record_heights(rows_of(&content));
+        }
         if at_bottom.get_value() {
             el.set_scroll_top(el.scroll_height());
         } else if let Some(mut kept) = kept_row.get_value() {
@@ -262,26 +298,9 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
         }
     };
 
-    // Rows report their height; the layout follows, and the window with it.
+    // A row that changes size later (an image loads, an edit) reports it.
     let rows_watch = StoredValue::new_local(None::<ResizeWatch>);
-    let on_rows_resized = move |entries: Vec<web_sys::Element>| {
-        let mut changed = false;
-        heights.update_value(|h| {
-            for el in entries {
-                let Some(key) = el.get_attribute("data-key") else {
-                    continue;
-                };
-                let height = el.get_bounding_client_rect().height();
-                if height > 0.0 && h.get(&key).is_none_or(|old| (old - height).abs() >= 0.5) {
-                    h.insert(key, height);
-                    changed = true;
-                }
-            }
-        });
-        if changed {
-            measured.update(|n| *n += 1);
-        }
-    };
+    let on_rows_resized = move |entries: Vec<web_sys::Element>| record_heights(entries);
     // After each change of the rendered rows: watch exactly the rows in the DOM.
     Effect::new(move |_| {
         visible.track();

@@ -89,13 +89,27 @@ describe('a 10,000-message conversation', { timeout: 240_000 }, () => {
   test('older history loads upward and the message being read stays where it was', async () => {
     const list = agent.locator('[data-testid=message-list]');
     const frames = () => agent.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    // Until the log has stopped moving: the scroll position and the rows unchanged over
+    // five frames (rows rendered by a scroll are measured and settled a frame or two later).
+    const still = () =>
+      agent.evaluate(async () => {
+        const el = document.querySelector('[data-testid=message-list]');
+        const snap = () => JSON.stringify([el.scrollTop, el.scrollHeight, [...el.querySelectorAll('[data-testid=message]')].map((r) => [r.dataset.id, Math.round(r.getBoundingClientRect().top)])]);
+        let last = snap();
+        for (let same = 0, i = 0; same < 5 && i < 300; i++) {
+          await new Promise((r) => requestAnimationFrame(r));
+          const now = snap();
+          same = now === last ? same + 1 : 0;
+          last = now;
+        }
+      });
     for (let page = 0; page < 3; page++) {
       const loaded = await agent.evaluate(() => document.querySelector('[data-testid=message-list]').scrollHeight);
       // Read a message a little below the history trigger...
       await list.evaluate((el) => {
         el.scrollTop = 1000;
       });
-      await frames();
+      await still();
       const anchor = await list.evaluate((el) => {
         const top = el.getBoundingClientRect().top;
         const row = [...el.querySelectorAll('[data-testid=message]')].find((r) => r.getBoundingClientRect().top > top + 20);
@@ -108,8 +122,7 @@ describe('a 10,000-message conversation', { timeout: 240_000 }, () => {
         return el.scrollTop;
       });
       await agent.waitForFunction((h) => document.querySelector('[data-testid=message-list]').scrollHeight > h + 500, loaded);
-      await frames();
-      await frames();
+      await still();
       const y = await agent.locator(`${MESSAGE}[data-id="${anchor.id}"]`).evaluate((el) => el.getBoundingClientRect().top);
       const expected = anchor.y + (anchor.scrollTop - scrolled);
       assert.ok(Math.abs(y - expected) < 2, `page ${page}: message ${anchor.id} at ${y}, expected ${expected}`);
