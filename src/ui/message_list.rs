@@ -56,6 +56,19 @@ fn row_key(item: &Item) -> String {
     }
 }
 
+/// Where the log opens: a little above the unread divider when the unread part does not
+/// fit on one screen, else at the bottom.
+fn opening_top(layout: &Layout, items: &[Item], viewport: f64) -> f64 {
+    let bottom = (layout.total() - viewport).max(0.0);
+    items
+        .iter()
+        .position(|i| matches!(i, Item::Unread { .. }))
+        .map(|i| layout.top(i) - 8.0)
+        .filter(|&top| top < bottom)
+        .unwrap_or(bottom)
+        .max(0.0)
+}
+
 /// The rows in the DOM now.
 fn rows_of(content: &web_sys::HtmlDivElement) -> Vec<web_sys::Element> {
     let Ok(rows) = content.query_selector_all(".parley-row") else {
@@ -150,8 +163,19 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
     let kept_row = StoredValue::new(None::<KeptRow>);
     let new_below = RwSignal::new(0_usize);
 
+    // Until the log is opened (scrolled to where the agent starts reading), the window is
+    // the place it will open at, so the first rows rendered are the ones shown: no frame
+    // is spent rendering the top of the history first.
+    let opened = RwSignal::new(false);
     let window = Memo::new(move |_| {
-        layout.with(|l| l.window(scroll_top.get(), viewport.get(), OVERSCAN_PX, MAX_ROWS))
+        layout.with(|l| {
+            let top = if opened.get() {
+                scroll_top.get()
+            } else {
+                items.with(|items| opening_top(l, items, viewport.get()))
+            };
+            l.window(top, viewport.get(), OVERSCAN_PX, MAX_ROWS)
+        })
     });
     let visible = Memo::new(move |_| {
         let rows = window.with(|w| w.rows.clone());
@@ -339,30 +363,30 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
         list_watch.set_value(ResizeWatch::one(&el, settle));
     });
 
-    // Open at the bottom, or at the unread divider when it is above the first screen.
-    let opened = StoredValue::new(false);
+    // Open at the bottom, or at the unread divider when it is above the first screen: in
+    // the first frame after the rows are in, with the window already there.
     Effect::new(move |_| {
-        if opened.get_value() || items.with(Vec::is_empty) {
+        if opened.get_untracked() || items.with(Vec::is_empty) {
             return;
         }
-        opened.set_value(true);
-        let divider = items
-            .with_untracked(|items| items.iter().position(|i| matches!(i, Item::Unread { .. })));
         request_animation_frame(move || {
             let Some(el) = list.get_untracked() else {
                 return;
             };
             let height = f64::from(el.client_height());
-            let top = divider.map(|i| layout.with_untracked(|l| (l.top(i), l.total())));
-            match top {
-                Some((top, total)) if total - top > height => {
-                    at_bottom.set_value(false);
-                    el.set_scroll_top((top + content_offset() - 8.0) as i32);
-                    kept_row.set_value(None);
-                    settle();
-                }
-                _ => scroll_to_bottom(),
+            let (top, total) = layout.with_untracked(|l| {
+                items.with_untracked(|items| (opening_top(l, items, height), l.total()))
+            });
+            if total - top > height + BOTTOM_SLACK_PX {
+                at_bottom.set_value(false);
+                el.set_scroll_top((top + content_offset()) as i32);
+            } else {
+                at_bottom.set_value(true);
+                el.set_scroll_top(el.scroll_height());
             }
+            kept_row.set_value(None);
+            opened.set(true);
+            settle();
         });
     });
 
