@@ -120,3 +120,22 @@ pub fn day_label(unix_s: i64) -> String {
     }
     String::from(date.to_locale_date_string("default", &options))
 }
+
+/// The browser builds its date formatter (ICU data) on first use, 10 to 20 ms of one task.
+/// Paid here, in a task of its own while the first requests are in flight, it is not paid
+/// by the first paint of a conversation. Once per page.
+pub fn warm_up_date_formats() {
+    thread_local! {
+        static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if DONE.with(|d| d.replace(true)) {
+        return;
+    }
+    leptos::prelude::set_timeout(
+        || {
+            let now = now_s();
+            let _ = (day_label(now - 3 * 86_400), local_datetime_label(now));
+        },
+        std::time::Duration::ZERO,
+    );
+}

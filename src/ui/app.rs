@@ -17,6 +17,7 @@ pub fn App(config: Config) -> impl IntoView {
     let session = SessionCtx::new(config);
     provide_context(session);
     session.restore();
+    crate::effects::clock::warm_up_date_formats();
 
     view! {
         <div class="parley parley-standalone">
@@ -43,6 +44,7 @@ pub fn EmbeddedApp(config: Config) -> impl IntoView {
     let session = SessionCtx::new(config);
     provide_context(session);
     session.restore();
+    crate::effects::clock::warm_up_date_formats();
 
     view! {
         <div class="parley parley-embedded">
