@@ -2,6 +2,7 @@
 //! tested natively (`cargo test -p parley-core`).
 //!
 //! - [`attachment`]: safe attachment URLs, names, sizes and reserved image boxes.
+//! - [`canned`]: the `/` picker's trigger, inserting a response, filling its variables.
 //! - [`store`]: one conversation's messages in display order; deduplication by id and
 //!   `echo_id`, `(created_at, id)` ordering, statuses that never go backwards.
 //! - [`markdown`]: message text to HTML that is safe in `innerHTML` (raw HTML as text,
@@ -14,6 +15,7 @@
 //!   reconciles ambiguous failures so every message lands exactly once, in order.
 
 pub mod attachment;
+pub mod canned;
 pub mod connection;
 pub mod markdown;
 pub mod outbox;
