@@ -3,8 +3,8 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use parley_wire::{
-    Conversation, ConversationList, ErrorBody, Message, MessagesIndex, NewMessage, Profile,
-    SignInRequest, SignInResponse, TypingStatus, TypingStatusRequest,
+    CannedResponse, Conversation, ConversationList, ErrorBody, Message, MessagesIndex, NewMessage,
+    Profile, SignInRequest, SignInResponse, TypingStatus, TypingStatusRequest,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -191,6 +191,19 @@ impl Api {
                 is_private,
             },
         )
+        .await
+    }
+
+    /// The account's canned responses matching `search` (short code or content).
+    pub async fn canned_responses(
+        &self,
+        account_id: i64,
+        search: &str,
+    ) -> Result<Vec<CannedResponse>, ApiError> {
+        let search = String::from(js_sys::encode_uri_component(search));
+        self.get(&format!(
+            "/api/v1/accounts/{account_id}/canned_responses?search={search}"
+        ))
         .await
     }
 

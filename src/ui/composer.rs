@@ -4,8 +4,10 @@
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
+use crate::state::canned::{variables, CannedSearch};
 use crate::state::conversation::ChatState;
 use crate::state::sending::{char_count, validate, ComposeError, MAX_CONTENT_CHARS};
+use crate::ui::canned_picker::{option_id, CannedPicker, LISTBOX_ID};
 
 /// Show the counter once the text is this close to the limit.
 const COUNTER_FROM: usize = MAX_CONTENT_CHARS - 10_000;
@@ -18,6 +20,37 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
     let count = Memo::new(move |_| text.with(|t| char_count(t)));
     let over_limit = Memo::new(move |_| count.get() > MAX_CONTENT_CHARS);
     let can_send = Memo::new(move |_| text.with(|t| validate(t).is_ok()));
+    let canned = CannedSearch::new();
+
+    // The `/word` at the caret opens (or narrows, or closes) the picker.
+    let check_canned = move || {
+        let Some(el) = input.get_untracked() else {
+            return;
+        };
+        let value = el.value();
+        let caret = caret_byte(&value, el.selection_start().ok().flatten());
+        canned.update(chat, parley_core::canned::trigger(&value, caret));
+    };
+
+    // Choosing a response replaces the `/word` with its text, variables filled.
+    let choose = Callback::new(move |response: parley_wire::CannedResponse| {
+        let Some((slash, _)) = canned.at.get_untracked() else {
+            return;
+        };
+        let Some(el) = input.get_untracked() else {
+            return;
+        };
+        let value = el.value();
+        let caret = caret_byte(&value, el.selection_start().ok().flatten());
+        let content = parley_core::canned::fill(&response.content, &variables(chat));
+        let (new_text, new_caret) = parley_core::canned::insert(&value, slash, caret, &content);
+        canned.close();
+        el.set_value(&new_text);
+        text.set(new_text.clone());
+        let utf16 = new_text[..new_caret].encode_utf16().count() as u32;
+        let _ = el.set_selection_range(utf16, utf16);
+        let _ = el.focus();
+    });
 
     // The limit is explained as soon as it is crossed, not when Enter is pressed.
     Effect::new(move |_| {
@@ -53,6 +86,29 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
     };
 
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if canned.is_open() && !ev.is_composing() {
+            let has_results = canned.results.with_untracked(|r| !r.is_empty());
+            match ev.key().as_str() {
+                "ArrowDown" | "ArrowUp" if has_results => {
+                    ev.prevent_default();
+                    canned.move_active(if ev.key() == "ArrowDown" { 1 } else { -1 });
+                    return;
+                }
+                "Enter" | "Tab" if has_results => {
+                    ev.prevent_default();
+                    if let Some(r) = canned.highlighted() {
+                        choose.run(r);
+                    }
+                    return;
+                }
+                "Escape" => {
+                    ev.prevent_default();
+                    canned.close();
+                    return;
+                }
+                _ => {}
+            }
+        }
         // Enter while an IME composes a character confirms the character, not the message.
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
@@ -63,6 +119,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
     let on_input = move |ev| {
         text.set(event_target_value(&ev));
         chat.typing_input();
+        check_canned();
     };
 
     let set_mode = move |private: bool| {
@@ -106,6 +163,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     "Private note"
                 </button>
             </div>
+            <CannedPicker search=canned on_choose=choose/>
             <div class="parley-composer-box" class:parley-composer-over=move || over_limit.get()>
                 <textarea
                     data-testid="composer-input"
@@ -118,11 +176,22 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     }
                     aria-label=move || if private() { "Private note" } else { "Message" }
                     aria-describedby="parley-composer-error"
+                    aria-autocomplete="list"
+                    aria-controls=LISTBOX_ID
+                    aria-expanded=move || canned.at.with(Option::is_some).to_string()
+                    aria-activedescendant=move || {
+                        (canned.at.with(Option::is_some) && canned.results.with(|r| !r.is_empty()))
+                            .then(|| option_id(canned.active.get()))
+                    }
                     node_ref=input
                     prop:value=move || text.get()
                     on:input=on_input
                     on:keydown=on_keydown
-                    on:blur=move |_| chat.typing_stop()
+                    on:click=move |_| check_canned()
+                    on:blur=move |_| {
+                        chat.typing_stop();
+                        canned.close();
+                    }
                 ></textarea>
                 <div class="parley-composer-actions">
                     <span
@@ -169,4 +238,19 @@ fn group(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// The caret as a byte offset into `value` (the browser counts UTF-16 units).
+fn caret_byte(value: &str, utf16: Option<u32>) -> usize {
+    let Some(target) = utf16 else {
+        return value.len();
+    };
+    let mut units = 0u32;
+    for (i, c) in value.char_indices() {
+        if units >= target {
+            return i;
+        }
+        units += c.len_utf16() as u32;
+    }
+    value.len()
 }

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod attachment_list;
 pub mod avatar;
+pub mod canned_picker;
 pub mod chat_screen;
 pub mod composer;
 pub mod connection_banner;
