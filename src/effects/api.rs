@@ -52,6 +52,11 @@ impl Api {
         }
     }
 
+    /// The server this API talks to (`""` for the page's own origin).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     pub fn with_token(&self, token: &str) -> Api {
         Api::new(self.origin.clone(), Some(token.to_owned()))
     }

@@ -1,10 +1,12 @@
-//! The session kept across reloads, in `localStorage`. Keyed by API origin so that one
-//! browser can hold sessions for several servers without mixing their tokens.
+//! What is kept across reloads in `localStorage`: the session, and the drafts of unsent
+//! replies and notes. Keyed by API origin so that one browser can hold several servers'
+//! sessions and conversations without mixing them.
 
 use serde::{Deserialize, Serialize};
 
 const KEY_PREFIX: &str = "parley.session.v1:";
 const SIGNED_OUT_PREFIX: &str = "parley.signed-out.v1:";
+const DRAFT_PREFIX: &str = "parley.draft.v1:";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredSession {
@@ -44,4 +46,25 @@ pub fn signed_out_on_purpose(origin: &str) -> bool {
     local_storage()
         .and_then(|s| s.get_item(&format!("{SIGNED_OUT_PREFIX}{origin}")).ok()?)
         .is_some()
+}
+
+/// Where the unsent text of one conversation's reply (or private note) is kept.
+pub fn draft_key(origin: &str, account_id: i64, conversation_id: i64, private: bool) -> String {
+    let mode = if private { "note" } else { "reply" };
+    format!("{DRAFT_PREFIX}{origin}:{account_id}:{conversation_id}:{mode}")
+}
+
+pub fn load_draft(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok()?
+}
+
+/// Keeps `text` under `key`; an empty draft is removed rather than stored.
+pub fn save_draft(key: &str, text: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = if text.is_empty() {
+            storage.remove_item(key)
+        } else {
+            storage.set_item(key, text)
+        };
+    }
 }

@@ -4,6 +4,7 @@
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
+use crate::effects::storage;
 use crate::state::canned::{variables, CannedSearch};
 use crate::state::conversation::ChatState;
 use crate::state::sending::{char_count, validate, ComposeError, MAX_CONTENT_CHARS};
@@ -21,6 +22,23 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
     let over_limit = Memo::new(move |_| count.get() > MAX_CONTENT_CHARS);
     let can_send = Memo::new(move |_| text.with(|t| validate(t).is_ok()));
     let canned = CannedSearch::new();
+
+    // Drafts: one per conversation and mode, kept on every change, back after a reload.
+    let draft_key = move |private: bool| {
+        storage::draft_key(
+            chat.api().origin(),
+            chat.account_id,
+            chat.conversation_id,
+            private,
+        )
+    };
+    text.set(
+        storage::load_draft(&draft_key(chat.private_mode.get_untracked())).unwrap_or_default(),
+    );
+    Effect::new(move |_| {
+        let key = draft_key(chat.private_mode.get());
+        text.with(|t| storage::save_draft(&key, t));
+    });
 
     // The `/word` at the caret opens (or narrows, or closes) the picker.
     let check_canned = move || {
@@ -124,9 +142,12 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
 
     let set_mode = move |private: bool| {
         if chat.private_mode.get_untracked() != private {
-            // A burst of typing belongs to one mode: end it before switching.
+            // A burst of typing belongs to one mode: end it before switching. Each mode
+            // has its own draft: the text written so far stays with its mode.
             chat.typing_stop();
+            canned.close();
             chat.private_mode.set(private);
+            text.set(storage::load_draft(&draft_key(private)).unwrap_or_default());
         }
         if let Some(el) = input.get_untracked() {
             let _ = el.focus();
