@@ -23,6 +23,10 @@ pub struct Config {
     /// Embedding only: the conversation to show (the standalone app takes it from the URL).
     #[serde(default)]
     pub conversation_id: Option<i64>,
+    /// `"console"` logs telemetry events, `"none"` drops them (the default outside
+    /// development); an embedder's `onTelemetry` callback receives them instead.
+    #[serde(default)]
+    pub telemetry: Option<String>,
 }
 
 fn default_account() -> i64 {

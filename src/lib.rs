@@ -55,17 +55,23 @@ impl Handle {
 }
 
 /// Mounts one conversation into `element`. `config`: `{baseUrl, token, accountId,
-/// conversationId}`. All of Parley's styles are scoped under its root (`.parley`).
+/// conversationId, onTelemetry?}`; `onTelemetry(event)` receives each telemetry event.
+/// All of Parley's styles are scoped under its root (`.parley`).
 #[wasm_bindgen]
 pub fn mount(element: web_sys::HtmlElement, config: JsValue) -> Result<Handle, JsError> {
+    // Functions do not survive the JSON round trip of the config: taken out first.
+    let on_telemetry = js_sys::Reflect::get(&config, &"onTelemetry".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
     let config = Config::from_js(&config).map_err(|e| JsError::new(&e.to_string()))?;
     if config.conversation_id.is_none() {
         return Err(JsError::new(
             "Parley mount(): config.conversationId is required",
         ));
     }
-    let handle = leptos::mount::mount_to(element, move || {
-        view! { <ui::app::EmbeddedApp config=config/> }
+    let handle = leptos::mount::mount_to(element, move || match on_telemetry {
+        Some(f) => view! { <ui::app::EmbeddedApp config=config on_telemetry=f/> }.into_any(),
+        None => view! { <ui::app::EmbeddedApp config=config/> }.into_any(),
     });
     Ok(Handle {
         mounted: Some(Box::new(handle)),

@@ -8,3 +8,4 @@ pub mod page;
 pub mod resize;
 pub mod socket;
 pub mod storage;
+pub mod telemetry;

@@ -1,6 +1,8 @@
 //! The app shell and the routes, all in one place.
 
 use leptos::prelude::*;
+
+use crate::effects::telemetry::Telemetry;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::path;
@@ -14,6 +16,7 @@ use crate::ui::sign_in::SignIn;
 /// The standalone app: Chatwoot's own URL shapes under `/app/`.
 #[component]
 pub fn App(config: Config) -> impl IntoView {
+    provide_context(Telemetry::new(config.telemetry.as_deref(), None));
     let session = SessionCtx::new(config);
     provide_context(session);
     session.restore();
@@ -38,7 +41,13 @@ pub fn App(config: Config) -> impl IntoView {
 
 /// An embedded chat: one conversation, no router (the host page owns its URL).
 #[component]
-pub fn EmbeddedApp(config: Config) -> impl IntoView {
+pub fn EmbeddedApp(
+    config: Config,
+    /// The embedder's `onTelemetry` callback, if it passed one.
+    #[prop(optional)]
+    on_telemetry: Option<js_sys::Function>,
+) -> impl IntoView {
+    provide_context(Telemetry::new(config.telemetry.as_deref(), on_telemetry));
     let conversation_id = config.conversation_id;
     let account_id = config.account_id;
     let session = SessionCtx::new(config);

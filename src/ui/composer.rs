@@ -5,10 +5,12 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use crate::effects::storage;
+use crate::effects::telemetry::Telemetry;
 use crate::state::canned::{variables, CannedSearch};
 use crate::state::conversation::ChatState;
 use crate::state::sending::{char_count, validate, ComposeError, MAX_CONTENT_CHARS};
 use crate::ui::canned_picker::{option_id, CannedPicker, LISTBOX_ID};
+use parley_core::telemetry::TelemetryEvent;
 
 /// Show the counter once the text is this close to the limit.
 const COUNTER_FROM: usize = MAX_CONTENT_CHARS - 10_000;
@@ -22,6 +24,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
     let over_limit = Memo::new(move |_| count.get() > MAX_CONTENT_CHARS);
     let can_send = Memo::new(move |_| text.with(|t| validate(t).is_ok()));
     let canned = CannedSearch::new();
+    let telemetry = Telemetry::from_context();
 
     // Drafts: one per conversation and mode, kept on every change, back after a reload.
     let draft_key = move |private: bool| {
@@ -61,6 +64,13 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
         let value = el.value();
         let caret = caret_byte(&value, el.selection_start().ok().flatten());
         let content = parley_core::canned::fill(&response.content, &variables(chat));
+        if let Some(t) = telemetry {
+            t.emit(&TelemetryEvent::CannedResponseUsed {
+                conversation_id: chat.conversation_id,
+                canned_response_id: response.id,
+                short_code: response.short_code.clone(),
+            });
+        }
         let (new_text, new_caret) = parley_core::canned::insert(&value, slash, caret, &content);
         canned.close();
         el.set_value(&new_text);
@@ -90,8 +100,15 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
             // Whitespace only: nothing to say, and nothing to complain about either.
             Err(ComposeError::Empty) => {}
             Err(e) => error.set(Some(e.to_string())),
-            Ok(()) => match chat.send_text(content) {
+            Ok(()) => match chat.send_text(content.clone()) {
                 Ok(_) => {
+                    if let Some(t) = telemetry {
+                        t.emit(&TelemetryEvent::message_sent(
+                            chat.conversation_id,
+                            chat.private_mode.get_untracked(),
+                            &content,
+                        ));
+                    }
                     text.set(String::new());
                     error.set(None);
                 }

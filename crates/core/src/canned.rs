@@ -16,9 +16,9 @@ pub fn trigger(text: &str, caret: usize) -> Option<(usize, &str)> {
         return None;
     }
     let before = &text[..caret];
-    let word_start = before
-        .rfind(char::is_whitespace)
-        .map_or(0, |i| i + before[i..].chars().next().map_or(1, char::len_utf8));
+    let word_start = before.rfind(char::is_whitespace).map_or(0, |i| {
+        i + before[i..].chars().next().map_or(1, char::len_utf8)
+    });
     let word = &before[word_start..];
     let query = word.strip_prefix('/')?;
     // A second slash means a path, not a short code.

@@ -3,6 +3,7 @@
 //!
 //! - [`attachment`]: safe attachment URLs, names, sizes and reserved image boxes.
 //! - [`canned`]: the `/` picker's trigger, inserting a response, filling its variables.
+//! - [`telemetry`]: the events reported to the embedder (never message text).
 //! - [`store`]: one conversation's messages in display order; deduplication by id and
 //!   `echo_id`, `(created_at, id)` ordering, statuses that never go backwards.
 //! - [`markdown`]: message text to HTML that is safe in `innerHTML` (raw HTML as text,
@@ -20,5 +21,6 @@ pub mod connection;
 pub mod markdown;
 pub mod outbox;
 pub mod store;
+pub mod telemetry;
 pub mod timeline;
 pub mod viewport;
