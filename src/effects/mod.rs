@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cable;
 pub mod clock;
+pub mod outbox_store;
 pub mod page;
 pub mod resize;
 pub mod socket;
