@@ -330,6 +330,23 @@ describe('outbox', { timeout: 300_000 }, () => {
     assert.deepEqual((await onServer([text])).counts, [1], 'exactly one copy on the server');
   });
 
+  test('without IndexedDB (private modes), sending still works and the agent is told once that a reload loses queued messages', async () => {
+    const page = await newPage(browser);
+    pages.push(page);
+    await page.addInitScript(() => {
+      Object.defineProperty(window, 'indexedDB', { get: () => undefined });
+    });
+    await page.goto(server.info.agentUrl);
+    await page.locator(CONNECTED).waitFor({ timeout: 20_000 });
+    const notice = page.locator('.parley-notice', { hasText: 'lost if you reload' });
+    await notice.waitFor({ timeout: 10_000 });
+    assert.equal(await notice.getAttribute('role'), 'alert');
+    const text = uniqueText('kept in memory');
+    await send(page, text);
+    await waitConfirmed(page, text);
+    assert.deepEqual((await onServer([text])).counts, [1]);
+  });
+
   test('no page errors', () => {
     const benign = (e) => /favicon|ERR_CONNECTION_REFUSED|ERR_INTERNET_DISCONNECTED|ERR_EMPTY_RESPONSE|WebSocket connection|Failed to load resource|ERR_CONNECTION_RESET/.test(e);
     for (const page of pages) assert.deepEqual(page.errors.filter((e) => !benign(e)), [], 'page errors');
