@@ -606,12 +606,12 @@ fn send_state_of(e: &Entry, reachable: bool) -> SendState {
                 .clone()
                 .unwrap_or_else(|| "Checking whether it arrived.".into()),
         },
-        EntryState::Queued if !reachable => SendState::Queued,
+        // Waiting for its turn or its backoff: retrying after an error, else queued.
         EntryState::Queued => match &e.last_error {
-            Some(error) => SendState::Retrying {
+            Some(error) if reachable => SendState::Retrying {
                 error: error.clone(),
             },
-            None => SendState::Sending,
+            _ => SendState::Queued,
         },
     }
 }
