@@ -330,6 +330,38 @@ describe('outbox', { timeout: 300_000 }, () => {
     assert.deepEqual((await onServer([text])).counts, [1], 'exactly one copy on the server');
   });
 
+  test('a request that never answers does not leave the message sending: aborted after 20 s, sent again', async () => {
+    const page = await openAgent();
+    let posts = 0;
+    // The first POST is held in the browser and never answered.
+    await page.route('**/conversations/*/messages', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      posts += 1;
+      if (posts === 1) return;
+      await route.continue().catch(() => {});
+    });
+    // Every failure line the page shows, with when (the retry follows within a second).
+    await page.evaluate(() => {
+      window.__errorLines = [];
+      new MutationObserver(() => {
+        for (const el of document.querySelectorAll('.parley-message-error')) {
+          window.__errorLines.push({ text: el.textContent, at: Date.now() });
+        }
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    const text = uniqueText('never answered');
+    const started = Date.now();
+    await send(page, text);
+    await waitConfirmed(page, text, 45_000);
+    const lines = await page.evaluate(() => window.__errorLines);
+    const timeout = lines.find((l) => l.text.includes('did not answer in time'));
+    assert.ok(timeout, `the row said the server did not answer (saw ${JSON.stringify(lines)})`);
+    assert.ok(timeout.at - started >= 19_000, `aborted after ${timeout.at - started} ms, not before the 20 s timeout`);
+    assert.equal(posts, 2, 'sent once more after the abort');
+    assert.deepEqual((await onServer([text])).counts, [1]);
+    await page.unroute('**/conversations/*/messages');
+  });
+
   test('without IndexedDB (private modes), sending still works and the agent is told once that a reload loses queued messages', async () => {
     const page = await newPage(browser);
     pages.push(page);
