@@ -35,6 +35,9 @@ use crate::state::sending::{classify, new_message_body};
 const NOT_DURABLE: &str = "This browser does not let Parley store unsent messages: \
      messages waiting to be sent will be lost if you reload or close the page.";
 
+/// How long a resync (every page of it) may take before it counts as failed.
+const RESYNC_TIMEOUT_MS: u64 = 30_000;
+
 /// `messages?after=` pages hold at most this many (Chatwoot's limit).
 const AFTER_PAGE: usize = 100;
 
@@ -51,11 +54,10 @@ struct Driver {
 
 enum Input {
     Event(Event),
-    /// The store is open (or replaced by memory) and read, the backend's capability known.
+    /// The store is open (or replaced by memory) and read.
     Opened {
         store: OutboxStore,
         entries: Vec<Entry>,
-        idempotent: Option<bool>,
     },
     Capabilities(bool),
     /// A POST answered. `attempt` tells a current request from one aborted since.
@@ -151,12 +153,14 @@ pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
                 Vec::new()
             }
         };
-        let idempotent = api.echo_id_idempotency().await.ok();
-        feed(Input::Opened {
-            store,
-            entries,
-            idempotent,
-        });
+        feed(Input::Opened { store, entries });
+    });
+    // Apart from the restore: a server that does not answer must not hold the outbox up
+    // (until it is known, the outbox assumes a backend that does not deduplicate).
+    leptos::task::spawn_local(async move {
+        if let Ok(idempotent) = api.echo_id_idempotency().await {
+            feed(Input::Capabilities(idempotent));
+        }
     });
 }
 
@@ -256,15 +260,7 @@ impl Inner {
                 }
                 commands
             }
-            Input::Opened {
-                store,
-                entries,
-                idempotent,
-            } => {
-                if let Some(idempotent) = idempotent {
-                    self.machine.set_idempotent_backend(idempotent);
-                    self.capabilities_known = true;
-                }
+            Input::Opened { store, entries } => {
                 self.store = Some(store);
                 let mut commands = self.machine.handle(now, Event::Restored(entries));
                 for event in std::mem::take(&mut self.early) {
@@ -461,7 +457,16 @@ impl Inner {
                 let api = self.api.clone();
                 let account_id = self.account_id;
                 leptos::task::spawn_local(async move {
-                    let result = fetch_after(&api, account_id, conversation_id, after_id).await;
+                    // A resync that never answers would hold its conversation's messages
+                    // for good: past the timeout it counts as failed (and is asked again).
+                    let fetch = Box::pin(fetch_after(&api, account_id, conversation_id, after_id));
+                    let result =
+                        match futures::future::select(fetch, Box::pin(sleep(RESYNC_TIMEOUT_MS)))
+                            .await
+                        {
+                            futures::future::Either::Left((result, _)) => result,
+                            futures::future::Either::Right(_) => Err(ApiError::Network),
+                        };
                     feed(Input::Resynced {
                         conversation_id,
                         result,
@@ -583,6 +588,15 @@ async fn fetch_after(
         }
     }
     Ok(all)
+}
+
+async fn sleep(ms: u64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 fn report(write: StoreWrite) {
