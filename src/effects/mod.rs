@@ -9,3 +9,4 @@ pub mod page;
 pub mod resize;
 pub mod socket;
 pub mod storage;
+pub mod tab_locks;

@@ -1,5 +1,6 @@
 //! Durable storage for the outbox: one IndexedDB object store of entries keyed by
-//! `echo_id`, each held as its JSON text (the core's `Entry` is serde).
+//! `echo_id`, each held as JSON text: the core's `Entry` (serde) with the id of the tab that
+//! owns it (see `tab_locks`), so that a second tab never sends what a live one holds.
 //!
 //! A hand-written adapter over web-sys rather than a crate: it needs three operations
 //! (put, delete, get all), and the request-to-promise glue is a few lines.
@@ -18,6 +19,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Promise};
 use parley_core::outbox::Entry;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -46,6 +48,16 @@ enum Backend {
 #[derive(Clone)]
 pub struct OutboxStore {
     backend: Backend,
+    /// The tab whose entries this store writes.
+    owner: Option<String>,
+}
+
+/// One stored entry and the tab that owns it (`None`: written without an owner).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stored {
+    #[serde(default)]
+    pub owner: Option<String>,
+    pub entry: Entry,
 }
 
 /// A write that has been queued; `.done()` resolves when it is committed.
@@ -95,13 +107,21 @@ impl OutboxStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(OutboxStore {
             backend: Backend::Idb(db.unchecked_into()),
+            owner: None,
         })
+    }
+
+    /// Writes from now on name `owner` as the entries' tab.
+    pub fn with_owner(mut self, owner: Option<String>) -> OutboxStore {
+        self.owner = owner;
+        self
     }
 
     /// Entries kept for the life of the page only.
     pub fn memory() -> OutboxStore {
         OutboxStore {
             backend: Backend::Memory(Rc::default()),
+            owner: None,
         }
     }
 
@@ -112,7 +132,11 @@ impl OutboxStore {
 
     /// Write (or overwrite) the entry under its `echo_id`.
     pub fn put(&self, entry: &Entry) -> StoreWrite {
-        let json = match serde_json::to_string(entry) {
+        let stored = Stored {
+            owner: self.owner.clone(),
+            entry: entry.clone(),
+        };
+        let json = match serde_json::to_string(&stored) {
             Ok(json) => json,
             Err(e) => return StoreWrite::failed(JsValue::from_str(&e.to_string())),
         };
@@ -142,7 +166,7 @@ impl OutboxStore {
 
     /// Every stored entry. One that cannot be read (written by an incompatible version)
     /// is reported in the second list rather than failing the whole restore.
-    pub async fn get_all(&self) -> Result<(Vec<Entry>, Vec<StoreError>), StoreError> {
+    pub async fn get_all(&self) -> Result<(Vec<Stored>, Vec<StoreError>), StoreError> {
         let texts: Vec<String> = match &self.backend {
             Backend::Memory(map) => map.borrow().values().cloned().collect(),
             Backend::Idb(db) => {
@@ -165,8 +189,8 @@ impl OutboxStore {
         let mut entries = Vec::new();
         let mut errors = Vec::new();
         for text in texts {
-            match serde_json::from_str::<Entry>(&text) {
-                Ok(entry) => entries.push(entry),
+            match serde_json::from_str::<Stored>(&text) {
+                Ok(stored) => entries.push(stored),
                 Err(e) => errors.push(StoreError::Decode(e.to_string())),
             }
         }
@@ -294,13 +318,22 @@ mod tests {
         store.delete("never-there").done().await.unwrap();
         let (entries, errors) = store.get_all().await.unwrap();
         assert!(errors.is_empty());
-        assert_eq!(entries, vec![changed]);
+        assert_eq!(
+            entries,
+            vec![Stored {
+                owner: Some("tab-1".into()),
+                entry: changed
+            }]
+        );
     }
 
     #[wasm_bindgen_test]
     async fn indexeddb_puts_overwrites_deletes_and_reads_back() {
         let name = format!("parley-outbox-test-{}", uuid::Uuid::new_v4());
-        let store = OutboxStore::open(&name).await.unwrap();
+        let store = OutboxStore::open(&name)
+            .await
+            .unwrap()
+            .with_owner(Some("tab-1".into()));
         assert!(store.is_durable());
         round_trip(store).await;
         // A second open of the same database sees what the first wrote.
@@ -310,7 +343,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     async fn the_memory_fallback_behaves_the_same() {
-        let store = OutboxStore::memory();
+        let store = OutboxStore::memory().with_owner(Some("tab-1".into()));
         assert!(!store.is_durable());
         round_trip(store).await;
     }

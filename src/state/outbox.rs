@@ -25,8 +25,9 @@ use parley_wire::{Message, MessageType, Sender};
 
 use crate::effects::api::{Api, ApiError, MessagePage};
 use crate::effects::clock::{now_ms, Timer};
-use crate::effects::outbox_store::{OutboxStore, StoreWrite};
+use crate::effects::outbox_store::{OutboxStore, StoreWrite, Stored};
 use crate::effects::page::{browser_online, WindowListener};
+use crate::effects::tab_locks::TabLocks;
 use crate::state::connection::ConnectionState;
 use crate::state::conversation::{ChatState, Toast};
 use crate::state::sending::{classify, new_message_body};
@@ -34,6 +35,9 @@ use crate::state::sending::{classify, new_message_body};
 /// Said once when the outbox cannot be made durable.
 const NOT_DURABLE: &str = "This browser does not let Parley store unsent messages: \
      messages waiting to be sent will be lost if you reload or close the page.";
+
+/// How often to look again for entries of tabs that have gone.
+const ADOPT_AGAIN_MS: u64 = 5_000;
 
 /// How long a resync (every page of it) may take before it counts as failed.
 const RESYNC_TIMEOUT_MS: u64 = 30_000;
@@ -59,6 +63,8 @@ enum Input {
         store: OutboxStore,
         entries: Vec<Entry>,
     },
+    /// Entries of a tab that has gone since the restore, taken over.
+    Adopted(Vec<Entry>),
     Capabilities(bool),
     /// A POST answered. `attempt` tells a current request from one aborted since.
     SendResult {
@@ -71,6 +77,7 @@ enum Input {
         conversation_id: i64,
         result: Result<Vec<Message>, ApiError>,
     },
+
     /// The attached chat's connection or the browser's online state changed.
     Reachability,
     Attach(ChatState),
@@ -134,6 +141,7 @@ pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
     });
     DRIVER.with(|d| *d.borrow_mut() = Some(driver));
     leptos::task::spawn_local(async move {
+        let tabs = TabLocks::start(&format!("parley-outbox-tab:{db_name}:"));
         let store = match OutboxStore::open(&db_name).await {
             Ok(store) => store,
             Err(e) => {
@@ -141,19 +149,47 @@ pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
                 OutboxStore::memory()
             }
         };
-        let entries = match store.get_all().await {
-            Ok((entries, errors)) => {
-                for e in errors {
-                    leptos::logging::warn!("parley: {e}");
-                }
-                entries
-            }
-            Err(e) => {
-                leptos::logging::warn!("parley: could not read the outbox: {e}");
-                Vec::new()
+        let store = store.with_owner(tabs.as_ref().map(|t| t.tab_id().to_owned()));
+        let restore_lock = format!("parley-outbox-restore:{db_name}");
+        let adopt = |tabs: &TabLocks, store: &OutboxStore| {
+            let (t, s) = (tabs.clone(), store.clone());
+            let tabs = tabs.clone();
+            let name = restore_lock.clone();
+            async move {
+                tabs.exclusive(&name, move || adopt_orphans(t, s))
+                    .await
+                    .unwrap_or_default()
             }
         };
-        feed(Input::Opened { store, entries });
+        match tabs {
+            // One tab at a time: take over the entries of tabs that are gone (closed,
+            // crashed, reloaded), never those of a live one, which sends them itself.
+            Some(tabs) if store.is_durable() => {
+                let (entries, mut held_elsewhere) = adopt(&tabs, &store).await;
+                feed(Input::Opened {
+                    store: store.clone(),
+                    entries,
+                });
+                // A page being replaced may still hold its lock for a moment, and a tab
+                // may close later: look again while another tab holds entries.
+                while held_elsewhere > 0 {
+                    sleep(ADOPT_AGAIN_MS).await;
+                    let (entries, held) = adopt(&tabs, &store).await;
+                    held_elsewhere = held;
+                    if !entries.is_empty() {
+                        feed(Input::Adopted(entries));
+                    }
+                }
+            }
+            _ => {
+                let entries = read_all(&store)
+                    .await
+                    .into_iter()
+                    .map(|stored| stored.entry)
+                    .collect();
+                feed(Input::Opened { store, entries });
+            }
+        }
     });
     // Apart from the restore: a server that does not answer must not hold the outbox up
     // (until it is known, the outbox assumes a backend that does not deduplicate).
@@ -201,6 +237,44 @@ pub fn seen(messages: &[Message]) {
     for m in messages {
         feed(Input::Event(Event::Seen(seen_of(m, profile_id))));
     }
+}
+
+async fn read_all(store: &OutboxStore) -> Vec<Stored> {
+    match store.get_all().await {
+        Ok((entries, errors)) => {
+            for e in errors {
+                leptos::logging::warn!("parley: {e}");
+            }
+            entries
+        }
+        Err(e) => {
+            leptos::logging::warn!("parley: could not read the outbox: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// The entries whose tab is gone, written back as this tab's before the lock is let go,
+/// and how many a live tab holds.
+async fn adopt_orphans(tabs: TabLocks, store: OutboxStore) -> (Vec<Entry>, usize) {
+    let live = tabs.live_tabs().await;
+    let mut adopted = Vec::new();
+    let mut held_elsewhere = 0;
+    for stored in read_all(&store).await {
+        match &stored.owner {
+            Some(o) if o == tabs.tab_id() => continue,
+            Some(o) if live.contains(o) => {
+                held_elsewhere += 1;
+                continue;
+            }
+            _ => {}
+        }
+        if let Err(e) = store.put(&stored.entry).done().await {
+            leptos::logging::warn!("parley: outbox storage: {e}");
+        }
+        adopted.push(stored.entry);
+    }
+    (adopted, held_elsewhere)
 }
 
 fn seen_of(m: &Message, profile_id: i64) -> SeenMessage {
@@ -271,6 +345,11 @@ impl Inner {
                 commands.extend(self.machine.handle(now, Event::Reachable(reachable)));
                 self.show_entries();
                 self.tell_if_not_durable();
+                commands
+            }
+            Input::Adopted(entries) => {
+                let commands = self.machine.handle(now, Event::Restored(entries));
+                self.show_entries();
                 commands
             }
             Input::Capabilities(idempotent) => {

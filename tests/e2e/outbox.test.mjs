@@ -362,6 +362,48 @@ describe('outbox', { timeout: 300_000 }, () => {
     await page.unroute('**/conversations/*/messages');
   });
 
+  test('two tabs share the outbox without sending each other\'s messages; a closed tab\'s are taken over', async () => {
+    await faults({ idempotency: false });
+    try {
+      const tabA = await openAgent();
+      const context = tabA.context();
+      // Tab A's POSTs are held in the browser until let go (or until tab A closes).
+      const held = [];
+      await tabA.route('**/conversations/*/messages', async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        await new Promise((release) => held.push(release));
+        await route.continue().catch(() => {});
+      });
+      const first = uniqueText('tab A, in flight');
+      await send(tabA, first);
+      await withTimeout((async () => { while (held.length < 1) await new Promise((r) => setTimeout(r, 50)); })(), 10_000, 'tab A posted');
+
+      // Tab B opens on the same IndexedDB while tab A's message is in the air.
+      const tabB = await context.newPage();
+      pages.push(Object.assign(tabB, { errors: [] }));
+      await tabB.goto(server.info.agentUrl);
+      await tabB.locator(CONNECTED).waitFor({ timeout: 20_000 });
+      await new Promise((r) => setTimeout(r, 6_000)); // past tab B's second look
+      assert.equal(await tabB.locator(MESSAGE, { hasText: first }).count(), 0, 'tab B does not take a live tab\'s message');
+      assert.deepEqual((await onServer([first])).counts, [0], 'nobody sent it but tab A');
+      held.shift()();
+      await waitConfirmed(tabA, first);
+      await new Promise((r) => setTimeout(r, 3_000));
+      assert.deepEqual((await onServer([first])).counts, [1], 'exactly once');
+
+      // Tab A closes with a message never sent: tab B takes it over and sends it, once.
+      const orphan = uniqueText('tab A, closed before sending');
+      await send(tabA, orphan);
+      await withTimeout((async () => { while (held.length < 1) await new Promise((r) => setTimeout(r, 50)); })(), 10_000, 'tab A posted again');
+      await tabA.close();
+      await waitConfirmed(tabB, orphan, 30_000);
+      await new Promise((r) => setTimeout(r, 3_000));
+      assert.deepEqual((await onServer([orphan])).counts, [1], 'taken over and sent exactly once');
+    } finally {
+      await faults({ idempotency: true });
+    }
+  });
+
   test('without IndexedDB (private modes), sending still works and the agent is told once that a reload loses queued messages', async () => {
     const page = await newPage(browser);
     pages.push(page);
