@@ -113,7 +113,8 @@ describe('outbox', { timeout: 300_000 }, () => {
         req.onerror = () => reject(req.error);
       });
       db.close();
-      return all.map((text) => JSON.parse(text));
+      // Each record is { owner: <tab id>, entry: <the core's Entry> }.
+      return all.map((text) => JSON.parse(text).entry);
     });
   }
 
