@@ -15,6 +15,10 @@ pub mod effects;
 pub mod state;
 pub mod ui;
 
+// The browser tests (IndexedDB among them) need a browser, not Node.
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 use config::Config;
 
 /// The element the standalone app mounts into.

@@ -103,7 +103,18 @@ impl Api {
     }
 
     async fn post_raw<B: Serialize>(&self, path: &str, body: &B) -> Result<Response, ApiError> {
+        self.post_abortable(path, body, None).await
+    }
+
+    /// A POST that `signal` can call off (the outbox aborts a request past its timeout).
+    async fn post_abortable<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+        signal: Option<&web_sys::AbortSignal>,
+    ) -> Result<Response, ApiError> {
         self.authed(Request::post(&self.url(path)))
+            .abort_signal(signal)
             .json(body)
             .map_err(|e| ApiError::Decode(e.to_string()))?
             .send()
@@ -169,17 +180,38 @@ impl Api {
         .await
     }
 
+    /// `POST .../messages`; `signal` (an `AbortController`'s) can call it off.
     pub async fn send_message(
         &self,
         account_id: i64,
         id: i64,
         message: &NewMessage,
+        signal: Option<&web_sys::AbortSignal>,
     ) -> Result<Message, ApiError> {
-        self.post_json(
-            &format!("/api/v1/accounts/{account_id}/conversations/{id}/messages"),
-            message,
-        )
-        .await
+        let resp = self
+            .post_abortable(
+                &format!("/api/v1/accounts/{account_id}/conversations/{id}/messages"),
+                message,
+                signal,
+            )
+            .await?;
+        decode(resp).await
+    }
+
+    /// Whether the backend makes `echo_id` an idempotency key (`parley-server`'s
+    /// capabilities extension). A real Chatwoot has no such endpoint: 404 means no.
+    pub async fn echo_id_idempotency(&self) -> Result<bool, ApiError> {
+        match self
+            .get::<serde_json::Value>("/api/v1/parley/capabilities")
+            .await
+        {
+            Ok(v) => Ok(v
+                .pointer("/parley/echo_id_idempotency")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)),
+            Err(ApiError::Http { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn toggle_typing(

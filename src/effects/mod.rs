@@ -4,8 +4,10 @@
 pub mod api;
 pub mod cable;
 pub mod clock;
+pub mod outbox_store;
 pub mod page;
 pub mod resize;
 pub mod socket;
 pub mod storage;
+pub mod tab_locks;
 pub mod telemetry;

@@ -8,7 +8,7 @@ use parley_wire::{CableEvent, Conversation, Message, MessageType, Profile};
 use crate::effects::api::{Api, ApiError, MessagePage};
 use crate::state::connection::ConnectionState;
 use crate::state::messages::MessagesState;
-use crate::state::sending::Unconfirmed;
+use crate::state::outbox;
 use crate::state::typing::TypingState;
 
 /// Loading the conversation itself.
@@ -52,7 +52,15 @@ pub struct ChatState {
     pub announcement: RwSignal<String>,
     /// The composer writes a private note (agents only) rather than a reply.
     pub private_mode: RwSignal<bool>,
-    pub(crate) unconfirmed: Unconfirmed,
+    /// A message that failed, offered for Retry in a toast.
+    pub toast: RwSignal<Option<Toast>>,
+}
+
+/// "Message not sent: <reason>", with Retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub echo_id: String,
+    pub reason: String,
 }
 
 impl ChatState {
@@ -72,7 +80,7 @@ impl ChatState {
             appended: RwSignal::new(0),
             announcement: RwSignal::new(String::new()),
             private_mode: RwSignal::new(false),
-            unconfirmed: Unconfirmed::default(),
+            toast: RwSignal::new(None),
         }
     }
 
@@ -95,6 +103,7 @@ impl ChatState {
         .await;
         match (conversation, page) {
             (Ok(conversation), Ok(page)) => {
+                outbox::seen(&page.payload);
                 if page.payload.len() < PAGE_SIZE {
                     self.older.set(OlderState::Exhausted);
                 }
@@ -130,6 +139,7 @@ impl ChatState {
             .await
         {
             Ok(page) => {
+                outbox::seen(&page.payload);
                 let exhausted = page.payload.len() < PAGE_SIZE;
                 let added = self.messages.upsert_all(page.payload);
                 self.older.set(if exhausted || added == 0 {
@@ -165,6 +175,7 @@ impl ChatState {
                 .await
             {
                 Ok(page) => {
+                    outbox::seen(&page.payload);
                     let count = page.payload.len();
                     let newest = page.payload.iter().map(|m| m.id).max();
                     let before_last = self.messages.last_key();
@@ -196,6 +207,8 @@ impl ChatState {
         }
         match event {
             CableEvent::MessageCreated(m) | CableEvent::MessageUpdated(m) => {
+                // The outbox hears of every conversation's messages (it sends for all).
+                outbox::seen(std::slice::from_ref(&m));
                 if m.conversation_id != self.conversation_id {
                     return;
                 }
@@ -203,7 +216,7 @@ impl ChatState {
                 if incoming && !m.is_deleted() {
                     self.announcement.set(announcement_of(&m));
                 }
-                self.receive(m);
+                self.merge(m);
                 if incoming {
                     self.mark_read_if_watching(false);
                 }
@@ -221,16 +234,19 @@ impl ChatState {
         }
     }
 
-    /// A message from the server (create response or cable): merge it in place.
+    /// A message from the server (create response or cable): merge it in place, and tell
+    /// the outbox.
     pub fn receive(self, message: Message) {
+        outbox::seen(std::slice::from_ref(&message));
+        self.merge(message);
+    }
+
+    /// Merge a message the outbox has already heard of.
+    pub(crate) fn merge(self, message: Message) {
         let before_last = self.messages.last_key();
         // A message from the person typing ends their typing burst.
         if let Some(sender) = &message.sender {
             self.typing.remote_off(sender);
-        }
-        if let Some(echo_id) = &message.echo_id {
-            // Confirmed (by the cable or the response): Retry no longer applies.
-            self.unconfirmed.forget(echo_id);
         }
         self.messages.upsert(message);
         if self.messages.last_key() != before_last {

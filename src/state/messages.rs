@@ -117,6 +117,50 @@ impl MessagesState {
         change
     }
 
+    /// Whether `echo_id` is a row still waiting for the server.
+    pub fn is_pending(&self, echo_id: &str) -> bool {
+        self.store.with_value(|s| {
+            s.get(&RowKey::for_echo(echo_id))
+                .is_some_and(|r| r.send.is_some())
+        })
+    }
+
+    /// Remove a pending row (a message deleted before it was sent, or one the server
+    /// already holds as another row).
+    pub fn remove_pending(&self, echo_id: &str) -> bool {
+        if !self.is_pending(echo_id) {
+            return false;
+        }
+        let removed = self
+            .store
+            .try_update_value(|s| s.remove(&RowKey::for_echo(echo_id)))
+            .unwrap_or(false);
+        if removed {
+            self.rebuild_order();
+        }
+        removed
+    }
+
+    /// The outbox matched a pending row to server message `id` (by a resync, without the
+    /// message itself in hand): if that message is already a row, the pending one goes;
+    /// else the pending row becomes it.
+    pub fn confirm_pending(&self, echo_id: &str, id: i64) {
+        if !self.is_pending(echo_id) {
+            return;
+        }
+        if self.row(&RowKey::for_id(id)).is_some() {
+            self.remove_pending(echo_id);
+            return;
+        }
+        let Some(mut message) = self.message_of(&RowKey::for_echo(echo_id)) else {
+            return;
+        };
+        message.id = id;
+        message.echo_id = Some(echo_id.to_owned());
+        message.status = parley_wire::MessageStatus::Sent;
+        self.upsert(message);
+    }
+
     /// `conversation.read`: outgoing messages up to that time become read.
     pub fn mark_read(&self, up_to_created_at: i64) {
         let keys = self

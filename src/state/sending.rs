@@ -1,22 +1,15 @@
-//! Sending a message: validate, show it at once as pending (`echo_id` = UUID v4), POST it,
-//! and let the response (or the cable's `message.created`, whichever comes first) replace
-//! the pending row in place.
-//!
-//! Shaped for the outbox (issue 4): a send is a `parley_core::outbox::Draft` plus an
-//! `echo_id`, and [`ChatState::deliver`] is exactly the outbox's `Command::Send`, with its
-//! result classified as the outbox's `SendError`. Today every send is attempted at once
-//! and a failure waits for the agent's Retry; the outbox will drive the same two calls.
-
-use std::collections::HashMap;
+//! Sending a message: validate, show it at once as pending (`echo_id` = UUID v4), and hand
+//! it to the outbox (`state::outbox`), which persists it, sends it when it can and
+//! reports its status into the row. The response (or the cable's `message.created`,
+//! whichever comes first) replaces the pending row in place.
 
 use leptos::prelude::*;
 use parley_core::outbox::{Draft, SendError};
-use parley_core::store::SendState;
 use parley_wire::{Message, MessageStatus, MessageType, NewMessage, Sender, UserPush};
 
 use crate::effects::api::ApiError;
-use crate::effects::clock::now_s;
 use crate::state::conversation::ChatState;
+use crate::state::outbox;
 
 /// Chatwoot refuses longer content (`Message` validation).
 pub const MAX_CONTENT_CHARS: usize = 150_000;
@@ -49,25 +42,6 @@ pub fn validate(text: &str) -> Result<(), ComposeError> {
     Ok(())
 }
 
-/// The drafts of messages not yet confirmed, by `echo_id`, so Retry resends exactly what
-/// was typed with the same `echo_id`.
-#[derive(Debug, Clone, Copy)]
-pub struct Unconfirmed(StoredValue<HashMap<String, Draft>>);
-
-impl Default for Unconfirmed {
-    fn default() -> Self {
-        Unconfirmed(StoredValue::new(HashMap::new()))
-    }
-}
-
-impl Unconfirmed {
-    pub fn forget(&self, echo_id: &str) {
-        self.0.update_value(|d| {
-            d.remove(echo_id);
-        });
-    }
-}
-
 /// How the outbox will see a failed attempt.
 pub fn classify(e: &ApiError) -> SendError {
     match e {
@@ -75,6 +49,19 @@ pub fn classify(e: &ApiError) -> SendError {
         ApiError::Http { status: 429, .. } => SendError::Throttled(e.to_string()),
         ApiError::Http { status, .. } if *status >= 500 => SendError::Ambiguous(e.to_string()),
         other => SendError::Rejected(other.to_string()),
+    }
+}
+
+/// The request body of one attempt: the same `echo_id` on every attempt.
+pub fn new_message_body(echo_id: &str, draft: &Draft) -> NewMessage {
+    NewMessage {
+        content: Some(draft.content.clone()),
+        private: draft.private,
+        echo_id: Some(echo_id.to_owned()),
+        content_attributes: draft
+            .in_reply_to
+            .map(|id| serde_json::json!({ "in_reply_to": id })),
+        ..Default::default()
     }
 }
 
@@ -89,66 +76,45 @@ impl ChatState {
             private: self.private_mode.get_untracked(),
             in_reply_to: None,
         };
-        let pending = self.pending_message(&echo_id, &draft);
-        self.unconfirmed.0.update_value(|d| {
-            d.insert(echo_id.clone(), draft.clone());
-        });
-        let before_last = self.messages.last_key();
-        self.messages.add_pending(&echo_id, pending);
-        if self.messages.last_key() != before_last {
-            self.appended.update(|n| *n += 1);
-        }
+        self.show_pending(&echo_id, &draft, crate::effects::clock::now_s());
         self.typing_stop();
-        leptos::task::spawn_local(self.deliver(echo_id.clone(), draft));
+        outbox::enqueue(echo_id.clone(), draft);
         Ok(echo_id)
     }
 
     /// Retry a failed message: the same draft, the same `echo_id`.
     pub fn retry(self, echo_id: String) {
-        let Some(draft) = self.unconfirmed.0.with_value(|d| d.get(&echo_id).cloned()) else {
-            return;
-        };
-        self.messages
-            .set_send_state(&echo_id, Some(SendState::Sending));
-        leptos::task::spawn_local(self.deliver(echo_id, draft));
+        if self
+            .toast
+            .with_untracked(|t| t.as_ref().is_some_and(|t| t.echo_id == echo_id))
+        {
+            self.toast.set(None);
+        }
+        outbox::retry(echo_id);
     }
 
-    /// One attempt: POST with the `echo_id`; the response replaces the pending row.
-    pub async fn deliver(self, echo_id: String, draft: Draft) {
-        let body = NewMessage {
-            content: Some(draft.content.clone()),
-            private: draft.private,
-            echo_id: Some(echo_id.clone()),
-            content_attributes: draft
-                .in_reply_to
-                .map(|id| serde_json::json!({ "in_reply_to": id })),
-            ..Default::default()
-        };
-        let result = self
-            .api()
-            .send_message(self.account_id, self.conversation_id, &body)
-            .await;
-        match result {
-            Ok(mut message) => {
-                // The create response carries `echo_id`; a server that drops it still
-                // answers for this request, so it is put back to match the pending row.
-                message.echo_id.get_or_insert_with(|| echo_id.clone());
-                self.receive(message);
-                self.messages.set_send_state(&echo_id, None);
-            }
-            Err(e) => {
-                // The server's own `{error}` text when it answered; otherwise plain words.
-                let reason = match e {
-                    ApiError::Network => "Can't reach the server.".to_owned(),
-                    other => other.to_string(),
-                };
-                self.messages
-                    .set_send_state(&echo_id, Some(SendState::Failed { reason }));
-            }
+    /// Delete a message that was never sent (its row goes when the outbox lets it go).
+    pub fn discard(self, echo_id: String) {
+        if self
+            .toast
+            .with_untracked(|t| t.as_ref().is_some_and(|t| t.echo_id == echo_id))
+        {
+            self.toast.set(None);
+        }
+        outbox::discard(echo_id);
+    }
+
+    /// A pending row for a message of the outbox (new, or restored after a reload).
+    pub(crate) fn show_pending(&self, echo_id: &str, draft: &Draft, created_at_s: i64) {
+        let pending = self.pending_message(echo_id, draft, created_at_s);
+        let before_last = self.messages.last_key();
+        self.messages.add_pending(echo_id, pending);
+        if self.messages.last_key() != before_last {
+            self.appended.update(|n| *n += 1);
         }
     }
 
-    fn pending_message(&self, echo_id: &str, draft: &Draft) -> Message {
+    fn pending_message(&self, echo_id: &str, draft: &Draft, created_at_s: i64) -> Message {
         let profile = self.profile.get_value();
         let inbox_id = self
             .conversation
@@ -165,7 +131,7 @@ impl ChatState {
             content_type: "text".into(),
             status: MessageStatus::Progress,
             content_attributes: serde_json::json!({}),
-            created_at: now_s(),
+            created_at: created_at_s,
             private: draft.private,
             source_id: None,
             sender: Some(Sender::User(UserPush {

@@ -6,12 +6,14 @@ use leptos::prelude::*;
 use crate::effects::cable::LiveCable;
 use crate::effects::page::WindowListener;
 use crate::state::conversation::{ChatState, LoadState};
+use crate::state::outbox;
 use crate::state::session::SessionCtx;
 use crate::ui::app::Loading;
 use crate::ui::composer::Composer;
 use crate::ui::connection_banner::ConnectionBanner;
 use crate::ui::conversation_header::ConversationHeader;
 use crate::ui::message_list::MessageList;
+use crate::ui::send_toast::SendToast;
 use crate::ui::typing_indicator::TypingIndicator;
 
 #[component]
@@ -27,6 +29,25 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
         conversation_id,
     );
     let config = session_ctx.config();
+
+    // The session's outbox (started once) shows this conversation's unsent messages here
+    // and hears from this screen's connection whether requests can get through.
+    outbox::start(
+        session.api.clone(),
+        session.profile.id,
+        account_id,
+        format!(
+            "parley-outbox.v1:{}:{}",
+            config.api_origin(),
+            session.profile.id
+        ),
+    );
+    outbox::attach(chat);
+    Effect::new(move |_| {
+        chat.connection.track();
+        outbox::reachability_changed();
+    });
+    on_cleanup(move || outbox::detach(conversation_id));
 
     leptos::task::spawn_local(chat.load());
 
@@ -79,6 +100,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
                 LoadState::Ready => view! { <MessageList chat=chat/> }.into_any(),
             }}
             <TypingIndicator chat=chat/>
+            <SendToast chat=chat/>
             <Composer chat=chat/>
         </section>
     }

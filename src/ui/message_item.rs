@@ -68,6 +68,8 @@ pub fn MessageItem(
     #[prop(optional)]
     continued: bool,
     on_retry: Callback<String>,
+    /// Delete a message that was never sent.
+    on_discard: Callback<String>,
 ) -> impl IntoView {
     let kind = Memo::new(move |_| row.with(type_of));
     let status = Memo::new(move |_| row.with(status_of));
@@ -120,6 +122,12 @@ pub fn MessageItem(
     let retry = move |_| {
         if let Some(echo) = echo_id.get_untracked() {
             on_retry.run(echo);
+        }
+    };
+
+    let discard = move |_| {
+        if let Some(echo) = echo_id.get_untracked() {
+            on_discard.run(echo);
         }
     };
 
@@ -182,6 +190,9 @@ pub fn MessageItem(
                             <Show when=move || retryable.get()>
                                 <button type="button" class="parley-link-button" data-testid="retry-button" on:click=retry>
                                     "Retry"
+                                </button>
+                                <button type="button" class="parley-link-button" data-testid="delete-failed" on:click=discard>
+                                    "Delete"
                                 </button>
                             </Show>
                         </div>

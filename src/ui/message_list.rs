@@ -407,6 +407,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
     });
 
     let retry = Callback::new(move |echo_id: String| chat.retry(echo_id));
+    let discard = Callback::new(move |echo_id: String| chat.discard(echo_id));
     let px = |v: f64| format!("{v:.0}px");
 
     view! {
@@ -439,7 +440,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
                                 Item::Unread { count } => view! { <UnreadDivider count=count/> }.into_any(),
                                 Item::Message { key, continued } => messages
                                     .row(&parley_core::store::RowKey(key))
-                                    .map(|row| view! { <MessageItem row=row continued=continued on_retry=retry/> })
+                                    .map(|row| view! { <MessageItem row=row continued=continued on_retry=retry on_discard=discard/> })
                                     .into_any(),
                             };
                             view! { <div class="parley-row" data-key=key>{row}</div> }

@@ -12,6 +12,7 @@ pub mod conversation_list;
 pub mod day_separator;
 pub mod message_item;
 pub mod message_list;
+pub mod send_toast;
 pub mod sign_in;
 pub mod typing_indicator;
 pub mod unread_divider;

@@ -1,0 +1,350 @@
+//! Durable storage for the outbox: one IndexedDB object store of entries keyed by
+//! `echo_id`, each held as JSON text: the core's `Entry` (serde) with the id of the tab that
+//! owns it (see `tab_locks`), so that a second tab never sends what a live one holds.
+//!
+//! A hand-written adapter over web-sys rather than a crate: it needs three operations
+//! (put, delete, get all), and the request-to-promise glue is a few lines.
+//!
+//! Writes are queued when called (IndexedDB runs the read-write transactions of one store
+//! in the order they were created) and the returned [`StoreWrite`] resolves when the
+//! transaction commits, so a caller can hold a request back until its entry is on disk.
+//!
+//! Where IndexedDB is unavailable (some private modes, sandboxed frames, storage turned
+//! off) [`OutboxStore::memory`] keeps the entries for the life of the page, and
+//! [`OutboxStore::is_durable`] says so, for the agent to be told.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use js_sys::{Array, Promise};
+use parley_core::outbox::Entry;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode};
+
+const STORE: &str = "entries";
+const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    #[error("This browser does not offer IndexedDB here ({0}).")]
+    Unavailable(String),
+    #[error("IndexedDB refused the request: {0}")]
+    Request(String),
+    #[error("A stored outbox entry could not be read: {0}")]
+    Decode(String),
+}
+
+#[derive(Clone)]
+enum Backend {
+    Idb(IdbDatabase),
+    Memory(Rc<RefCell<BTreeMap<String, String>>>),
+}
+
+/// The outbox's entries, in IndexedDB or (when that is unavailable) in memory.
+#[derive(Clone)]
+pub struct OutboxStore {
+    backend: Backend,
+    /// The tab whose entries this store writes.
+    owner: Option<String>,
+}
+
+/// One stored entry and the tab that owns it (`None`: written without an owner).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stored {
+    #[serde(default)]
+    pub owner: Option<String>,
+    pub entry: Entry,
+}
+
+/// A write that has been queued; `.done()` resolves when it is committed.
+#[derive(Clone)]
+pub struct StoreWrite(Promise);
+
+impl StoreWrite {
+    fn resolved() -> StoreWrite {
+        StoreWrite(Promise::resolve(&JsValue::UNDEFINED))
+    }
+
+    fn failed(e: JsValue) -> StoreWrite {
+        StoreWrite(Promise::reject(&e))
+    }
+
+    pub async fn done(self) -> Result<(), StoreError> {
+        JsFuture::from(self.0)
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::Request(describe(&e)))
+    }
+}
+
+impl OutboxStore {
+    /// Open (creating on first use) the database `name`.
+    pub async fn open(name: &str) -> Result<OutboxStore, StoreError> {
+        let factory = web_sys::window()
+            .ok_or_else(|| StoreError::Unavailable("no window".into()))?
+            .indexed_db()
+            .map_err(|e| StoreError::Unavailable(describe(&e)))?
+            .ok_or_else(|| StoreError::Unavailable("indexedDB is missing".into()))?;
+        let request = factory
+            .open_with_u32(name, VERSION)
+            .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        let upgrade_target = request.clone();
+        let on_upgrade = Closure::once_into_js(move |_: web_sys::Event| {
+            if let Ok(db) = upgrade_target.result() {
+                let db: IdbDatabase = db.unchecked_into();
+                if !db.object_store_names().contains(STORE) {
+                    let _ = db.create_object_store(STORE);
+                }
+            }
+        });
+        request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        let db = request_result(&request)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(OutboxStore {
+            backend: Backend::Idb(db.unchecked_into()),
+            owner: None,
+        })
+    }
+
+    /// Writes from now on name `owner` as the entries' tab.
+    pub fn with_owner(mut self, owner: Option<String>) -> OutboxStore {
+        self.owner = owner;
+        self
+    }
+
+    /// Entries kept for the life of the page only.
+    pub fn memory() -> OutboxStore {
+        OutboxStore {
+            backend: Backend::Memory(Rc::default()),
+            owner: None,
+        }
+    }
+
+    /// Whether entries survive a reload.
+    pub fn is_durable(&self) -> bool {
+        matches!(self.backend, Backend::Idb(_))
+    }
+
+    /// Write (or overwrite) the entry under its `echo_id`.
+    pub fn put(&self, entry: &Entry) -> StoreWrite {
+        let stored = Stored {
+            owner: self.owner.clone(),
+            entry: entry.clone(),
+        };
+        let json = match serde_json::to_string(&stored) {
+            Ok(json) => json,
+            Err(e) => return StoreWrite::failed(JsValue::from_str(&e.to_string())),
+        };
+        match &self.backend {
+            Backend::Memory(map) => {
+                map.borrow_mut().insert(entry.echo_id.clone(), json);
+                StoreWrite::resolved()
+            }
+            Backend::Idb(db) => write(db, |store| {
+                store.put_with_key(
+                    &JsValue::from_str(&json),
+                    &JsValue::from_str(&entry.echo_id),
+                )
+            }),
+        }
+    }
+
+    pub fn delete(&self, echo_id: &str) -> StoreWrite {
+        match &self.backend {
+            Backend::Memory(map) => {
+                map.borrow_mut().remove(echo_id);
+                StoreWrite::resolved()
+            }
+            Backend::Idb(db) => write(db, |store| store.delete(&JsValue::from_str(echo_id))),
+        }
+    }
+
+    /// Every stored entry. One that cannot be read (written by an incompatible version)
+    /// is reported in the second list rather than failing the whole restore.
+    pub async fn get_all(&self) -> Result<(Vec<Stored>, Vec<StoreError>), StoreError> {
+        let texts: Vec<String> = match &self.backend {
+            Backend::Memory(map) => map.borrow().values().cloned().collect(),
+            Backend::Idb(db) => {
+                let tx = db
+                    .transaction_with_str(STORE)
+                    .map_err(|e| StoreError::Request(describe(&e)))?;
+                let store = tx
+                    .object_store(STORE)
+                    .map_err(|e| StoreError::Request(describe(&e)))?;
+                let request = store
+                    .get_all()
+                    .map_err(|e| StoreError::Request(describe(&e)))?;
+                let values = request_result(&request).await?;
+                Array::from(&values)
+                    .iter()
+                    .filter_map(|v| v.as_string())
+                    .collect()
+            }
+        };
+        let mut entries = Vec::new();
+        let mut errors = Vec::new();
+        for text in texts {
+            match serde_json::from_str::<Stored>(&text) {
+                Ok(stored) => entries.push(stored),
+                Err(e) => errors.push(StoreError::Decode(e.to_string())),
+            }
+        }
+        Ok((entries, errors))
+    }
+}
+
+/// One read-write transaction on the store running `op`; resolves on commit, rejects on
+/// abort (a failed request aborts its transaction, so `complete` and `abort` are exclusive).
+fn write(
+    db: &IdbDatabase,
+    op: impl FnOnce(&web_sys::IdbObjectStore) -> Result<IdbRequest, JsValue>,
+) -> StoreWrite {
+    let tx = match db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite) {
+        Ok(tx) => tx,
+        Err(e) => return StoreWrite::failed(e),
+    };
+    let store = match tx.object_store(STORE) {
+        Ok(store) => store,
+        Err(e) => return StoreWrite::failed(e),
+    };
+    if let Err(e) = op(&store) {
+        let _ = tx.abort();
+        return StoreWrite::failed(e);
+    }
+    StoreWrite(transaction_done(&tx))
+}
+
+fn transaction_done(tx: &IdbTransaction) -> Promise {
+    let tx = tx.clone();
+    Promise::new(&mut |resolve, reject| {
+        let target = tx.clone();
+        // One closure for both outcomes: only one of them fires, and it frees the closure.
+        let settle = Closure::once_into_js(move |event: web_sys::Event| {
+            if event.type_() == "complete" {
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            } else {
+                let why = target
+                    .error()
+                    .map(|e| JsValue::from_str(&format!("{}: {}", e.name(), e.message())))
+                    .unwrap_or_else(|| JsValue::from_str("the write was aborted"));
+                let _ = reject.call1(&JsValue::UNDEFINED, &why);
+            }
+        });
+        tx.set_oncomplete(Some(settle.unchecked_ref()));
+        tx.set_onabort(Some(settle.unchecked_ref()));
+    })
+}
+
+/// The result of a request once it succeeds.
+async fn request_result(request: &IdbRequest) -> Result<JsValue, StoreError> {
+    let target = request.clone();
+    let promise = Promise::new(&mut |resolve, reject| {
+        let target = target.clone();
+        let request = target.clone();
+        let settle = Closure::once_into_js(move |event: web_sys::Event| {
+            if event.type_() == "success" {
+                let value = request.result().unwrap_or(JsValue::UNDEFINED);
+                let _ = resolve.call1(&JsValue::UNDEFINED, &value);
+            } else {
+                let why = match request.error() {
+                    Ok(Some(e)) => format!("{}: {}", e.name(), e.message()),
+                    _ => "the request failed".to_owned(),
+                };
+                let _ = reject.call1(&JsValue::UNDEFINED, &JsValue::from_str(&why));
+            }
+        });
+        target.set_onsuccess(Some(settle.unchecked_ref()));
+        target.set_onerror(Some(settle.unchecked_ref()));
+    });
+    JsFuture::from(promise)
+        .await
+        .map_err(|e| StoreError::Request(describe(&e)))
+}
+
+fn describe(e: &JsValue) -> String {
+    if let Some(s) = e.as_string() {
+        return s;
+    }
+    if let Some(ex) = e.dyn_ref::<web_sys::DomException>() {
+        return format!("{}: {}", ex.name(), ex.message());
+    }
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    format!("{e:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_core::outbox::{Draft, EntryState};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn entry(echo_id: &str, seq: u64) -> Entry {
+        Entry {
+            echo_id: echo_id.into(),
+            seq,
+            draft: Draft {
+                conversation_id: 7,
+                content: format!("text {seq}"),
+                private: false,
+                in_reply_to: None,
+            },
+            enqueued_at_ms: 1_000 + seq,
+            attempts: 0,
+            next_attempt_at_ms: 0,
+            state: EntryState::Queued,
+            last_error: None,
+            after_id: None,
+            owned_by_others: Vec::new(),
+        }
+    }
+
+    async fn round_trip(store: OutboxStore) {
+        store.put(&entry("a", 1)).done().await.unwrap();
+        store.put(&entry("b", 2)).done().await.unwrap();
+        let mut changed = entry("a", 1);
+        changed.attempts = 3;
+        changed.state = EntryState::Failed {
+            reason: "nope".into(),
+        };
+        store.put(&changed).done().await.unwrap();
+        store.delete("b").done().await.unwrap();
+        store.delete("never-there").done().await.unwrap();
+        let (entries, errors) = store.get_all().await.unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(
+            entries,
+            vec![Stored {
+                owner: Some("tab-1".into()),
+                entry: changed
+            }]
+        );
+    }
+
+    #[wasm_bindgen_test]
+    async fn indexeddb_puts_overwrites_deletes_and_reads_back() {
+        let name = format!("parley-outbox-test-{}", uuid::Uuid::new_v4());
+        let store = OutboxStore::open(&name)
+            .await
+            .unwrap()
+            .with_owner(Some("tab-1".into()));
+        assert!(store.is_durable());
+        round_trip(store).await;
+        // A second open of the same database sees what the first wrote.
+        let again = OutboxStore::open(&name).await.unwrap();
+        assert_eq!(again.get_all().await.unwrap().0.len(), 1);
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_memory_fallback_behaves_the_same() {
+        let store = OutboxStore::memory().with_owner(Some("tab-1".into()));
+        assert!(!store.is_durable());
+        round_trip(store).await;
+    }
+}

@@ -1,0 +1,759 @@
+//! The outbox driver: the I/O loop around `parley_core::outbox::Outbox`.
+//!
+//! One outbox per app session holds the unsent messages of every conversation. The open
+//! chat screen attaches its [`ChatState`]: the rows of its conversation show the outbox's
+//! statuses, and its live connection says (with `navigator.onLine`) whether requests can
+//! get through. Everything the machine decides arrives here as commands; this module only
+//! carries them out: IndexedDB for `Persist`/`Forget`, a POST for `Send` (abortable),
+//! `messages?after=` for `Resync`, one timer for `WakeAt`, and the row's send state for
+//! `Status`. Results go back in as events.
+//!
+//! Events are queued and run one at a time: carrying out a command may feed another event
+//! (a create response merged into the chat is also `Seen`), which then runs after it.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use parley_core::outbox::{
+    Command, Draft, Entry, EntryState, Event, Outbox, OutboxConfig, SeenMessage, SendError,
+    SendStatus,
+};
+use parley_core::store::SendState;
+use parley_wire::{Message, MessageType, Sender};
+
+use crate::effects::api::{Api, ApiError, MessagePage};
+use crate::effects::clock::{now_ms, Timer};
+use crate::effects::outbox_store::{OutboxStore, StoreWrite, Stored};
+use crate::effects::page::{browser_online, WindowListener};
+use crate::effects::tab_locks::TabLocks;
+use crate::state::connection::ConnectionState;
+use crate::state::conversation::{ChatState, Toast};
+use crate::state::sending::{classify, new_message_body};
+
+/// Said once when the outbox cannot be made durable.
+const NOT_DURABLE: &str = "This browser does not let Parley store unsent messages: \
+     messages waiting to be sent will be lost if you reload or close the page.";
+
+/// How often to look again for entries of tabs that have gone.
+const ADOPT_AGAIN_MS: u64 = 5_000;
+
+/// How long a resync (every page of it) may take before it counts as failed.
+const RESYNC_TIMEOUT_MS: u64 = 30_000;
+
+/// `messages?after=` pages hold at most this many (Chatwoot's limit).
+const AFTER_PAGE: usize = 100;
+
+thread_local! {
+    static DRIVER: RefCell<Option<Rc<Driver>>> = const { RefCell::new(None) };
+}
+
+struct Driver {
+    /// Read without borrowing `inner`, which may be busy when a message is seen.
+    profile_id: i64,
+    inner: RefCell<Inner>,
+    queue: RefCell<VecDeque<Input>>,
+}
+
+enum Input {
+    Event(Event),
+    /// The store is open (or replaced by memory) and read.
+    Opened {
+        store: OutboxStore,
+        entries: Vec<Entry>,
+    },
+    /// Entries of a tab that has gone since the restore, taken over.
+    Adopted(Vec<Entry>),
+    Capabilities(bool),
+    /// A POST answered. `attempt` tells a current request from one aborted since.
+    SendResult {
+        echo_id: String,
+        attempt: u64,
+        result: Result<Message, SendError>,
+    },
+    /// A resync fetched every page (or failed).
+    Resynced {
+        conversation_id: i64,
+        result: Result<Vec<Message>, ApiError>,
+    },
+
+    /// The attached chat's connection or the browser's online state changed.
+    Reachability,
+    Attach(ChatState),
+    Detach(i64),
+}
+
+struct Inner {
+    machine: Outbox,
+    api: Api,
+    account_id: i64,
+    profile_id: i64,
+    store: Option<OutboxStore>,
+    /// Enqueues wait for the restore, so that new messages go after the restored ones.
+    early: Vec<Event>,
+    chat: Option<ChatState>,
+    /// The request in the air per `echo_id`: its attempt number and its abort handle.
+    in_flight: HashMap<String, (u64, web_sys::AbortController)>,
+    attempts: u64,
+    /// The latest write of each entry: its `Send` waits until it is committed.
+    writes: HashMap<String, StoreWrite>,
+    wake: Option<Timer>,
+    reachable: bool,
+    capabilities_known: bool,
+    told_not_durable: bool,
+    _listeners: Vec<WindowListener>,
+}
+
+/// Start the session's outbox (once; later calls keep the running one).
+pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
+    if DRIVER.with(|d| d.borrow().is_some()) {
+        return;
+    }
+    let seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
+    let listeners = [
+        WindowListener::on_window("online", || feed(Input::Reachability)),
+        WindowListener::on_window("offline", || feed(Input::Reachability)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let driver = Rc::new(Driver {
+        profile_id,
+        inner: RefCell::new(Inner {
+            machine: Outbox::new(OutboxConfig::default(), seed),
+            api: api.clone(),
+            account_id,
+            profile_id,
+            store: None,
+            early: Vec::new(),
+            chat: None,
+            in_flight: HashMap::new(),
+            attempts: 0,
+            writes: HashMap::new(),
+            wake: None,
+            reachable: false,
+            capabilities_known: false,
+            told_not_durable: false,
+            _listeners: listeners,
+        }),
+        queue: RefCell::new(VecDeque::new()),
+    });
+    DRIVER.with(|d| *d.borrow_mut() = Some(driver));
+    leptos::task::spawn_local(async move {
+        let tabs = TabLocks::start(&format!("parley-outbox-tab:{db_name}:"));
+        let store = match OutboxStore::open(&db_name).await {
+            Ok(store) => store,
+            Err(e) => {
+                leptos::logging::warn!("parley: outbox kept in memory only: {e}");
+                OutboxStore::memory()
+            }
+        };
+        let store = store.with_owner(tabs.as_ref().map(|t| t.tab_id().to_owned()));
+        let restore_lock = format!("parley-outbox-restore:{db_name}");
+        let adopt = |tabs: &TabLocks, store: &OutboxStore| {
+            let (t, s) = (tabs.clone(), store.clone());
+            let tabs = tabs.clone();
+            let name = restore_lock.clone();
+            async move {
+                tabs.exclusive(&name, move || adopt_orphans(t, s))
+                    .await
+                    .unwrap_or_default()
+            }
+        };
+        match tabs {
+            // One tab at a time: take over the entries of tabs that are gone (closed,
+            // crashed, reloaded), never those of a live one, which sends them itself.
+            Some(tabs) if store.is_durable() => {
+                let (entries, mut held_elsewhere) = adopt(&tabs, &store).await;
+                feed(Input::Opened {
+                    store: store.clone(),
+                    entries,
+                });
+                // A page being replaced may still hold its lock for a moment, and a tab
+                // may close later: look again while another tab holds entries.
+                while held_elsewhere > 0 {
+                    sleep(ADOPT_AGAIN_MS).await;
+                    let (entries, held) = adopt(&tabs, &store).await;
+                    held_elsewhere = held;
+                    if !entries.is_empty() {
+                        feed(Input::Adopted(entries));
+                    }
+                }
+            }
+            _ => {
+                let entries = read_all(&store)
+                    .await
+                    .into_iter()
+                    .map(|stored| stored.entry)
+                    .collect();
+                feed(Input::Opened { store, entries });
+            }
+        }
+    });
+    // Apart from the restore: a server that does not answer must not hold the outbox up
+    // (until it is known, the outbox assumes a backend that does not deduplicate).
+    leptos::task::spawn_local(async move {
+        if let Ok(idempotent) = api.echo_id_idempotency().await {
+            feed(Input::Capabilities(idempotent));
+        }
+    });
+}
+
+/// The chat screen of `chat.conversation_id` is open: show its queued messages there.
+pub fn attach(chat: ChatState) {
+    feed(Input::Attach(chat));
+}
+
+pub fn detach(conversation_id: i64) {
+    feed(Input::Detach(conversation_id));
+}
+
+/// The attached chat's connection changed (or may have).
+pub fn reachability_changed() {
+    feed(Input::Reachability);
+}
+
+pub fn enqueue(echo_id: String, draft: Draft) {
+    feed(Input::Event(Event::Enqueue { echo_id, draft }));
+}
+
+pub fn retry(echo_id: String) {
+    feed(Input::Event(Event::Retry { echo_id }));
+}
+
+pub fn discard(echo_id: String) {
+    feed(Input::Event(Event::Discard { echo_id }));
+}
+
+/// Messages the server holds (cable, history pages, resyncs, create responses).
+pub fn seen(messages: &[Message]) {
+    if messages.is_empty() {
+        return;
+    }
+    let Some(profile_id) = DRIVER.with(|d| d.borrow().as_ref().map(|d| d.profile_id)) else {
+        return;
+    };
+    for m in messages {
+        feed(Input::Event(Event::Seen(seen_of(m, profile_id))));
+    }
+}
+
+async fn read_all(store: &OutboxStore) -> Vec<Stored> {
+    match store.get_all().await {
+        Ok((entries, errors)) => {
+            for e in errors {
+                leptos::logging::warn!("parley: {e}");
+            }
+            entries
+        }
+        Err(e) => {
+            leptos::logging::warn!("parley: could not read the outbox: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// The entries whose tab is gone, written back as this tab's before the lock is let go,
+/// and how many a live tab holds.
+async fn adopt_orphans(tabs: TabLocks, store: OutboxStore) -> (Vec<Entry>, usize) {
+    let live = tabs.live_tabs().await;
+    let mut adopted = Vec::new();
+    let mut held_elsewhere = 0;
+    for stored in read_all(&store).await {
+        match &stored.owner {
+            Some(o) if o == tabs.tab_id() => continue,
+            Some(o) if live.contains(o) => {
+                held_elsewhere += 1;
+                continue;
+            }
+            _ => {}
+        }
+        if let Err(e) = store.put(&stored.entry).done().await {
+            leptos::logging::warn!("parley: outbox storage: {e}");
+        }
+        adopted.push(stored.entry);
+    }
+    (adopted, held_elsewhere)
+}
+
+fn seen_of(m: &Message, profile_id: i64) -> SeenMessage {
+    let from_me = m.message_type == MessageType::Outgoing
+        && matches!(&m.sender, Some(Sender::User(u)) if u.id == profile_id);
+    SeenMessage {
+        id: m.id,
+        conversation_id: m.conversation_id,
+        echo_id: m.echo_id.clone(),
+        content: m.content.clone(),
+        private: m.private,
+        from_me,
+        created_at_s: m.created_at,
+    }
+}
+
+/// Queue `input` and, unless an input is already running (this is a nested call), run
+/// the queue dry.
+fn feed(input: Input) {
+    let Some(driver) = DRIVER.with(|d| d.borrow().clone()) else {
+        return;
+    };
+    driver.queue.borrow_mut().push_back(input);
+    let Ok(mut inner) = driver.inner.try_borrow_mut() else {
+        return;
+    };
+    loop {
+        let next = driver.queue.borrow_mut().pop_front();
+        match next {
+            Some(input) => inner.run(input),
+            None => break,
+        }
+    }
+}
+
+impl Inner {
+    fn run(&mut self, input: Input) {
+        let now = now_ms();
+        let commands = match input {
+            Input::Event(event @ Event::Enqueue { .. }) if self.store.is_none() => {
+                self.early.push(event);
+                return;
+            }
+            Input::Event(event) => {
+                let discarded = match &event {
+                    Event::Discard { echo_id } => Some(echo_id.clone()),
+                    _ => None,
+                };
+                let commands = self.machine.handle(now, event);
+                if let Some(echo_id) = discarded {
+                    let forgotten = commands
+                        .iter()
+                        .any(|c| matches!(c, Command::Forget { echo_id: e } if *e == echo_id));
+                    if let (true, Some(chat)) = (forgotten, self.chat) {
+                        chat.messages.remove_pending(&echo_id);
+                    }
+                }
+                commands
+            }
+            Input::Opened { store, entries } => {
+                self.store = Some(store);
+                let mut commands = self.machine.handle(now, Event::Restored(entries));
+                for event in std::mem::take(&mut self.early) {
+                    commands.extend(self.machine.handle(now, event));
+                }
+                let reachable = self.compute_reachable();
+                self.reachable = reachable;
+                commands.extend(self.machine.handle(now, Event::Reachable(reachable)));
+                self.show_entries();
+                self.tell_if_not_durable();
+                commands
+            }
+            Input::Adopted(entries) => {
+                let commands = self.machine.handle(now, Event::Restored(entries));
+                self.show_entries();
+                commands
+            }
+            Input::Capabilities(idempotent) => {
+                self.machine.set_idempotent_backend(idempotent);
+                self.capabilities_known = true;
+                return;
+            }
+            Input::SendResult {
+                echo_id,
+                attempt,
+                result,
+            } => {
+                let current = self
+                    .in_flight
+                    .get(&echo_id)
+                    .is_some_and(|(a, _)| *a == attempt);
+                if current {
+                    self.in_flight.remove(&echo_id);
+                }
+                match result {
+                    // Whatever became of the attempt since, the server has the message.
+                    Ok(mut message) => {
+                        let message_id = message.id;
+                        message.echo_id.get_or_insert_with(|| echo_id.clone());
+                        if let Some(chat) = self.chat_of(message.conversation_id) {
+                            chat.merge(message);
+                        }
+                        self.machine.handle(
+                            now,
+                            Event::SendOk {
+                                echo_id,
+                                message_id,
+                            },
+                        )
+                    }
+                    Err(error) if current => self
+                        .machine
+                        .handle(now, Event::SendFailed { echo_id, error }),
+                    // An attempt aborted on timeout answers late: already counted.
+                    Err(_) => return,
+                }
+            }
+            Input::Resynced {
+                conversation_id,
+                result,
+            } => match result {
+                Ok(messages) => {
+                    if let Some(chat) = self.chat_of(conversation_id) {
+                        let before_last = chat.messages.last_key();
+                        if chat.messages.upsert_all(messages.clone()) > 0
+                            && chat.messages.last_key() != before_last
+                        {
+                            chat.appended.update(|n| *n += 1);
+                        }
+                    }
+                    let mut commands = Vec::new();
+                    for m in &messages {
+                        commands.extend(
+                            self.machine
+                                .handle(now, Event::Seen(seen_of(m, self.profile_id))),
+                        );
+                    }
+                    commands.extend(
+                        self.machine
+                            .handle(now, Event::ResyncDone { conversation_id }),
+                    );
+                    commands
+                }
+                Err(e) => {
+                    leptos::logging::warn!("parley: outbox resync failed: {e}");
+                    self.machine
+                        .handle(now, Event::ResyncFailed { conversation_id })
+                }
+            },
+            Input::Reachability => {
+                let reachable = self.compute_reachable();
+                if reachable == self.reachable || self.store.is_none() {
+                    self.reachable = reachable;
+                    return;
+                }
+                self.reachable = reachable;
+                if reachable && !self.capabilities_known {
+                    let api = self.api.clone();
+                    leptos::task::spawn_local(async move {
+                        if let Ok(idempotent) = api.echo_id_idempotency().await {
+                            feed(Input::Capabilities(idempotent));
+                        }
+                    });
+                }
+                self.machine.handle(now, Event::Reachable(reachable))
+            }
+            Input::Attach(chat) => {
+                self.chat = Some(chat);
+                self.show_entries();
+                self.tell_if_not_durable();
+                let reachable = self.compute_reachable();
+                if reachable == self.reachable || self.store.is_none() {
+                    self.reachable = reachable;
+                    return;
+                }
+                self.reachable = reachable;
+                self.machine.handle(now, Event::Reachable(reachable))
+            }
+            Input::Detach(conversation_id) => {
+                if self
+                    .chat
+                    .is_some_and(|c| c.conversation_id == conversation_id)
+                {
+                    self.chat = None;
+                }
+                return;
+            }
+        };
+        for command in commands {
+            self.execute(command);
+        }
+    }
+
+    /// Requests can get through: the browser is online and, while a chat is open, its
+    /// live connection is up (the cable is the best sign that the server is there).
+    fn compute_reachable(&self) -> bool {
+        browser_online()
+            && self.chat.is_none_or(|c| {
+                c.connection
+                    .try_get_untracked()
+                    .is_some_and(|s| s == ConnectionState::Connected)
+            })
+    }
+
+    fn chat_of(&self, conversation_id: i64) -> Option<ChatState> {
+        self.chat.filter(|c| c.conversation_id == conversation_id)
+    }
+
+    /// The attached conversation's outbox entries as pending rows, in the order typed.
+    fn show_entries(&self) {
+        let Some(chat) = self.chat else {
+            return;
+        };
+        for e in self.machine.entries() {
+            if e.draft.conversation_id != chat.conversation_id {
+                continue;
+            }
+            chat.show_pending(&e.echo_id, &e.draft, (e.enqueued_at_ms / 1000) as i64);
+            chat.messages
+                .set_send_state(&e.echo_id, Some(send_state_of(e, self.reachable)));
+        }
+    }
+
+    fn tell_if_not_durable(&mut self) {
+        let durable = self.store.as_ref().is_none_or(OutboxStore::is_durable);
+        if durable || self.told_not_durable {
+            return;
+        }
+        if let Some(chat) = self.chat {
+            chat.notice.set(Some(NOT_DURABLE.to_owned()));
+            self.told_not_durable = true;
+        }
+    }
+
+    fn execute(&mut self, command: Command) {
+        match command {
+            Command::Persist(entry) => {
+                let Some(store) = &self.store else { return };
+                let write = store.put(&entry);
+                self.writes.insert(entry.echo_id.clone(), write.clone());
+                report(write);
+            }
+            Command::Forget { echo_id } => {
+                self.writes.remove(&echo_id);
+                if let Some(store) = &self.store {
+                    report(store.delete(&echo_id));
+                }
+            }
+            Command::Send { echo_id, draft } => self.send(echo_id, draft),
+            Command::Abort { echo_id } => {
+                if let Some((_, controller)) = self.in_flight.remove(&echo_id) {
+                    controller.abort();
+                }
+            }
+            Command::Resync {
+                conversation_id,
+                after_id,
+            } => {
+                let api = self.api.clone();
+                let account_id = self.account_id;
+                leptos::task::spawn_local(async move {
+                    // A resync that never answers would hold its conversation's messages
+                    // for good: past the timeout it counts as failed (and is asked again).
+                    let fetch = Box::pin(fetch_after(&api, account_id, conversation_id, after_id));
+                    let result =
+                        match futures::future::select(fetch, Box::pin(sleep(RESYNC_TIMEOUT_MS)))
+                            .await
+                        {
+                            futures::future::Either::Left((result, _)) => result,
+                            futures::future::Either::Right(_) => Err(ApiError::Network),
+                        };
+                    feed(Input::Resynced {
+                        conversation_id,
+                        result,
+                    });
+                });
+            }
+            // The create response or the cable message already replaced the row, unless
+            // the match came from a resync page: then the row is confirmed here.
+            Command::Delivered {
+                echo_id,
+                message_id,
+            } => {
+                if let Some(chat) = self.chat {
+                    chat.messages.confirm_pending(&echo_id, message_id);
+                }
+            }
+            Command::Status { echo_id, status } => {
+                let Some(chat) = self.chat else { return };
+                if !chat.messages.is_pending(&echo_id) {
+                    return;
+                }
+                if let SendStatus::Failed { reason } = &status {
+                    chat.toast.set(Some(Toast {
+                        echo_id: echo_id.clone(),
+                        reason: reason.clone(),
+                    }));
+                }
+                // A retry cannot start before the server is reachable again: until then
+                // the message is waiting for the connection, and says so.
+                let state = match status {
+                    SendStatus::Retrying { .. } if !self.reachable => SendState::Queued,
+                    status => send_state_of_status(status),
+                };
+                chat.messages.set_send_state(&echo_id, Some(state));
+            }
+            Command::WakeAt(at) => {
+                let delay = at.saturating_sub(now_ms());
+                self.wake = Some(Timer::after(delay, || feed(Input::Event(Event::Tick))));
+            }
+        }
+    }
+
+    /// One attempt: after the entry's write is committed (a crash then finds it stored),
+    /// POST it with its `echo_id`, abortable.
+    fn send(&mut self, echo_id: String, draft: Draft) {
+        let Ok(controller) = web_sys::AbortController::new() else {
+            // Cannot happen in a browser; reported like a request that never left.
+            leptos::task::spawn_local(async move {
+                feed(Input::SendResult {
+                    echo_id,
+                    attempt: 0,
+                    result: Err(SendError::NotSent),
+                });
+            });
+            return;
+        };
+        self.attempts += 1;
+        let attempt = self.attempts;
+        let signal = controller.signal();
+        if let Some((_, old)) = self
+            .in_flight
+            .insert(echo_id.clone(), (attempt, controller))
+        {
+            old.abort();
+        }
+        let written = self.writes.get(&echo_id).cloned();
+        let api = self.api.clone();
+        let account_id = self.account_id;
+        leptos::task::spawn_local(async move {
+            if let Some(written) = written {
+                if let Err(e) = written.done().await {
+                    leptos::logging::warn!("parley: outbox write failed before sending: {e}");
+                }
+            }
+            let result = if !browser_online() {
+                // Offline before it left: not an attempt that may have landed.
+                Err(SendError::NotSent)
+            } else {
+                let body = new_message_body(&echo_id, &draft);
+                api.send_message(account_id, draft.conversation_id, &body, Some(&signal))
+                    .await
+                    .map_err(|e| classify(&e))
+            };
+            feed(Input::SendResult {
+                echo_id,
+                attempt,
+                result,
+            });
+        });
+    }
+}
+
+/// Every message after `after_id` (the newest page when `None`), all pages.
+async fn fetch_after(
+    api: &Api,
+    account_id: i64,
+    conversation_id: i64,
+    after_id: Option<i64>,
+) -> Result<Vec<Message>, ApiError> {
+    let Some(mut after) = after_id else {
+        return Ok(api
+            .messages(account_id, conversation_id, MessagePage::Newest)
+            .await?
+            .payload);
+    };
+    let mut all = Vec::new();
+    // A bound, so that a server that keeps answering full pages cannot loop us forever.
+    for _ in 0..100 {
+        let page = api
+            .messages(account_id, conversation_id, MessagePage::After(after))
+            .await?
+            .payload;
+        let count = page.len();
+        let newest = page.iter().map(|m| m.id).max();
+        all.extend(page);
+        match newest {
+            Some(n) if count >= AFTER_PAGE && n > after => after = n,
+            _ => break,
+        }
+    }
+    Ok(all)
+}
+
+async fn sleep(ms: u64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+fn report(write: StoreWrite) {
+    leptos::task::spawn_local(async move {
+        if let Err(e) = write.done().await {
+            leptos::logging::warn!("parley: outbox storage: {e}");
+        }
+    });
+}
+
+/// What a row shows for an entry when it is (re)drawn.
+fn send_state_of(e: &Entry, reachable: bool) -> SendState {
+    match &e.state {
+        EntryState::Failed { reason } => SendState::Failed {
+            reason: reason.clone(),
+        },
+        EntryState::InFlight { .. } => SendState::Sending,
+        EntryState::Reconciling => SendState::Retrying {
+            error: e
+                .last_error
+                .clone()
+                .unwrap_or_else(|| "Checking whether it arrived.".into()),
+        },
+        // Waiting for its turn or its backoff: retrying after an error, else queued.
+        EntryState::Queued => match &e.last_error {
+            Some(error) if reachable => SendState::Retrying {
+                error: error.clone(),
+            },
+            _ => SendState::Queued,
+        },
+    }
+}
+
+fn send_state_of_status(status: SendStatus) -> SendState {
+    match status {
+        SendStatus::Queued => SendState::Queued,
+        SendStatus::Sending => SendState::Sending,
+        SendStatus::Retrying { error, .. } => SendState::Retrying { error },
+        SendStatus::Failed { reason } => SendState::Failed { reason },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn statuses_map_to_row_states() {
+        assert_eq!(send_state_of_status(SendStatus::Queued), SendState::Queued);
+        assert_eq!(
+            send_state_of_status(SendStatus::Retrying {
+                in_ms: 5,
+                error: "boom".into()
+            }),
+            SendState::Retrying {
+                error: "boom".into()
+            }
+        );
+        assert_eq!(
+            send_state_of_status(SendStatus::Failed {
+                reason: "no".into()
+            }),
+            SendState::Failed {
+                reason: "no".into()
+            }
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn only_this_agents_outgoing_messages_are_from_me() {
+        let m: Message = serde_json::from_value(serde_json::json!({
+            "id": 9, "content": "ok", "conversation_id": 3, "message_type": 1,
+            "created_at": 100, "private": false,
+            "sender": { "id": 4, "name": "Agent", "type": "user" },
+        }))
+        .unwrap();
+        assert!(seen_of(&m, 4).from_me);
+        assert!(!seen_of(&m, 5).from_me);
+    }
+}
