@@ -83,6 +83,15 @@ impl Api {
         decode(resp).await
     }
 
+    async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let resp = self
+            .authed(Request::delete(&self.url(path)))
+            .send()
+            .await
+            .map_err(|_| ApiError::Network)?;
+        decode(resp).await
+    }
+
     async fn post_json<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
@@ -228,6 +237,20 @@ impl Api {
                 is_private,
             },
         )
+        .await
+    }
+
+    /// Chatwoot's soft delete: the answer is the message as it now is ("This message was
+    /// deleted", `content_attributes.deleted`), and watchers get `message.updated`.
+    pub async fn delete_message(
+        &self,
+        account_id: i64,
+        conversation_id: i64,
+        message_id: i64,
+    ) -> Result<Message, ApiError> {
+        self.delete(&format!(
+            "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}"
+        ))
         .await
     }
 

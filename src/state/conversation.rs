@@ -234,6 +234,24 @@ impl ChatState {
         }
     }
 
+    /// Deletes one of the agent's sent messages, as Chatwoot does (soft: everyone watching
+    /// sees it deleted). The error is in words for the row.
+    pub async fn delete_message(self, message_id: i64) -> Result<(), String> {
+        let Some(api) = self.try_api() else {
+            return Err("The conversation is closed.".into());
+        };
+        match api
+            .delete_message(self.account_id, self.conversation_id, message_id)
+            .await
+        {
+            Ok(message) => {
+                self.receive(message);
+                Ok(())
+            }
+            Err(e) => Err(format!("Couldn't delete the message. {e}")),
+        }
+    }
+
     /// A message from the server (create response or cable): merge it in place, and tell
     /// the outbox.
     pub fn receive(self, message: Message) {

@@ -6,8 +6,10 @@ use parley_core::store::{Row, SendState};
 use parley_wire::{MessageStatus, MessageType, Sender};
 
 use crate::effects::clock::{iso_datetime, local_datetime_label, local_time_label};
+use crate::state::conversation::ChatState;
 use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
+use crate::ui::message_actions::MessageActions;
 
 /// `data-status`: the local send state while the message is ours and unconfirmed, else the
 /// server's status.
@@ -70,6 +72,8 @@ pub fn MessageItem(
     on_retry: Callback<String>,
     /// Delete a message that was never sent.
     on_discard: Callback<String>,
+    /// The conversation, for the actions on a sent message (delete).
+    chat: ChatState,
 ) -> impl IntoView {
     let kind = Memo::new(move |_| row.with(type_of));
     let status = Memo::new(move |_| row.with(status_of));
@@ -184,6 +188,7 @@ pub fn MessageItem(
                             </Show>
                         </div>
                     </div>
+                    <MessageActions row=row chat=chat/>
                     <Show when=move || failure.with(Option::is_some)>
                         <div class="parley-message-error" role="alert">
                             <span>{move || failure.get().unwrap_or_default()}</span>

@@ -440,7 +440,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
                                 Item::Unread { count } => view! { <UnreadDivider count=count/> }.into_any(),
                                 Item::Message { key, continued } => messages
                                     .row(&parley_core::store::RowKey(key))
-                                    .map(|row| view! { <MessageItem row=row continued=continued on_retry=retry on_discard=discard/> })
+                                    .map(|row| view! { <MessageItem row=row continued=continued on_retry=retry on_discard=discard chat=chat/> })
                                     .into_any(),
                             };
                             view! { <div class="parley-row" data-key=key>{row}</div> }

@@ -1,0 +1,81 @@
+//! What the agent can do to one of their own sent messages: delete it, after saying so
+//! twice (the deletion is for everyone, and cannot be undone).
+
+use leptos::prelude::*;
+use parley_core::store::Row;
+use parley_wire::{MessageType, Sender};
+
+use crate::state::conversation::ChatState;
+
+#[derive(Debug, Clone, PartialEq)]
+enum DeleteState {
+    Idle,
+    Confirming,
+    Deleting,
+    Failed(String),
+}
+
+/// Sent by this agent, confirmed by the server, not already deleted.
+fn deletable(row: &Row, me: i64) -> bool {
+    let m = &row.message;
+    row.send.is_none()
+        && m.id > 0
+        && !m.is_deleted()
+        && m.message_type == MessageType::Outgoing
+        && matches!(&m.sender, Some(Sender::User(u)) if u.id == me)
+}
+
+#[component]
+pub fn MessageActions(row: RwSignal<Row>, chat: ChatState) -> impl IntoView {
+    let me = chat.profile.with_value(|p| p.id);
+    let can_delete = Memo::new(move |_| row.with(|r| deletable(r, me)));
+    let state = RwSignal::new(DeleteState::Idle);
+    let confirm = move |_| {
+        let id = row.with_untracked(|r| r.message.id);
+        state.set(DeleteState::Deleting);
+        leptos::task::spawn_local(async move {
+            match chat.delete_message(id).await {
+                Ok(()) => state.set(DeleteState::Idle),
+                Err(e) => state.set(DeleteState::Failed(e)),
+            }
+        });
+    };
+    view! {
+        <Show when=move || can_delete.get()>
+            <div class="parley-message-actions">
+                {move || match state.get() {
+                    DeleteState::Idle => view! {
+                        <button type="button" class="parley-link-button parley-action" data-testid="delete-message"
+                            on:click=move |_| state.set(DeleteState::Confirming)>
+                            "Delete"
+                        </button>
+                    }.into_any(),
+                    DeleteState::Confirming => view! {
+                        <span class="parley-confirm" role="group" aria-label="Confirm deletion">
+                            <span>"Delete for everyone?"</span>
+                            <button type="button" class="parley-link-button parley-danger-link" data-testid="confirm-delete" on:click=confirm>
+                                "Delete"
+                            </button>
+                            <button type="button" class="parley-link-button" data-testid="cancel-delete"
+                                on:click=move |_| state.set(DeleteState::Idle)>
+                                "Cancel"
+                            </button>
+                        </span>
+                    }.into_any(),
+                    DeleteState::Deleting => view! {
+                        <span class="parley-muted" role="status">"Deleting…"</span>
+                    }.into_any(),
+                    DeleteState::Failed(e) => view! {
+                        <span class="parley-inline-error" role="alert">
+                            {e}
+                            " "
+                            <button type="button" class="parley-link-button" on:click=move |_| state.set(DeleteState::Confirming)>
+                                "Try again"
+                            </button>
+                        </span>
+                    }.into_any(),
+                }}
+            </div>
+        </Show>
+    }
+}
