@@ -55,6 +55,43 @@ export async function enterToPaint({ browser, server, runs }) {
 }
 
 /**
+ * Enter keydown to the row showing "sent" (the server has it: the outbox persisted it,
+ * POSTed it, and the answer or the cable echo confirmed it), painted.
+ */
+export async function sendToSent({ browser, server, runs }) {
+  const page = await agentPage(browser, server);
+  await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
+  const input = page.locator('[data-testid=composer-input]');
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    const text = uniqueText('bench sent');
+    await input.fill(text);
+    const index = await page.evaluate((text) => window.__parleyBench.arm(text), text);
+    await input.press('Enter');
+    const t0 = (await waitPainted(page, index, 'send to sent')).t0;
+    const sentAt = await (
+      await page.waitForFunction(
+        (text) => {
+          const row = [...document.querySelectorAll('[data-testid=message]')].find((r) => r.textContent.includes(text));
+          if (!row || !['sent', 'delivered', 'read'].includes(row.dataset.status)) return null;
+          // Painted: the first task after the next frame.
+          return new Promise((resolve) => requestAnimationFrame(() => {
+            const ch = new MessageChannel();
+            ch.port1.onmessage = () => resolve(performance.now());
+            ch.port2.postMessage(null);
+          }));
+        },
+        text,
+        { timeout: 15_000, polling: 'raf' },
+      )
+    ).jsonValue();
+    samples.push(sentAt - t0);
+  }
+  await page.context().close();
+  return samples;
+}
+
+/**
  * The customer's POST to the public API, made with fetch from the agent page so that both ends
  * are on one clock, to the row painted on the agent page (REST → store → cable → wasm → DOM).
  */

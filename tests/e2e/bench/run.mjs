@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHROMIUM, ROOT, Server, TARGET_DIR, launchBrowser } from '../harness.mjs';
-import { coldLoad, customerToAgentPaint, enterToPaint } from './latency.mjs';
+import { coldLoad, customerToAgentPaint, enterToPaint, sendToSent } from './latency.mjs';
 import { COUNT as LONG_COUNT, LONG_BENCHES, makeLong } from './long.mjs';
 import * as sizes from './sizes.mjs';
 import { fmt, kb, summarize, table } from './stats.mjs';
@@ -36,6 +36,7 @@ const serverBin = process.env.PARLEY_SERVER_BIN ?? path.join(TARGET_DIR, 'releas
 const BENCHES = [
   { name: 'cold_load_to_first_message', label: 'cold load → first message painted', run: coldLoad },
   { name: 'enter_to_optimistic_paint', label: 'Enter → optimistic message painted', run: enterToPaint },
+  { name: 'send_to_sent', label: 'Enter → "sent" painted (through the outbox)', run: sendToSent },
   { name: 'customer_send_to_agent_paint', label: 'customer send → agent paint', run: customerToAgentPaint },
 ];
 
