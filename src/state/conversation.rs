@@ -54,6 +54,10 @@ pub struct ChatState {
     pub private_mode: RwSignal<bool>,
     /// A message that failed, offered for Retry in a toast.
     pub toast: RwSignal<Option<Toast>>,
+    /// The message the composer replies to (`content_attributes.in_reply_to`).
+    pub replying_to: RwSignal<Option<i64>>,
+    /// A message the log should bring into view (a quote was clicked).
+    pub jump_to: RwSignal<Option<i64>>,
 }
 
 /// "Message not sent: <reason>", with Retry.
@@ -81,6 +85,8 @@ impl ChatState {
             announcement: RwSignal::new(String::new()),
             private_mode: RwSignal::new(false),
             toast: RwSignal::new(None),
+            replying_to: RwSignal::new(None),
+            jump_to: RwSignal::new(None),
         }
     }
 

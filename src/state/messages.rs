@@ -53,6 +53,12 @@ impl MessagesState {
         self.len() == 0
     }
 
+    /// The row of the message with server id `id` (its key is `e:…` if it was sent here).
+    pub fn key_of_id(&self, id: i64) -> Option<RowKey> {
+        self.store
+            .with_value(|s| s.rows().find(|r| r.message.id == id).map(|r| r.key.clone()))
+    }
+
     /// The rows as displayed: day separators, the unread divider, sender groups.
     pub fn timeline(&self, day_of: impl Fn(i64) -> i64, unread_after: Option<i64>) -> Vec<Item> {
         self.store

@@ -74,8 +74,9 @@ impl ChatState {
             conversation_id: self.conversation_id,
             content,
             private: self.private_mode.get_untracked(),
-            in_reply_to: None,
+            in_reply_to: self.replying_to.get_untracked(),
         };
+        self.replying_to.set(None);
         self.show_pending(&echo_id, &draft, crate::effects::clock::now_s());
         self.typing_stop();
         outbox::enqueue(echo_id.clone(), draft);
@@ -130,7 +131,10 @@ impl ChatState {
             message_type: MessageType::Outgoing,
             content_type: "text".into(),
             status: MessageStatus::Progress,
-            content_attributes: serde_json::json!({}),
+            content_attributes: match draft.in_reply_to {
+                Some(id) => serde_json::json!({ "in_reply_to": id }),
+                None => serde_json::json!({}),
+            },
             created_at: created_at_s,
             private: draft.private,
             source_id: None,

@@ -10,6 +10,7 @@ use crate::state::canned::{variables, CannedSearch};
 use crate::state::conversation::ChatState;
 use crate::state::sending::{char_count, validate, ComposeError, MAX_CONTENT_CHARS};
 use crate::ui::canned_picker::{option_id, CannedPicker, LISTBOX_ID};
+use crate::ui::reply_quote::describe;
 use parley_core::telemetry::TelemetryEvent;
 
 /// Show the counter once the text is this close to the limit.
@@ -25,6 +26,15 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
     let can_send = Memo::new(move |_| text.with(|t| validate(t).is_ok()));
     let canned = CannedSearch::new();
     let telemetry = Telemetry::from_context();
+
+    // Replying starts typing: the caret goes to the composer.
+    Effect::new(move |_| {
+        if chat.replying_to.get().is_some() {
+            if let Some(el) = input.get_untracked() {
+                let _ = el.focus();
+            }
+        }
+    });
 
     // Drafts: one per conversation and mode, kept on every change, back after a reload.
     let draft_key = move |private: bool| {
@@ -144,6 +154,11 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                 _ => {}
             }
         }
+        if ev.key() == "Escape" && chat.replying_to.get_untracked().is_some() {
+            ev.prevent_default();
+            chat.replying_to.set(None);
+            return;
+        }
         // Enter while an IME composes a character confirms the character, not the message.
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
@@ -202,6 +217,19 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                 </button>
             </div>
             <CannedPicker search=canned on_choose=choose/>
+            {move || chat.replying_to.get().map(|id| {
+                let (who, text) = describe(chat, id).unwrap_or_else(|| ("a message".into(), String::new()));
+                view! {
+                    <div class="parley-replying" data-testid="replying-to">
+                        <span class="parley-replying-label">"Replying to " <strong>{who}</strong></span>
+                        <span class="parley-quote-text">{text}</span>
+                        <button type="button" class="parley-link-button" aria-label="Cancel the reply" data-testid="cancel-reply"
+                            on:click=move |_| chat.replying_to.set(None)>
+                            "✕"
+                        </button>
+                    </div>
+                }
+            })}
             <div class="parley-composer-box" class:parley-composer-over=move || over_limit.get()>
                 <textarea
                     data-testid="composer-input"

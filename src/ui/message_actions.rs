@@ -1,5 +1,5 @@
-//! What the agent can do to one of their own sent messages: delete it, after saying so
-//! twice (the deletion is for everyone, and cannot be undone).
+//! What the agent can do to a message: reply to it (any message), and delete it (their
+//! own, after saying so twice: the deletion is for everyone and cannot be undone).
 
 use leptos::prelude::*;
 use parley_core::store::Row;
@@ -13,6 +13,12 @@ enum DeleteState {
     Confirming,
     Deleting,
     Failed(String),
+}
+
+/// Any message the server has, that is not deleted nor an activity line.
+fn repliable(row: &Row) -> bool {
+    let m = &row.message;
+    m.id > 0 && !m.is_deleted() && m.message_type != MessageType::Activity
 }
 
 /// Sent by this agent, confirmed by the server, not already deleted.
@@ -29,6 +35,12 @@ fn deletable(row: &Row, me: i64) -> bool {
 pub fn MessageActions(row: RwSignal<Row>, chat: ChatState) -> impl IntoView {
     let me = chat.profile.with_value(|p| p.id);
     let can_delete = Memo::new(move |_| row.with(|r| deletable(r, me)));
+    let can_reply = Memo::new(move |_| row.with(repliable));
+    let reply = move |_| {
+        // The composer shows what is replied to and takes the focus.
+        chat.replying_to
+            .set(Some(row.with_untracked(|r| r.message.id)));
+    };
     let state = RwSignal::new(DeleteState::Idle);
     let confirm = move |_| {
         let id = row.with_untracked(|r| r.message.id);
@@ -41,14 +53,19 @@ pub fn MessageActions(row: RwSignal<Row>, chat: ChatState) -> impl IntoView {
         });
     };
     view! {
-        <Show when=move || can_delete.get()>
+        <Show when=move || can_reply.get()>
             <div class="parley-message-actions">
                 {move || match state.get() {
                     DeleteState::Idle => view! {
-                        <button type="button" class="parley-link-button parley-action" data-testid="delete-message"
-                            on:click=move |_| state.set(DeleteState::Confirming)>
-                            "Delete"
+                        <button type="button" class="parley-link-button parley-action" data-testid="reply-message" on:click=reply>
+                            "Reply"
                         </button>
+                        <Show when=move || can_delete.get()>
+                            <button type="button" class="parley-link-button parley-action" data-testid="delete-message"
+                                on:click=move |_| state.set(DeleteState::Confirming)>
+                                "Delete"
+                            </button>
+                        </Show>
                     }.into_any(),
                     DeleteState::Confirming => view! {
                         <span class="parley-confirm" role="group" aria-label="Confirm deletion">

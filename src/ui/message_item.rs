@@ -10,6 +10,7 @@ use crate::state::conversation::ChatState;
 use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
 use crate::ui::message_actions::MessageActions;
+use crate::ui::reply_quote::ReplyQuote;
 
 /// `data-status`: the local send state while the message is ours and unconfirmed, else the
 /// server's status.
@@ -97,6 +98,9 @@ pub fn MessageItem(
                 .map(str::to_owned)
         })
     });
+    let reply_to = Memo::new(move |_| {
+        row.with(|r| r.message.in_reply_to().filter(|_| !r.message.is_deleted()))
+    });
     let attachments = Memo::new(move |_| {
         row.with(|r| {
             let list = r.message.attachments();
@@ -173,6 +177,7 @@ pub fn MessageItem(
                         </Show>
                     </div>
                     <div class="parley-bubble">
+                        {move || reply_to.get().map(|id| view! { <ReplyQuote chat=chat id=id/> })}
                         {move || attachments.get().map(|list| view! { <AttachmentList attachments=list/> })}
                         <div class="parley-content" data-testid="message-content" inner_html=move || html.get()></div>
                         <div class="parley-bubble-footer">

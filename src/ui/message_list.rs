@@ -390,6 +390,48 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
         });
     });
 
+    // A quote was clicked: bring the original into view, a third down the screen, and
+    // flash it so the eye finds it.
+    Effect::new(move |_| {
+        let Some(id) = chat.jump_to.get() else {
+            return;
+        };
+        chat.jump_to.set(None);
+        let target = messages.key_of_id(id).and_then(|key| {
+            let i = keys.with_untracked(|k| k.iter().position(|k| *k == key.0))?;
+            Some((key.0, layout.with_untracked(|l| l.top(i))))
+        });
+        let Some((key, top)) = target else {
+            chat.notice.set(Some(
+                "The original message is further back: scroll up to load it.".into(),
+            ));
+            return;
+        };
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        at_bottom.set_value(false);
+        kept_row.set_value(None);
+        let y = top + content_offset() - f64::from(el.client_height()) / 3.0;
+        el.set_scroll_top(y.max(0.0) as i32);
+        settle();
+        request_animation_frame(move || {
+            let Some(el) = list.get_untracked() else {
+                return;
+            };
+            let selector = format!(".parley-row[data-key=\"{key}\"]");
+            if let Ok(Some(row)) = el.query_selector(&selector) {
+                let _ = row.class_list().add_1("parley-row-flash");
+                set_timeout(
+                    move || {
+                        let _ = row.class_list().remove_1("parley-row-flash");
+                    },
+                    std::time::Duration::from_millis(1500),
+                );
+            }
+        });
+    });
+
     // A message appended at the end: follow it if the agent was at the bottom or sent it;
     // otherwise count it in the pill.
     Effect::new(move |previous: Option<u64>| {

@@ -13,6 +13,7 @@ pub mod day_separator;
 pub mod message_actions;
 pub mod message_item;
 pub mod message_list;
+pub mod reply_quote;
 pub mod send_toast;
 pub mod sign_in;
 pub mod typing_indicator;
