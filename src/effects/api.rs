@@ -37,6 +37,13 @@ impl ApiError {
     }
 }
 
+/// Extensions of the backend beyond Chatwoot's API (none for a real Chatwoot).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    pub echo_id_idempotency: bool,
+    pub message_edit: bool,
+}
+
 /// The account-scoped API as one agent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Api {
@@ -207,20 +214,53 @@ impl Api {
         decode(resp).await
     }
 
-    /// Whether the backend makes `echo_id` an idempotency key (`parley-server`'s
-    /// capabilities extension). A real Chatwoot has no such endpoint: 404 means no.
-    pub async fn echo_id_idempotency(&self) -> Result<bool, ApiError> {
+    /// What the backend adds to Chatwoot's API (`parley-server`'s capabilities extension).
+    /// A real Chatwoot has no such endpoint: 404 means none.
+    pub async fn capabilities(&self) -> Result<Capabilities, ApiError> {
         match self
             .get::<serde_json::Value>("/api/v1/parley/capabilities")
             .await
         {
-            Ok(v) => Ok(v
-                .pointer("/parley/echo_id_idempotency")
-                .and_then(serde_json::Value::as_bool)
-                .unwrap_or(false)),
-            Err(ApiError::Http { status: 404, .. }) => Ok(false),
+            Ok(v) => {
+                let flag = |name: &str| {
+                    v.pointer(&format!("/parley/{name}"))
+                        .and_then(serde_json::Value::as_bool)
+                        .unwrap_or(false)
+                };
+                Ok(Capabilities {
+                    echo_id_idempotency: flag("echo_id_idempotency"),
+                    message_edit: flag("message_edit"),
+                })
+            }
+            Err(ApiError::Http { status: 404, .. }) => Ok(Capabilities::default()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether the backend makes `echo_id` an idempotency key.
+    pub async fn echo_id_idempotency(&self) -> Result<bool, ApiError> {
+        self.capabilities().await.map(|c| c.echo_id_idempotency)
+    }
+
+    /// `parley-server`'s edit extension: the author replaces a sent message's text; the
+    /// answer is the message with `content_attributes.edited`.
+    pub async fn edit_message(
+        &self,
+        account_id: i64,
+        conversation_id: i64,
+        message_id: i64,
+        content: &str,
+    ) -> Result<Message, ApiError> {
+        let resp = self
+            .authed(Request::patch(&self.url(&format!(
+                "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}/content"
+            ))))
+            .json(&serde_json::json!({ "content": content }))
+            .map_err(|e| ApiError::Decode(e.to_string()))?
+            .send()
+            .await
+            .map_err(|_| ApiError::Network)?;
+        decode(resp).await
     }
 
     pub async fn toggle_typing(

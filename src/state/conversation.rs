@@ -58,6 +58,8 @@ pub struct ChatState {
     pub replying_to: RwSignal<Option<i64>>,
     /// A message the log should bring into view (a quote was clicked).
     pub jump_to: RwSignal<Option<i64>>,
+    /// The backend can edit sent messages (`parley-server`; a real Chatwoot cannot).
+    pub can_edit: RwSignal<bool>,
 }
 
 /// "Message not sent: <reason>", with Retry.
@@ -87,6 +89,7 @@ impl ChatState {
             toast: RwSignal::new(None),
             replying_to: RwSignal::new(None),
             jump_to: RwSignal::new(None),
+            can_edit: RwSignal::new(false),
         }
     }
 
@@ -116,6 +119,15 @@ impl ChatState {
                 self.conversation.set(Some(conversation));
                 self.messages.upsert_all(page.payload);
                 self.load.set(LoadState::Ready);
+                // Edit is an extension: offered only where the backend has it.
+                leptos::task::spawn_local(async move {
+                    let Some(api) = self.try_api() else {
+                        return;
+                    };
+                    if let Ok(c) = api.capabilities().await {
+                        self.can_edit.set(c.message_edit);
+                    }
+                });
                 self.mark_read_if_watching(true);
             }
             (Err(e), _) | (_, Err(e)) => self.load.set(LoadState::Failed(describe_load(&e))),
@@ -237,6 +249,26 @@ impl ChatState {
                 self.messages.mark_read(c.contact_last_seen_at);
             }
             _ => {}
+        }
+    }
+
+    /// Replaces the text of one of the agent's sent messages (`parley-server`'s extension).
+    pub async fn edit_message(self, message_id: i64, content: String) -> Result<(), String> {
+        if let Err(e) = crate::state::sending::validate(&content) {
+            return Err(e.to_string());
+        }
+        let Some(api) = self.try_api() else {
+            return Err("The conversation is closed.".into());
+        };
+        match api
+            .edit_message(self.account_id, self.conversation_id, message_id, &content)
+            .await
+        {
+            Ok(message) => {
+                self.receive(message);
+                Ok(())
+            }
+            Err(e) => Err(format!("Couldn't save the edit. {e}")),
         }
     }
 

@@ -1,5 +1,5 @@
-//! What the agent can do to a message: reply to it (any message), and delete it (their
-//! own, after saying so twice: the deletion is for everyone and cannot be undone).
+//! What the agent can do to a message: reply to it (any message); edit their own (where
+//! the backend can) and delete it (after saying so twice: it is for everyone, for good).
 
 use leptos::prelude::*;
 use parley_core::store::Row;
@@ -32,7 +32,12 @@ fn deletable(row: &Row, me: i64) -> bool {
 }
 
 #[component]
-pub fn MessageActions(row: RwSignal<Row>, chat: ChatState) -> impl IntoView {
+pub fn MessageActions(
+    row: RwSignal<Row>,
+    chat: ChatState,
+    /// Set to open the row's editor.
+    editing: RwSignal<bool>,
+) -> impl IntoView {
     let me = chat.profile.with_value(|p| p.id);
     let can_delete = Memo::new(move |_| row.with(|r| deletable(r, me)));
     let can_reply = Memo::new(move |_| row.with(repliable));
@@ -60,6 +65,12 @@ pub fn MessageActions(row: RwSignal<Row>, chat: ChatState) -> impl IntoView {
                         <button type="button" class="parley-link-button parley-action" data-testid="reply-message" on:click=reply>
                             "Reply"
                         </button>
+                        <Show when=move || can_delete.get() && chat.can_edit.get()>
+                            <button type="button" class="parley-link-button parley-action" data-testid="edit-message"
+                                on:click=move |_| editing.set(true)>
+                                "Edit"
+                            </button>
+                        </Show>
                         <Show when=move || can_delete.get()>
                             <button type="button" class="parley-link-button parley-action" data-testid="delete-message"
                                 on:click=move |_| state.set(DeleteState::Confirming)>

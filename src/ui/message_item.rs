@@ -10,6 +10,7 @@ use crate::state::conversation::ChatState;
 use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
 use crate::ui::message_actions::MessageActions;
+use crate::ui::message_editor::MessageEditor;
 use crate::ui::reply_quote::ReplyQuote;
 
 /// `data-status`: the local send state while the message is ours and unconfirmed, else the
@@ -98,6 +99,22 @@ pub fn MessageItem(
                 .map(str::to_owned)
         })
     });
+    let editing = RwSignal::new(false);
+    // "edited", with what it said before, from parley-server's edit extension.
+    let edited = Memo::new(move |_| {
+        row.with(|r| {
+            let e = r.message.content_attributes.get("edited")?;
+            let previous = e
+                .get("previous")
+                .and_then(|p| p.as_array().and_then(|a| a.last()).or(Some(p)))
+                .and_then(|p| {
+                    p.as_str()
+                        .map(str::to_owned)
+                        .or_else(|| p.get("content")?.as_str().map(str::to_owned))
+                });
+            Some(previous.map_or_else(|| "Edited".to_owned(), |p| format!("Edited. Before: {p}")))
+        })
+    });
     let reply_to = Memo::new(move |_| {
         row.with(|r| r.message.in_reply_to().filter(|_| !r.message.is_deleted()))
     });
@@ -179,8 +196,23 @@ pub fn MessageItem(
                     <div class="parley-bubble">
                         {move || reply_to.get().map(|id| view! { <ReplyQuote chat=chat id=id/> })}
                         {move || attachments.get().map(|list| view! { <AttachmentList attachments=list/> })}
-                        <div class="parley-content" data-testid="message-content" inner_html=move || html.get()></div>
+                        <Show
+                            when=move || editing.get()
+                            fallback=move || view! {
+                                <div class="parley-content" data-testid="message-content" inner_html=move || html.get()></div>
+                            }
+                        >
+                            <MessageEditor
+                                chat=chat
+                                message_id=row.with_untracked(|r| r.message.id)
+                                original=row.with_untracked(|r| r.message.content.clone().unwrap_or_default())
+                                on_done=Callback::new(move |()| editing.set(false))
+                            />
+                        </Show>
                         <div class="parley-bubble-footer">
+                            {move || edited.get().map(|title| view! {
+                                <span class="parley-edited" data-testid="edited" title=title>"edited"</span>
+                            })}
                             <time
                                 data-testid="message-time"
                                 datetime=move || iso_datetime(created_at.get())
@@ -193,7 +225,9 @@ pub fn MessageItem(
                             </Show>
                         </div>
                     </div>
-                    <MessageActions row=row chat=chat/>
+                    <Show when=move || !editing.get()>
+                        <MessageActions row=row chat=chat editing=editing/>
+                    </Show>
                     <Show when=move || failure.with(Option::is_some)>
                         <div class="parley-message-error" role="alert">
                             <span>{move || failure.get().unwrap_or_default()}</span>

@@ -11,6 +11,7 @@ pub mod conversation_header;
 pub mod conversation_list;
 pub mod day_separator;
 pub mod message_actions;
+pub mod message_editor;
 pub mod message_item;
 pub mod message_list;
 pub mod reply_quote;

@@ -1,0 +1,79 @@
+//! Editing a sent message in place: its text in a box, Save (or Enter) and Cancel (or
+//! Escape). Nothing is lost on a failure: the text stays in the box with the reason.
+
+use leptos::html::Textarea;
+use leptos::prelude::*;
+
+use crate::state::conversation::ChatState;
+
+#[component]
+pub fn MessageEditor(
+    chat: ChatState,
+    message_id: i64,
+    original: String,
+    /// Called when the editor should close (saved or cancelled).
+    on_done: Callback<()>,
+) -> impl IntoView {
+    let text = RwSignal::new(original.clone());
+    let original = StoredValue::new(original);
+    let error = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    let input = NodeRef::<Textarea>::new();
+    input.on_load(move |el| {
+        let _ = el.focus();
+    });
+    let save = move || {
+        if saving.get_untracked() {
+            return;
+        }
+        let content = text.get_untracked();
+        if original.with_value(|o| *o == content) {
+            on_done.run(());
+            return;
+        }
+        saving.set(true);
+        leptos::task::spawn_local(async move {
+            match chat.edit_message(message_id, content).await {
+                Ok(()) => on_done.run(()),
+                Err(e) => {
+                    saving.set(false);
+                    error.set(Some(e));
+                }
+            }
+        });
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Enter" if !ev.shift_key() && !ev.is_composing() => {
+            ev.prevent_default();
+            save();
+        }
+        "Escape" => {
+            ev.prevent_default();
+            on_done.run(());
+        }
+        _ => {}
+    };
+    view! {
+        <div class="parley-editor" data-testid="message-editor">
+            <textarea
+                class="parley-editor-input"
+                aria-label="Edit the message"
+                node_ref=input
+                prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))
+                on:keydown=on_keydown
+            ></textarea>
+            <div class="parley-editor-actions">
+                <button type="button" class="parley-link-button" data-testid="save-edit" disabled=move || saving.get() on:click=move |_| save()>
+                    {move || if saving.get() { "Saving…" } else { "Save" }}
+                </button>
+                <button type="button" class="parley-link-button" data-testid="cancel-edit" on:click=move |_| on_done.run(())>
+                    "Cancel"
+                </button>
+            </div>
+            <Show when=move || error.with(Option::is_some)>
+                <p class="parley-inline-error" role="alert">{move || error.get().unwrap_or_default()}</p>
+            </Show>
+        </div>
+    }
+}

@@ -1,0 +1,95 @@
+// Editing a sent message (issue 4): parley-server's edit extension; the agent edits their
+// own message in place, it shows "edited" with what it said before, and watchers (another
+// agent page, the customer) see the new text live. Against a backend without the
+// extension (a real Chatwoot answers 404 to the capabilities), no Edit is offered.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Server, launchBrowser, newPage, uniqueText } from './harness.mjs';
+
+const MESSAGE = '[data-testid=message]';
+
+describe('editing a sent message', { timeout: 120_000 }, () => {
+  let server;
+  let browser;
+  let agent;
+  let watcher;
+  let customer;
+  const before_ = uniqueText('the parcel ships on Monday');
+  const after_ = uniqueText('the parcel ships on Tuesday');
+
+  before(async () => {
+    server = await Server.start({ demo: true });
+    browser = await launchBrowser();
+    agent = await newPage(browser);
+    watcher = await newPage(browser);
+    customer = await newPage(browser);
+    for (const page of [agent, watcher]) {
+      await page.goto(server.info.agentUrl);
+      await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
+    }
+    await customer.goto(server.info.customerUrl);
+    await customer.locator('#conn[data-state=connected]').waitFor();
+    const input = agent.locator('[data-testid=composer-input]');
+    await input.fill(before_);
+    await input.press('Enter');
+    await customer.locator('#messages .msg .msg-text', { hasText: before_ }).waitFor();
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.dispose();
+  });
+
+  test('Edit, then Enter saves: the row says "edited", watchers see it live', async () => {
+    const row = agent.locator(MESSAGE, { hasText: before_ });
+    const id = await row.getAttribute('data-id');
+    await row.hover();
+    await row.locator('[data-testid=edit-message]').click();
+    const box = agent.locator('[data-testid=message-editor] textarea');
+    await box.waitFor();
+    assert.equal(await box.inputValue(), before_);
+    await box.fill(after_);
+    await box.press('Enter');
+    const edited = agent.locator(`${MESSAGE}[data-id="${id}"]`);
+    await edited.locator('[data-testid=edited]').waitFor();
+    assert.match(await edited.locator('[data-testid=message-content]').textContent(), /Tuesday/);
+    assert.match(await edited.locator('[data-testid=edited]').getAttribute('title'), /Monday/);
+    await watcher.locator(`${MESSAGE}[data-id="${id}"]`, { hasText: after_ }).locator('[data-testid=edited]').waitFor();
+    await customer.locator('#messages .msg .msg-text', { hasText: after_ }).waitFor();
+    const res = await server.api('/api/v1/accounts/1/conversations/1/messages');
+    const m = res.json.payload.find((x) => String(x.id) === id);
+    assert.equal(m.content, after_);
+    assert.equal(m.content_attributes.edited.previous.at(-1).content, before_);
+  });
+
+  test('Escape cancels without a change', async () => {
+    const row = agent.locator(MESSAGE, { hasText: after_ });
+    await row.hover();
+    await row.locator('[data-testid=edit-message]').click();
+    const box = agent.locator('[data-testid=message-editor] textarea');
+    await box.fill('never saved');
+    await box.press('Escape');
+    await agent.locator('[data-testid=message-editor]').waitFor({ state: 'detached' });
+    assert.match(await row.locator('[data-testid=message-content]').textContent(), /Tuesday/);
+  });
+
+  test('against a backend without the extension, no Edit is offered', async () => {
+    const page = await newPage(browser);
+    // What a real Chatwoot answers to the capabilities endpoint.
+    await page.route('**/api/v1/parley/capabilities', (route) =>
+      route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"Resource could not be found"}' }),
+    );
+    await page.goto(server.info.agentUrl);
+    const row = page.locator(MESSAGE, { hasText: after_ });
+    await row.waitFor();
+    await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
+    await row.hover();
+    await row.locator('[data-testid=delete-message]').waitFor();
+    assert.equal(await row.locator('[data-testid=edit-message]').count(), 0);
+    await page.context().close();
+  });
+
+  test('no page errors', () => {
+    assert.deepEqual([...agent.errors, ...watcher.errors, ...customer.errors].filter((e) => !/favicon/.test(e)), []);
+  });
+});
