@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 const KEY_PREFIX: &str = "parley.session.v1:";
 const SIGNED_OUT_PREFIX: &str = "parley.signed-out.v1:";
 const DRAFT_PREFIX: &str = "parley.draft.v1:";
+const LEFT_OUTBOX_KEY: &str = "parley.left-outbox.v1";
+/// Echo ids remembered as gone from the outbox; the oldest are dropped past this.
+const LEFT_OUTBOX_MAX: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredSession {
@@ -67,4 +70,37 @@ pub fn save_draft(key: &str, text: &str) {
             storage.set_item(key, text)
         };
     }
+}
+
+/// Notes, synchronously, that a message left the outbox (delivered or discarded). The
+/// outbox's own delete is an IndexedDB transaction that a reload right after can abort;
+/// this note survives it, so the message does not come back as pending.
+pub fn remember_left_outbox(echo_id: &str) {
+    let Some(storage) = local_storage() else {
+        return;
+    };
+    let mut ids = left_outbox(&storage);
+    if ids.iter().any(|i| i == echo_id) {
+        return;
+    }
+    ids.push(echo_id.to_owned());
+    if ids.len() > LEFT_OUTBOX_MAX {
+        ids.drain(..ids.len() - LEFT_OUTBOX_MAX);
+    }
+    if let Ok(text) = serde_json::to_string(&ids) {
+        let _ = storage.set_item(LEFT_OUTBOX_KEY, &text);
+    }
+}
+
+pub fn has_left_outbox(echo_id: &str) -> bool {
+    local_storage().is_some_and(|s| left_outbox(&s).iter().any(|i| i == echo_id))
+}
+
+fn left_outbox(storage: &web_sys::Storage) -> Vec<String> {
+    storage
+        .get_item(LEFT_OUTBOX_KEY)
+        .ok()
+        .flatten()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
 }

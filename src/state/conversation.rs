@@ -252,6 +252,13 @@ impl ChatState {
         }
     }
 
+    /// Replaces the text of a message still in the outbox: always possible until it leaves.
+    pub fn edit_queued(self, echo_id: String, content: String) -> Result<(), String> {
+        crate::state::sending::validate(&content).map_err(|e| e.to_string())?;
+        crate::state::outbox::edit(echo_id, content);
+        Ok(())
+    }
+
     /// Replaces the text of one of the agent's sent messages (`parley-server`'s extension).
     pub async fn edit_message(self, message_id: i64, content: String) -> Result<(), String> {
         if let Err(e) = crate::state::sending::validate(&content) {

@@ -222,6 +222,12 @@ pub fn retry(echo_id: String) {
     feed(Input::Event(Event::Retry { echo_id }));
 }
 
+/// A new text for a message that has not left yet (queued or failed); ignored by the
+/// outbox once a request is in the air.
+pub fn edit(echo_id: String, content: String) {
+    feed(Input::Event(Event::Edit { echo_id, content }));
+}
+
 pub fn discard(echo_id: String) {
     feed(Input::Event(Event::Discard { echo_id }));
 }
@@ -310,6 +316,18 @@ fn feed(input: Input) {
     }
 }
 
+/// Entries whose message left the outbox just before the page went (its IndexedDB delete
+/// did not commit): finished, not to be shown or sent again.
+fn drop_already_left(store: &OutboxStore, entries: &mut Vec<Entry>) {
+    entries.retain(|e| {
+        let left = crate::effects::storage::has_left_outbox(&e.echo_id);
+        if left {
+            report(store.delete(&e.echo_id));
+        }
+        !left
+    });
+}
+
 impl Inner {
     fn run(&mut self, input: Input) {
         let now = now_ms();
@@ -323,7 +341,17 @@ impl Inner {
                     Event::Discard { echo_id } => Some(echo_id.clone()),
                     _ => None,
                 };
+                let edited = match &event {
+                    Event::Edit { echo_id, .. } => Some(echo_id.clone()),
+                    _ => None,
+                };
                 let commands = self.machine.handle(now, event);
+                // An edit the outbox took (the message had not left): the row shows it.
+                if let (Some(echo_id), Some(chat)) = (edited, self.chat) {
+                    if let Some(e) = self.machine.entries().iter().find(|e| e.echo_id == echo_id) {
+                        chat.show_pending(&e.echo_id, &e.draft, (e.enqueued_at_ms / 1000) as i64);
+                    }
+                }
                 if let Some(echo_id) = discarded {
                     let forgotten = commands
                         .iter()
@@ -334,7 +362,8 @@ impl Inner {
                 }
                 commands
             }
-            Input::Opened { store, entries } => {
+            Input::Opened { store, mut entries } => {
+                drop_already_left(&store, &mut entries);
                 self.store = Some(store);
                 let mut commands = self.machine.handle(now, Event::Restored(entries));
                 for event in std::mem::take(&mut self.early) {
@@ -347,7 +376,10 @@ impl Inner {
                 self.tell_if_not_durable();
                 commands
             }
-            Input::Adopted(entries) => {
+            Input::Adopted(mut entries) => {
+                if let Some(store) = &self.store {
+                    drop_already_left(store, &mut entries);
+                }
                 let commands = self.machine.handle(now, Event::Restored(entries));
                 self.show_entries();
                 commands
@@ -518,6 +550,7 @@ impl Inner {
                 report(write);
             }
             Command::Forget { echo_id } => {
+                crate::effects::storage::remember_left_outbox(&echo_id);
                 self.writes.remove(&echo_id);
                 if let Some(store) = &self.store {
                     report(store.delete(&echo_id));

@@ -2,7 +2,7 @@
 //! the backend can) and delete it (after saying so twice: it is for everyone, for good).
 
 use leptos::prelude::*;
-use parley_core::store::Row;
+use parley_core::store::{Row, SendState};
 use parley_wire::{MessageType, Sender};
 
 use crate::state::conversation::ChatState;
@@ -41,6 +41,10 @@ pub fn MessageActions(
     let me = chat.profile.with_value(|p| p.id);
     let can_delete = Memo::new(move |_| row.with(|r| deletable(r, me)));
     let can_reply = Memo::new(move |_| row.with(repliable));
+    // Still in the outbox and not in the air: its text can always change.
+    let can_edit_queued = Memo::new(move |_| {
+        row.with(|r| matches!(r.send, Some(SendState::Queued | SendState::Failed { .. })))
+    });
     let reply = move |_| {
         // The composer shows what is replied to and takes the focus.
         chat.replying_to
@@ -58,14 +62,16 @@ pub fn MessageActions(
         });
     };
     view! {
-        <Show when=move || can_reply.get()>
+        <Show when=move || can_reply.get() || can_edit_queued.get()>
             <div class="parley-message-actions">
                 {move || match state.get() {
                     DeleteState::Idle => view! {
-                        <button type="button" class="parley-link-button parley-action" data-testid="reply-message" on:click=reply>
-                            "Reply"
-                        </button>
-                        <Show when=move || can_delete.get() && chat.can_edit.get()>
+                        <Show when=move || can_reply.get()>
+                            <button type="button" class="parley-link-button parley-action" data-testid="reply-message" on:click=reply>
+                                "Reply"
+                            </button>
+                        </Show>
+                        <Show when=move || can_edit_queued.get() || (can_delete.get() && chat.can_edit.get())>
                             <button type="button" class="parley-link-button parley-action" data-testid="edit-message"
                                 on:click=move |_| editing.set(true)>
                                 "Edit"

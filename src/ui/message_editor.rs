@@ -6,16 +6,25 @@ use leptos::prelude::*;
 
 use crate::state::conversation::ChatState;
 
+/// What is edited: a sent message (the server's edit extension), or one still in the
+/// outbox (its queued text).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EditTarget {
+    Sent(i64),
+    Queued(String),
+}
+
 #[component]
 pub fn MessageEditor(
     chat: ChatState,
-    message_id: i64,
+    target: EditTarget,
     original: String,
     /// Called when the editor should close (saved or cancelled).
     on_done: Callback<()>,
 ) -> impl IntoView {
     let text = RwSignal::new(original.clone());
     let original = StoredValue::new(original);
+    let target = StoredValue::new(target);
     let error = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     let input = NodeRef::<Textarea>::new();
@@ -31,16 +40,24 @@ pub fn MessageEditor(
             on_done.run(());
             return;
         }
-        saving.set(true);
-        leptos::task::spawn_local(async move {
-            match chat.edit_message(message_id, content).await {
+        match target.get_value() {
+            EditTarget::Queued(echo_id) => match chat.edit_queued(echo_id, content) {
                 Ok(()) => on_done.run(()),
-                Err(e) => {
-                    saving.set(false);
-                    error.set(Some(e));
-                }
+                Err(e) => error.set(Some(e)),
+            },
+            EditTarget::Sent(message_id) => {
+                saving.set(true);
+                leptos::task::spawn_local(async move {
+                    match chat.edit_message(message_id, content).await {
+                        Ok(()) => on_done.run(()),
+                        Err(e) => {
+                            saving.set(false);
+                            error.set(Some(e));
+                        }
+                    }
+                });
             }
-        });
+        }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
         "Enter" if !ev.shift_key() && !ev.is_composing() => {

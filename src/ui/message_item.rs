@@ -10,7 +10,7 @@ use crate::state::conversation::ChatState;
 use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
 use crate::ui::message_actions::MessageActions;
-use crate::ui::message_editor::MessageEditor;
+use crate::ui::message_editor::{EditTarget, MessageEditor};
 use crate::ui::reply_quote::ReplyQuote;
 
 /// `data-status`: the local send state while the message is ours and unconfirmed, else the
@@ -204,7 +204,11 @@ pub fn MessageItem(
                         >
                             <MessageEditor
                                 chat=chat
-                                message_id=row.with_untracked(|r| r.message.id)
+                                target=row.with_untracked(|r| if r.send.is_some() {
+                                    EditTarget::Queued(r.message.echo_id.clone().unwrap_or_default())
+                                } else {
+                                    EditTarget::Sent(r.message.id)
+                                })
                                 original=row.with_untracked(|r| r.message.content.clone().unwrap_or_default())
                                 on_done=Callback::new(move |()| editing.set(false))
                             />

@@ -73,6 +73,35 @@ describe('editing a sent message', { timeout: 120_000 }, () => {
     assert.match(await row.locator('[data-testid=message-content]').textContent(), /Tuesday/);
   });
 
+  test('a message still in the outbox can be edited, and goes out as edited, once', async () => {
+    const page = await newPage(browser);
+    await page.goto(server.info.agentUrl);
+    await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
+    const typed = uniqueText('typed offline with a tpyo');
+    const fixed = uniqueText('typed offline, fixed');
+    await page.context().setOffline(true);
+    try {
+      const input = page.locator('[data-testid=composer-input]');
+      await input.fill(typed);
+      await input.press('Enter');
+      const row = page.locator(`${MESSAGE}[data-status=queued]`, { hasText: typed });
+      await row.waitFor();
+      await row.hover();
+      await row.locator('[data-testid=edit-message]').click();
+      const box = page.locator('[data-testid=message-editor] textarea');
+      await box.fill(fixed);
+      await box.press('Enter');
+      await page.locator(`${MESSAGE}[data-status=queued]`, { hasText: fixed }).waitFor();
+    } finally {
+      await page.context().setOffline(false);
+    }
+    await page.locator(`${MESSAGE}[data-status=sent]`, { hasText: fixed }).or(page.locator(`${MESSAGE}[data-status=delivered]`, { hasText: fixed })).or(page.locator(`${MESSAGE}[data-status=read]`, { hasText: fixed })).waitFor({ timeout: 30_000 });
+    const res = await server.api('/api/v1/accounts/1/conversations/1/messages');
+    assert.equal(res.json.payload.filter((m) => m.content === fixed).length, 1, 'the edited text, once');
+    assert.equal(res.json.payload.filter((m) => m.content === typed).length, 0, 'never the first text');
+    await page.context().close();
+  });
+
   test('against a backend without the extension, no Edit is offered', async () => {
     const page = await newPage(browser);
     // What a real Chatwoot answers to the capabilities endpoint.
