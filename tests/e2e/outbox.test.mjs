@@ -144,7 +144,16 @@ describe('outbox', { timeout: 300_000 }, () => {
     await page.reload({ timeout: 10_000 }).catch(() => {}); // the server is down: an error page
     await startAgain();
 
-    await page.goto(server.info.agentUrl);
+    // The error page may still be committing: a navigation now can be interrupted by it.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await page.goto(server.info.agentUrl);
+        break;
+      } catch (e) {
+        if (attempt >= 3 || !/interrupted by another navigation/.test(e.message)) throw e;
+        await page.waitForTimeout(250);
+      }
+    }
     for (const text of texts) await waitConfirmed(page, text, 30_000);
     const { counts, order } = await onServer(texts);
     assert.deepEqual(counts, [1, 1, 1, 1, 1], 'each arrived exactly once');
