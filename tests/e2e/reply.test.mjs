@@ -12,6 +12,7 @@ describe('replying to a message', { timeout: 120_000 }, () => {
   let browser;
   let agent;
   let watcher;
+  let customer;
   const question = uniqueText('which adapter fits');
   const answer = uniqueText('the USB-C one');
 
@@ -24,6 +25,9 @@ describe('replying to a message', { timeout: 120_000 }, () => {
       await page.goto(server.info.agentUrl);
       await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
     }
+    customer = await newPage(browser);
+    await customer.goto(server.info.customerUrl);
+    await customer.locator('#conn[data-state=connected]').waitFor();
     await server.customerSend(question);
     await agent.locator(MESSAGE, { hasText: question }).waitFor();
   });
@@ -63,6 +67,8 @@ describe('replying to a message', { timeout: 120_000 }, () => {
     const stored = res.json.payload.find((m) => m.content === answer);
     assert.equal(String(stored.content_attributes.in_reply_to), originalId);
     await watcher.locator(MESSAGE, { hasText: answer }).locator(`[data-testid=reply-quote][data-reply-to="${originalId}"]`).waitFor();
+    // The customer gets the reply live too.
+    await customer.locator('#messages .msg .msg-text', { hasText: answer }).waitFor();
   });
 
   test('a click on the quote brings an old original back into view', async () => {
@@ -107,6 +113,6 @@ describe('replying to a message', { timeout: 120_000 }, () => {
   });
 
   test('no page errors', () => {
-    assert.deepEqual([...agent.errors, ...watcher.errors].filter((e) => !/favicon/.test(e)), []);
+    assert.deepEqual([...agent.errors, ...watcher.errors, ...customer.errors].filter((e) => !/favicon/.test(e)), []);
   });
 });
