@@ -59,7 +59,8 @@ impl Handle {
 }
 
 /// Mounts one conversation into `element`. `config`: `{baseUrl, token, accountId,
-/// conversationId, onTelemetry?}`; `onTelemetry(event)` receives each telemetry event.
+/// conversationId, onTelemetry?}`; `onTelemetry(event)` receives each telemetry event,
+/// which is also dispatched on `element` as a bubbling `parley:telemetry` CustomEvent.
 /// All of Parley's styles are scoped under its root (`.parley`).
 #[wasm_bindgen]
 pub fn mount(element: web_sys::HtmlElement, config: JsValue) -> Result<Handle, JsError> {
@@ -73,9 +74,12 @@ pub fn mount(element: web_sys::HtmlElement, config: JsValue) -> Result<Handle, J
             "Parley mount(): config.conversationId is required",
         ));
     }
+    let host = element.clone();
     let handle = leptos::mount::mount_to(element, move || match on_telemetry {
-        Some(f) => view! { <ui::app::EmbeddedApp config=config on_telemetry=f/> }.into_any(),
-        None => view! { <ui::app::EmbeddedApp config=config/> }.into_any(),
+        Some(f) => {
+            view! { <ui::app::EmbeddedApp config=config on_telemetry=f host=host/> }.into_any()
+        }
+        None => view! { <ui::app::EmbeddedApp config=config host=host/> }.into_any(),
     });
     Ok(Handle {
         mounted: Some(Box::new(handle)),

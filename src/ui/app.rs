@@ -16,7 +16,7 @@ use crate::ui::sign_in::SignIn;
 /// The standalone app: Chatwoot's own URL shapes under `/app/`.
 #[component]
 pub fn App(config: Config) -> impl IntoView {
-    provide_context(Telemetry::new(config.telemetry.as_deref(), None));
+    provide_context(Telemetry::new(config.telemetry.as_deref(), None, None));
     let session = SessionCtx::new(config);
     provide_context(session);
     session.restore();
@@ -46,8 +46,15 @@ pub fn EmbeddedApp(
     /// The embedder's `onTelemetry` callback, if it passed one.
     #[prop(optional)]
     on_telemetry: Option<js_sys::Function>,
+    /// The element the host mounted Parley into (its DOM events are dispatched there).
+    #[prop(optional)]
+    host: Option<web_sys::HtmlElement>,
 ) -> impl IntoView {
-    provide_context(Telemetry::new(config.telemetry.as_deref(), on_telemetry));
+    provide_context(Telemetry::new(
+        config.telemetry.as_deref(),
+        on_telemetry,
+        host,
+    ));
     let conversation_id = config.conversation_id;
     let account_id = config.account_id;
     let session = SessionCtx::new(config);

@@ -36,6 +36,8 @@ describe('embedded with mount()', { timeout: 120_000 }, () => {
             import init, { mount } from '${js}';
             await init({ module_or_path: '${wasm}' });
             window.events = [];
+            window.domEvents = [];
+            document.getElementById('chat').addEventListener('parley:telemetry', (e) => window.domEvents.push(e.detail));
             window.chat = mount(document.getElementById('chat'), {
               baseUrl: '', accountId: 1, conversationId: 1, token: '${AGENT_TOKEN}',
               onTelemetry: (e) => window.events.push(e),
@@ -73,6 +75,8 @@ describe('embedded with mount()', { timeout: 120_000 }, () => {
     const canned = events.find((e) => e.name === 'canned_response_used');
     assert.equal(canned?.short_code, 'thanks');
     assert.ok(!JSON.stringify(events).includes(text), 'no message text in telemetry');
+    // The same events, as DOM CustomEvents on the element the host mounted into.
+    assert.deepEqual(await host.evaluate(() => window.domEvents), events);
   });
 
   test('unmount() removes the chat and closes its connection', async () => {
