@@ -20,6 +20,9 @@ use crate::AppState;
 const CUSTOMER_HTML: &str = include_str!("../assets/customer.html");
 const CUSTOMER_JS: &str = include_str!("../assets/customer.js");
 const CUSTOMER_CSS: &str = include_str!("../assets/customer.css");
+const EXAMPLE_HTML: &str = include_str!("../assets/embed-example.html");
+const EXAMPLE_JS: &str = include_str!("../assets/embed-example.js");
+const EXAMPLE_CSS: &str = include_str!("../assets/embed-example.css");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -28,6 +31,10 @@ pub fn routes() -> Router<AppState> {
         .route("/app/", get(app_page))
         .route("/app/{*rest}", get(app_page))
         .merge(customer_routes())
+        .route("/examples/embed", get(example_redirect))
+        .route("/examples/embed/", get(example_page))
+        .route("/examples/embed/example.js", get(example_js))
+        .route("/examples/embed/example.css", get(example_css))
 }
 
 /// The customer page: static, and it only calls relative `/public/api` and `/cable`, so it
@@ -185,6 +192,80 @@ pub async fn render_app(page: &AppPage<'_>, headers: &HeaderMap) -> Response {
         security_headers(&csp),
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         doc,
+    )
+        .into_response()
+}
+
+/// The built app's module, wasm and stylesheet, as Trunk named them in `index.html`.
+fn built_assets(index_html: &str) -> Option<(String, String, String)> {
+    let find = |suffix: &str| {
+        index_html.match_indices("/parley-").find_map(|(i, _)| {
+            let rest = &index_html[i..];
+            let end = rest.find(|c: char| c == '"' || c == '\'' || c.is_whitespace())?;
+            let name = &rest[..end];
+            name.ends_with(suffix).then(|| name.to_owned())
+        })
+    };
+    Some((find(".js")?, find("_bg.wasm")?, find(".css")?))
+}
+
+async fn example_redirect() -> Redirect {
+    Redirect::permanent("/examples/embed/")
+}
+
+/// An example host page: two chats mounted with `mount()` into a dashboard of its own.
+/// In demo mode it gets the demo agent's token, as the app page does.
+async fn example_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let index = tokio::fs::read_to_string(state.config.dist.join("index.html"))
+        .await
+        .unwrap_or_default();
+    let (module, wasm, css) = built_assets(&index).unwrap_or_default();
+    let token = state.config.demo.then(|| state.seeded.agent_token.clone());
+    let cfg = json!({
+        "module": (!module.is_empty()).then_some(module),
+        "wasm": wasm,
+        "css": css,
+        "token": token,
+        "accountId": state.seeded.account_id,
+        "conversations": [1, 2],
+    });
+    let text = cfg
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    let block = format!(r#"<script id="example-config" type="application/json">{text}</script>"#);
+    let doc = EXAMPLE_HTML.replacen("</head>", &format!("{block}\n  </head>"), 1);
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' blob: data:; media-src 'self' blob: data:; connect-src 'self'{}; \
+         object-src 'none'; base-uri 'self'; form-action 'self'",
+        socket_sources(&headers)
+    );
+    (
+        security_headers(&csp),
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        doc,
+    )
+        .into_response()
+}
+
+async fn example_js() -> Response {
+    static_asset("text/javascript; charset=utf-8", EXAMPLE_JS)
+}
+
+async fn example_css() -> Response {
+    static_asset("text/css; charset=utf-8", EXAMPLE_CSS)
+}
+
+fn static_asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
     )
         .into_response()
 }
