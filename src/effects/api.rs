@@ -215,8 +215,24 @@ impl Api {
     }
 
     /// What the backend adds to Chatwoot's API (`parley-server`'s capabilities extension).
-    /// A real Chatwoot has no such endpoint: 404 means none.
+    /// A real Chatwoot has no such endpoint: 404 means none. Asked once per page and
+    /// server (the outbox and the chat view both need it); a failure is not remembered.
     pub async fn capabilities(&self) -> Result<Capabilities, ApiError> {
+        thread_local! {
+            static KNOWN: std::cell::RefCell<std::collections::HashMap<String, Capabilities>> =
+                std::cell::RefCell::new(std::collections::HashMap::new());
+        }
+        if let Some(known) = KNOWN.with(|k| k.borrow().get(&self.origin).copied()) {
+            return Ok(known);
+        }
+        let answer = self.fetch_capabilities().await;
+        if let Ok(c) = answer {
+            KNOWN.with(|k| k.borrow_mut().insert(self.origin.clone(), c));
+        }
+        answer
+    }
+
+    async fn fetch_capabilities(&self) -> Result<Capabilities, ApiError> {
         match self
             .get::<serde_json::Value>("/api/v1/parley/capabilities")
             .await
