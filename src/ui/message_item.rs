@@ -103,16 +103,12 @@ pub fn MessageItem(
     // "edited", with what it said before, from parley-server's edit extension.
     let edited = Memo::new(move |_| {
         row.with(|r| {
-            let e = r.message.content_attributes.get("edited")?;
-            let previous = e
+            let edited = r.message.content_attributes.get("edited")?;
+            // `previous` lists the earlier versions, oldest first: `{content, at}`.
+            let before = edited
                 .get("previous")
-                .and_then(|p| p.as_array().and_then(|a| a.last()).or(Some(p)))
-                .and_then(|p| {
-                    p.as_str()
-                        .map(str::to_owned)
-                        .or_else(|| p.get("content")?.as_str().map(str::to_owned))
-                });
-            Some(previous.map_or_else(|| "Edited".to_owned(), |p| format!("Edited. Before: {p}")))
+                .and_then(|p| p.as_array()?.last()?.get("content")?.as_str());
+            Some(before.map_or_else(|| "Edited".to_owned(), |p| format!("Edited. Before: {p}")))
         })
     });
     let reply_to = Memo::new(move |_| {
