@@ -2,7 +2,7 @@
 // server soft-deletes it as Chatwoot does, and everyone watching sees it deleted, live.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Server, launchBrowser, newPage, uniqueText } from './harness.mjs';
+import { Server, agentSend, confirmedRow, launchBrowser, openAgent, openCustomer, uniqueText } from './harness.mjs';
 
 const MESSAGE = '[data-testid=message]';
 
@@ -17,19 +17,11 @@ describe('deleting a sent message', { timeout: 120_000 }, () => {
   before(async () => {
     server = await Server.start({ demo: true });
     browser = await launchBrowser();
-    agent = await newPage(browser);
-    watcher = await newPage(browser);
-    customer = await newPage(browser);
-    for (const page of [agent, watcher]) {
-      await page.goto(server.info.agentUrl);
-      await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
-    }
-    await customer.goto(server.info.customerUrl);
-    await customer.locator('#conn[data-state=connected]').waitFor();
-    const input = agent.locator('[data-testid=composer-input]');
-    await input.fill(text);
-    await input.press('Enter');
-    await agent.locator(`${MESSAGE}[data-status=sent]`, { hasText: text }).or(agent.locator(`${MESSAGE}[data-status=delivered]`, { hasText: text })).or(agent.locator(`${MESSAGE}[data-status=read]`, { hasText: text })).waitFor();
+    agent = await openAgent(browser, server);
+    watcher = await openAgent(browser, server);
+    customer = await openCustomer(browser, server);
+    await agentSend(agent, text);
+    await confirmedRow(agent, text).waitFor();
     await customer.locator('#messages .msg .msg-text', { hasText: text }).waitFor();
     await watcher.locator(MESSAGE, { hasText: text }).waitFor();
   });

@@ -4,7 +4,7 @@
 // extension (a real Chatwoot answers 404 to the capabilities), no Edit is offered.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Server, launchBrowser, newPage, uniqueText } from './harness.mjs';
+import { Server, agentSend, confirmedRow, launchBrowser, newPage, openAgent, openCustomer, uniqueText } from './harness.mjs';
 
 const MESSAGE = '[data-testid=message]';
 
@@ -20,18 +20,10 @@ describe('editing a sent message', { timeout: 120_000 }, () => {
   before(async () => {
     server = await Server.start({ demo: true });
     browser = await launchBrowser();
-    agent = await newPage(browser);
-    watcher = await newPage(browser);
-    customer = await newPage(browser);
-    for (const page of [agent, watcher]) {
-      await page.goto(server.info.agentUrl);
-      await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
-    }
-    await customer.goto(server.info.customerUrl);
-    await customer.locator('#conn[data-state=connected]').waitFor();
-    const input = agent.locator('[data-testid=composer-input]');
-    await input.fill(before_);
-    await input.press('Enter');
+    agent = await openAgent(browser, server);
+    watcher = await openAgent(browser, server);
+    customer = await openCustomer(browser, server);
+    await agentSend(agent, before_);
     await customer.locator('#messages .msg .msg-text', { hasText: before_ }).waitFor();
   });
 
@@ -74,9 +66,7 @@ describe('editing a sent message', { timeout: 120_000 }, () => {
   });
 
   test('a message still in the outbox can be edited, and goes out as edited, once', async () => {
-    const page = await newPage(browser);
-    await page.goto(server.info.agentUrl);
-    await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
+    const page = await openAgent(browser, server);
     const typed = uniqueText('typed offline with a tpyo');
     const fixed = uniqueText('typed offline, fixed');
     await page.context().setOffline(true);
@@ -95,7 +85,7 @@ describe('editing a sent message', { timeout: 120_000 }, () => {
     } finally {
       await page.context().setOffline(false);
     }
-    await page.locator(`${MESSAGE}[data-status=sent]`, { hasText: fixed }).or(page.locator(`${MESSAGE}[data-status=delivered]`, { hasText: fixed })).or(page.locator(`${MESSAGE}[data-status=read]`, { hasText: fixed })).waitFor({ timeout: 30_000 });
+    await confirmedRow(page, fixed).waitFor({ timeout: 30_000 });
     const res = await server.api('/api/v1/accounts/1/conversations/1/messages');
     assert.equal(res.json.payload.filter((m) => m.content === fixed).length, 1, 'the edited text, once');
     assert.equal(res.json.payload.filter((m) => m.content === typed).length, 0, 'never the first text');

@@ -266,6 +266,35 @@ export async function agentMessageTexts(page) {
   return page.locator('[data-testid=message] [data-testid=message-content]').allTextContents().then((texts) => texts.map((t) => t.trim()));
 }
 
+/** A new page on the agent url (the demo conversation), once its live connection is up. */
+export async function openAgent(browser, server, url = server.info.agentUrl) {
+  const page = await newPage(browser);
+  await page.goto(url);
+  await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
+  return page;
+}
+
+/** A new page on the customer url, once its live connection is up. */
+export async function openCustomer(browser, server) {
+  const page = await newPage(browser);
+  await page.goto(server.info.customerUrl);
+  await page.locator('#conn[data-state=connected]').waitFor();
+  return page;
+}
+
+/** The agent's row for `text` once the server has it (sent, delivered or read). */
+export function confirmedRow(page, text) {
+  const row = (status) => page.locator(`[data-testid=message][data-status=${status}]`, { hasText: text });
+  return row('sent').or(row('delivered')).or(row('read'));
+}
+
+/** Types `text` in the agent's composer and presses Enter. */
+export async function agentSend(page, text) {
+  const input = page.locator('[data-testid=composer-input]');
+  await input.fill(text);
+  await input.press('Enter');
+}
+
 /** A new conversation of `count` messages (test controls), like the demo conversation. */
 export async function makeLongConversation(server, count) {
   const res = await server.api('/__parley/test/long_conversation', {

@@ -3,7 +3,7 @@
 // that brings the original into view; another agent's page shows the quote live.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Server, launchBrowser, newPage, uniqueText } from './harness.mjs';
+import { Server, confirmedRow, launchBrowser, openAgent, openCustomer, uniqueText } from './harness.mjs';
 
 const MESSAGE = '[data-testid=message]';
 
@@ -19,15 +19,9 @@ describe('replying to a message', { timeout: 120_000 }, () => {
   before(async () => {
     server = await Server.start({ demo: true });
     browser = await launchBrowser();
-    agent = await newPage(browser);
-    watcher = await newPage(browser);
-    for (const page of [agent, watcher]) {
-      await page.goto(server.info.agentUrl);
-      await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
-    }
-    customer = await newPage(browser);
-    await customer.goto(server.info.customerUrl);
-    await customer.locator('#conn[data-state=connected]').waitFor();
+    agent = await openAgent(browser, server);
+    watcher = await openAgent(browser, server);
+    customer = await openCustomer(browser, server);
     await server.customerSend(question);
     await agent.locator(MESSAGE, { hasText: question }).waitFor();
   });
@@ -62,7 +56,7 @@ describe('replying to a message', { timeout: 120_000 }, () => {
     const reply = agent.locator(MESSAGE, { hasText: answer });
     await reply.locator(`[data-testid=reply-quote][data-reply-to="${originalId}"]`).waitFor();
     assert.match(await reply.locator('[data-testid=reply-quote]').textContent(), /which adapter fits/);
-    await agent.locator(`${MESSAGE}[data-status=sent]`, { hasText: answer }).or(agent.locator(`${MESSAGE}[data-status=delivered]`, { hasText: answer })).or(agent.locator(`${MESSAGE}[data-status=read]`, { hasText: answer })).waitFor();
+    await confirmedRow(agent, answer).waitFor();
     const res = await server.api('/api/v1/accounts/1/conversations/1/messages');
     const stored = res.json.payload.find((m) => m.content === answer);
     assert.equal(String(stored.content_attributes.in_reply_to), originalId);
