@@ -27,6 +27,35 @@ pub struct Config {
     /// development); an embedder's `onTelemetry` callback receives them instead.
     #[serde(default)]
     pub telemetry: Option<String>,
+    /// Optional capabilities, each off unless the config turns it on.
+    #[serde(default)]
+    pub features: Features,
+    /// A BCP 47 tag (`"en"`, `"ar"`, `"fr-CA"`); the browser's languages when absent.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// `"light"`, `"dark"`, or `"auto"` (follow `prefers-color-scheme`, the default).
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// The largest file an agent may attach, in bytes (Chatwoot's default: 40 MB).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+}
+
+/// Feature flags, as the config spells them (`{"voiceMessages": true}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Features {
+    /// The microphone button: record, preview and send voice notes.
+    pub voice_messages: bool,
+    /// The formatting toolbar and shortcuts (bold, italic, code, lists, quote, link).
+    pub rich_text_editor: bool,
+}
+
+/// Chatwoot's own limit per attachment.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 40 * 1024 * 1024;
+
+fn default_max_file_bytes() -> u64 {
+    DEFAULT_MAX_FILE_BYTES
 }
 
 fn default_account() -> i64 {
@@ -115,6 +144,21 @@ mod tests {
         assert_eq!(c.token.as_deref(), Some("tok"));
         assert!(c.demo);
         assert_eq!(c.conversation_id, None);
+        assert_eq!(c.features, Features::default());
+        assert_eq!(c.max_file_bytes, DEFAULT_MAX_FILE_BYTES);
+    }
+
+    #[wasm_bindgen_test]
+    fn flags_locale_theme_and_file_limit_are_read() {
+        let c = Config::from_json(
+            r#"{"features":{"voiceMessages":true},"locale":"ar","theme":"dark","maxFileBytes":1000}"#,
+        )
+        .unwrap();
+        assert!(c.features.voice_messages);
+        assert!(!c.features.rich_text_editor);
+        assert_eq!(c.locale.as_deref(), Some("ar"));
+        assert_eq!(c.theme.as_deref(), Some("dark"));
+        assert_eq!(c.max_file_bytes, 1000);
     }
 
     #[wasm_bindgen_test]

@@ -120,6 +120,10 @@ fn security_headers(csp: &str) -> [(header::HeaderName, HeaderValue); 4] {
 /// The config block the app reads; `<` escaped so no value can close the script element.
 pub fn config_block(account_id: i64, token: Option<&str>, demo: bool) -> String {
     let mut cfg = json!({ "baseUrl": "", "accountId": account_id, "demo": demo });
+    if demo {
+        // The demo shows everything Parley can do.
+        cfg["features"] = json!({ "voiceMessages": true, "richTextEditor": true });
+    }
     if let Some(t) = token {
         cfg["token"] = json!(t);
     }
