@@ -79,7 +79,7 @@ if [[ -f Trunk.toml ]]; then
   fi
 fi
 
-# --- npm packages (wasm-opt, playwright-core, @rails/actioncable) -------------------------
+# --- npm packages (wasm-opt, playwright-core, @rails/actioncable, axe-core, pixelmatch) ---
 lock_hash="$(cat package.json package-lock.json | sha256sum | awk '{print $1}')-node$(node --version)"
 stamp=node_modules/.parley-lock-hash
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$lock_hash" ]]; then
