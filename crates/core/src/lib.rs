@@ -9,6 +9,7 @@
 //! - [`markdown`]: message text to HTML that is safe in `innerHTML` (raw HTML as text,
 //!   only http/https/mailto/tel links, no images loaded, bare URLs linked).
 //! - [`timeline`]: the displayed log: day separators, the unread divider, sender groups.
+//! - [`i18n`]: the message catalogs (en, ar, fr), locale negotiation, placeholders.
 //! - [`viewport`]: the arithmetic of the virtualized list (windows, padding, anchoring).
 //! - [`connection`]: the sans-IO ActionCable connection; subscribes, notices a dead socket
 //!   by its silence, reconnects with jittered backoff, resyncs after an outage.
@@ -18,6 +19,7 @@
 pub mod attachment;
 pub mod canned;
 pub mod connection;
+pub mod i18n;
 pub mod markdown;
 pub mod outbox;
 pub mod store;
