@@ -25,16 +25,18 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode};
 
+use crate::i18n::t_args;
+
 const STORE: &str = "entries";
 const VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
-    #[error("This browser does not offer IndexedDB here ({0}).")]
+    #[error("{}", t_args("store.unavailable", &[("detail", .0)]))]
     Unavailable(String),
-    #[error("IndexedDB refused the request: {0}")]
+    #[error("{}", t_args("store.refused", &[("detail", .0)]))]
     Request(String),
-    #[error("A stored outbox entry could not be read: {0}")]
+    #[error("{}", t_args("store.unreadable", &[("detail", .0)]))]
     Decode(String),
 }
 

@@ -28,13 +28,10 @@ use crate::effects::clock::{now_ms, Timer};
 use crate::effects::outbox_store::{OutboxStore, StoreWrite, Stored};
 use crate::effects::page::{browser_online, WindowListener};
 use crate::effects::tab_locks::TabLocks;
+use crate::i18n::t;
 use crate::state::connection::ConnectionState;
 use crate::state::conversation::{ChatState, Toast};
 use crate::state::sending::{classify, new_message_body};
-
-/// Said once when the outbox cannot be made durable.
-const NOT_DURABLE: &str = "This browser does not let Parley store unsent messages: \
-     messages waiting to be sent will be lost if you reload or close the page.";
 
 /// How often to look again for entries of tabs that have gone.
 const ADOPT_AGAIN_MS: u64 = 5_000;
@@ -536,7 +533,8 @@ impl Inner {
             return;
         }
         if let Some(chat) = self.chat {
-            chat.notice.set(Some(NOT_DURABLE.to_owned()));
+            // Said once when the outbox cannot be made durable.
+            chat.notice.set(Some(t("outbox.not_durable").to_owned()));
             self.told_not_durable = true;
         }
     }
@@ -730,7 +728,7 @@ fn send_state_of(e: &Entry, reachable: bool) -> SendState {
             error: e
                 .last_error
                 .clone()
-                .unwrap_or_else(|| "Checking whether it arrived.".into()),
+                .unwrap_or_else(|| t("outbox.checking").into()),
         },
         // Waiting for its turn or its backoff: retrying after an error, else queued.
         EntryState::Queued => match &e.last_error {

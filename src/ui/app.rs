@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::path;
 
 use crate::config::Config;
+use crate::i18n::{self, t};
 use crate::state::session::{SessionCtx, SessionState};
 use crate::ui::chat_screen::ChatScreen;
 use crate::ui::conversation_list::ConversationList;
@@ -17,13 +18,16 @@ use crate::ui::sign_in::SignIn;
 #[component]
 pub fn App(config: Config) -> impl IntoView {
     provide_context(Telemetry::new(config.telemetry.as_deref(), None, None));
+    let locale = i18n::resolve(config.locale.as_deref());
+    let (lang, dir) = (locale.tag.clone(), locale.lang.dir());
+    i18n::provide(locale);
     let session = SessionCtx::new(config);
     provide_context(session);
     session.restore();
     crate::effects::clock::warm_up_date_formats();
 
     view! {
-        <div class="parley parley-standalone">
+        <div class="parley parley-standalone" lang=lang dir=dir>
             <Router>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/app") view=SignInRoute/>
@@ -55,6 +59,10 @@ pub fn EmbeddedApp(
         on_telemetry,
         host,
     ));
+    // Parley's own root carries the language and direction, never the host's <html>.
+    let locale = i18n::resolve(config.locale.as_deref());
+    let (lang, dir) = (locale.tag.clone(), locale.lang.dir());
+    i18n::provide(locale);
     let conversation_id = config.conversation_id;
     let account_id = config.account_id;
     let session = SessionCtx::new(config);
@@ -63,13 +71,13 @@ pub fn EmbeddedApp(
     crate::effects::clock::warm_up_date_formats();
 
     view! {
-        <div class="parley parley-embedded">
+        <div class="parley parley-embedded" lang=lang dir=dir>
             <RequireSession>
                 {move || match conversation_id {
                     Some(id) => view! { <ChatScreen account_id=account_id conversation_id=id/> }.into_any(),
                     None => view! {
                         <p class="parley-fatal" role="alert">
-                            "Parley: mount() needs a conversationId in its config."
+                            {t("app.needs_conversation")}
                         </p>
                     }
                     .into_any(),
@@ -90,7 +98,7 @@ fn RequireSession(children: ChildrenFn) -> impl IntoView {
         if signed_in.get() {
             children().into_any()
         } else if checking.get() {
-            view! { <Loading label="Checking your session…"/> }.into_any()
+            view! { <Loading label=t("app.checking_session")/> }.into_any()
         } else {
             view! { <SignIn/> }.into_any()
         }
@@ -113,7 +121,7 @@ fn SignInRoute() -> impl IntoView {
     });
     move || match session.state.get() {
         SessionState::Checking | SessionState::SignedIn(_) => {
-            view! { <Loading label="Signing in…"/> }.into_any()
+            view! { <Loading label=t("app.signing_in")/> }.into_any()
         }
         SessionState::SignedOut { .. } => view! { <SignIn/> }.into_any(),
     }
@@ -166,9 +174,9 @@ pub fn Loading(#[prop(into)] label: String) -> impl IntoView {
 fn NotFound() -> impl IntoView {
     view! {
         <div class="parley-empty-state">
-            <h1>"Nothing here"</h1>
-            <p>"This address does not lead to a conversation."</p>
-            <a href="/app/login">"Go to sign-in"</a>
+            <h1>{t("app.not_found.title")}</h1>
+            <p>{t("app.not_found.text")}</p>
+            <a href="/app/login">{t("app.not_found.link")}</a>
         </div>
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::effects::cable::LiveCable;
 use crate::effects::page::WindowListener;
+use crate::i18n::t;
 use crate::state::conversation::{ChatState, LoadState};
 use crate::state::outbox;
 use crate::state::session::SessionCtx;
@@ -20,7 +21,7 @@ use crate::ui::typing_indicator::TypingIndicator;
 pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
     let session_ctx = expect_context::<SessionCtx>();
     let Some(session) = session_ctx.session() else {
-        return view! { <Loading label="Checking your session…"/> }.into_any();
+        return view! { <Loading label=t("app.checking_session")/> }.into_any();
     };
     let chat = ChatState::new(
         session.api.clone(),
@@ -88,12 +89,12 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
             <ConversationHeader chat=chat on_sign_out=(!embedded).then_some(sign_out)/>
             <ConnectionBanner chat=chat/>
             {move || match chat.load.get() {
-                LoadState::Loading => view! { <Loading label="Loading the conversation…"/> }.into_any(),
+                LoadState::Loading => view! { <Loading label=t("chat.loading")/> }.into_any(),
                 LoadState::Failed(message) => view! {
                     <div class="parley-load-error" role="alert">
                         <p>{message}</p>
                         <button type="button" class="parley-button" on:click=move |_| leptos::task::spawn_local(chat.load())>
-                            "Try again"
+                            {t("common.try_again")}
                         </button>
                     </div>
                 }.into_any(),

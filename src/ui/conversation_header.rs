@@ -2,8 +2,20 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{t, t_args};
 use crate::state::conversation::ChatState;
 use crate::ui::avatar::Avatar;
+
+/// Chatwoot's conversation status in the agent's language (an unknown one as it is).
+fn status_label(status: &str) -> &str {
+    match status {
+        "open" => t("conversation.open"),
+        "resolved" => t("conversation.resolved"),
+        "pending" => t("conversation.pending"),
+        "snoozed" => t("conversation.snoozed"),
+        other => other,
+    }
+}
 
 #[component]
 pub fn ConversationHeader(chat: ChatState, on_sign_out: Option<Callback<()>>) -> impl IntoView {
@@ -12,7 +24,7 @@ pub fn ConversationHeader(chat: ChatState, on_sign_out: Option<Callback<()>>) ->
             c.as_ref()
                 .and_then(|c| c.meta.sender.name.clone())
                 .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| "Customer".into())
+                .unwrap_or_else(|| t("message.customer").into())
         })
     });
     let avatar = Signal::derive(move || {
@@ -32,11 +44,15 @@ pub fn ConversationHeader(chat: ChatState, on_sign_out: Option<Callback<()>>) ->
                     .clone()
                     .or_else(|| c.meta.sender.phone_number.clone())
                     .unwrap_or_default();
-                let status = c.status.clone();
+                let status = status_label(&c.status);
+                let id = c.id.to_string();
                 if contact.is_empty() {
-                    format!("#{} · {status}", c.id)
+                    t_args("header.detail", &[("id", &id), ("status", status)])
                 } else {
-                    format!("#{} · {contact} · {status}", c.id)
+                    t_args(
+                        "header.detail_contact",
+                        &[("id", &id), ("contact", &contact), ("status", status)],
+                    )
                 }
             })
         })
@@ -49,7 +65,7 @@ pub fn ConversationHeader(chat: ChatState, on_sign_out: Option<Callback<()>>) ->
         <header class="parley-header">
             <Avatar name=name url=avatar large=true/>
             <div class="parley-header-text">
-                <h1 data-testid="conversation-header">{move || name.get()}</h1>
+                <h1 data-testid="conversation-header" dir="auto">{move || name.get()}</h1>
                 <p class="parley-muted">{detail}</p>
             </div>
             {on_sign_out.map(|sign_out| view! {
@@ -61,7 +77,7 @@ pub fn ConversationHeader(chat: ChatState, on_sign_out: Option<Callback<()>>) ->
                         data-testid="sign-out"
                         on:click=move |_| sign_out.run(())
                     >
-                        "Sign out"
+                        {t("header.sign_out")}
                     </button>
                 </div>
             })}

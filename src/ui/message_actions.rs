@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use parley_core::store::{Row, SendState};
 use parley_wire::{MessageType, Sender};
 
+use crate::i18n::t;
 use crate::state::conversation::ChatState;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,43 +69,43 @@ pub fn MessageActions(
                     DeleteState::Idle => view! {
                         <Show when=move || can_reply.get()>
                             <button type="button" class="parley-link-button parley-action" data-testid="reply-message" on:click=reply>
-                                "Reply"
+                                {t("actions.reply")}
                             </button>
                         </Show>
                         <Show when=move || can_edit_queued.get() || (can_delete.get() && chat.can_edit.get())>
                             <button type="button" class="parley-link-button parley-action" data-testid="edit-message"
                                 on:click=move |_| editing.set(true)>
-                                "Edit"
+                                {t("actions.edit")}
                             </button>
                         </Show>
                         <Show when=move || can_delete.get()>
                             <button type="button" class="parley-link-button parley-action" data-testid="delete-message"
                                 on:click=move |_| state.set(DeleteState::Confirming)>
-                                "Delete"
+                                {t("actions.delete")}
                             </button>
                         </Show>
                     }.into_any(),
                     DeleteState::Confirming => view! {
-                        <span class="parley-confirm" role="group" aria-label="Confirm deletion">
-                            <span>"Delete for everyone?"</span>
+                        <span class="parley-confirm" role="group" aria-label=t("actions.confirm_group")>
+                            <span>{t("actions.confirm_question")}</span>
                             <button type="button" class="parley-link-button parley-danger-link" data-testid="confirm-delete" on:click=confirm>
-                                "Delete"
+                                {t("actions.delete")}
                             </button>
                             <button type="button" class="parley-link-button" data-testid="cancel-delete"
                                 on:click=move |_| state.set(DeleteState::Idle)>
-                                "Cancel"
+                                {t("common.cancel")}
                             </button>
                         </span>
                     }.into_any(),
                     DeleteState::Deleting => view! {
-                        <span class="parley-muted" role="status">"Deleting…"</span>
+                        <span class="parley-muted" role="status">{t("actions.deleting")}</span>
                     }.into_any(),
                     DeleteState::Failed(e) => view! {
                         <span class="parley-inline-error" role="alert">
                             {e}
                             " "
                             <button type="button" class="parley-link-button" on:click=move |_| state.set(DeleteState::Confirming)>
-                                "Try again"
+                                {t("common.try_again")}
                             </button>
                         </span>
                     }.into_any(),

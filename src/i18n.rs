@@ -1,0 +1,161 @@
+//! The agent's language at the edge: which locale a mount uses (its config, else the
+//! browser's languages, else English), the catalog texts in it, and the browser's `Intl`
+//! for what depends on the language's rules (plural categories, digits, dates).
+//!
+//! The locale is fixed for the life of a mount, so components read it once when they
+//! render. It is provided as context at each root (two embedded chats on one page may
+//! speak different languages); code that runs outside any component (an error built in a
+//! spawned task) reads the locale of the latest mount.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use leptos::prelude::{provide_context, use_context};
+use parley_core::i18n::{self as catalog, Locale};
+use wasm_bindgen::JsValue;
+
+thread_local! {
+    static LATEST: RefCell<Locale> = RefCell::new(Locale::english());
+    static PLURAL_RULES: RefCell<HashMap<String, js_sys::Intl::PluralRules>> = RefCell::new(HashMap::new());
+    static NUMBER_FORMATS: RefCell<HashMap<String, js_sys::Intl::NumberFormat>> = RefCell::new(HashMap::new());
+}
+
+/// The config's locale when it names one (an unknown one means English: the embedder
+/// asked for it, the browser's choice would surprise them), else the browser's.
+pub fn resolve(configured: Option<&str>) -> Locale {
+    match configured.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(tag) => Locale::negotiate([tag]),
+        None => {
+            let languages: Vec<String> = web_sys::window()
+                .map(|w| {
+                    w.navigator()
+                        .languages()
+                        .iter()
+                        .filter_map(|v| v.as_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            Locale::negotiate(languages.iter().map(String::as_str))
+        }
+    }
+}
+
+/// Makes `locale` the language of the component tree being built (and of code outside it).
+pub fn provide(locale: Locale) {
+    LATEST.with(|l| *l.borrow_mut() = locale.clone());
+    provide_context(locale);
+}
+
+/// The locale of the surrounding mount.
+pub fn locale() -> Locale {
+    use_context::<Locale>().unwrap_or_else(|| LATEST.with(|l| l.borrow().clone()))
+}
+
+/// The catalog text of `key`.
+pub fn t(key: &str) -> &'static str {
+    catalog::text(locale().lang, key)
+}
+
+/// The catalog text of `key` with its `{name}` placeholders filled.
+pub fn t_args(key: &str, args: &[(&str, &str)]) -> String {
+    catalog::fill(t(key), args)
+}
+
+/// The catalog text of count `key` in the plural form `Intl.PluralRules` picks for `n`,
+/// `{count}` written with the locale's digits, other placeholders from `args`.
+pub fn t_count(key: &str, n: usize, args: &[(&str, &str)]) -> String {
+    let locale = locale();
+    let category = plural_category(&locale.tag, n as f64);
+    let count = number(n);
+    let mut all = vec![("count", count.as_str())];
+    all.extend_from_slice(args);
+    catalog::fill(catalog::plural(locale.lang, key, &category), &all)
+}
+
+/// `n` with the locale's digits and grouping ("150,000", "150 000", "١٥٠٬٠٠٠").
+pub fn number(n: usize) -> String {
+    let tag = locale().tag;
+    NUMBER_FORMATS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let format = cache.entry(tag.clone()).or_insert_with(|| {
+            js_sys::Intl::NumberFormat::new(&locales(&tag), &js_sys::Object::new())
+        });
+        format
+            .format()
+            .call1(&JsValue::NULL, &JsValue::from_f64(n as f64))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_else(|| n.to_string())
+    })
+}
+
+fn plural_category(tag: &str, n: f64) -> String {
+    PLURAL_RULES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let rules = cache.entry(tag.to_owned()).or_insert_with(|| {
+            js_sys::Intl::PluralRules::new(&locales(tag), &js_sys::Object::new())
+        });
+        String::from(rules.select(n))
+    })
+}
+
+/// `[tag]`, the `locales` argument of the `Intl` constructors.
+pub fn locales(tag: &str) -> js_sys::Array {
+    js_sys::Array::of1(&JsValue::from_str(tag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_core::i18n::Lang;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn with(tag: &str, f: impl FnOnce()) {
+        LATEST.with(|l| *l.borrow_mut() = Locale::negotiate([tag]));
+        f();
+        LATEST.with(|l| *l.borrow_mut() = Locale::english());
+    }
+
+    #[wasm_bindgen_test]
+    fn arabic_counts_take_the_six_plural_forms() {
+        with("ar", || {
+            let forms: Vec<String> = [0, 1, 2, 3, 11, 100]
+                .into_iter()
+                .map(|n| t_count("log.new_messages", n, &[]))
+                .collect();
+            for (i, cat) in ["zero", "one", "two", "few", "many", "other"]
+                .iter()
+                .enumerate()
+            {
+                let expected = catalog::fill(
+                    catalog::plural(Lang::Ar, "log.new_messages", cat),
+                    &[("count", &number([0, 1, 2, 3, 11, 100][i]))],
+                );
+                assert_eq!(forms[i], expected, "{cat}");
+            }
+            // Six different texts: the rules were not collapsed to one/other.
+            let mut distinct = forms.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(distinct.len(), 6, "{forms:?}");
+        });
+    }
+
+    #[wasm_bindgen_test]
+    fn english_and_french_counts() {
+        with("en-US", || {
+            assert_eq!(t_count("log.new_messages", 1, &[]), "1 new message");
+            assert_eq!(t_count("log.new_messages", 1500, &[]), "1,500 new messages");
+        });
+        with("fr", || {
+            assert_eq!(t_count("log.new_messages", 1, &[]), "1 nouveau message");
+            assert_eq!(t("composer.send"), "Envoyer");
+        });
+    }
+
+    #[wasm_bindgen_test]
+    fn an_unknown_configured_locale_is_english() {
+        assert_eq!(resolve(Some("tlh")).lang, Lang::En);
+        assert_eq!(resolve(Some("ar-EG")).lang, Lang::Ar);
+    }
+}
