@@ -20,6 +20,12 @@ pub fn App(config: Config) -> impl IntoView {
     provide_context(Telemetry::new(config.telemetry.as_deref(), None, None));
     let locale = i18n::resolve(config.locale.as_deref());
     let (lang, dir) = (locale.tag.clone(), locale.lang.dir());
+    // Standalone, the page is Parley's: its <html> speaks the language too (the title,
+    // the browser's own UI, a screen reader's voice before the root is reached).
+    if let Some(html) = document().document_element() {
+        let _ = html.set_attribute("lang", &lang);
+        let _ = html.set_attribute("dir", dir);
+    }
     i18n::provide(locale);
     let session = SessionCtx::new(config);
     provide_context(session);

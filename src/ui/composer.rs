@@ -242,7 +242,6 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                 <textarea
                     data-testid="composer-input"
                     class="parley-composer-input"
-                    dir="auto"
                     rows="1"
                     placeholder=move || if private() {
                         t("composer.placeholder_private")

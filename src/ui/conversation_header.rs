@@ -65,7 +65,7 @@ pub fn ConversationHeader(chat: ChatState, on_sign_out: Option<Callback<()>>) ->
         <header class="parley-header">
             <Avatar name=name url=avatar large=true/>
             <div class="parley-header-text">
-                <h1 data-testid="conversation-header" dir="auto">{move || name.get()}</h1>
+                <h1 data-testid="conversation-header"><bdi>{move || name.get()}</bdi></h1>
                 <p class="parley-muted">{detail}</p>
             </div>
             {on_sign_out.map(|sign_out| view! {

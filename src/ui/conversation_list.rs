@@ -80,8 +80,8 @@ pub fn ConversationList(account_id: i64) -> impl IntoView {
                                     <a class="parley-conversation-link" href=href>
                                         <Avatar name=name.clone() url=avatar/>
                                         <span class="parley-conversation-text">
-                                            <strong dir="auto">{name}</strong>
-                                            <span class="parley-muted parley-preview" dir="auto">{preview}</span>
+                                            <strong><bdi>{name}</bdi></strong>
+                                            <span class="parley-muted parley-preview"><bdi>{preview}</bdi></span>
                                         </span>
                                         <span class="parley-muted">{format!("#{}", c.id)}</span>
                                         {(unread > 0).then(|| view! {

@@ -75,7 +75,6 @@ pub fn MessageEditor(
         <div class="parley-editor" data-testid="message-editor">
             <textarea
                 class="parley-editor-input"
-                dir="auto"
                 aria-label=t("editor.label")
                 node_ref=input
                 prop:value=move || text.get()
