@@ -88,6 +88,8 @@ describe('languages', { timeout: 180_000 }, () => {
       assert.match(await input.getAttribute('placeholder'), /^اكتب ردك…/);
       assert.equal(await input.getAttribute('aria-label'), 'رسالة');
       assert.equal(await page.locator('#chat [data-testid=message-list]').getAttribute('aria-label'), 'الرسائل');
+      // A count in its Arabic plural form: the demo conversation opens with one unread message.
+      assert.equal((await page.locator('#chat [data-testid=unread-divider]').textContent()).trim(), 'رسالة واحدة غير مقروءة');
       // No English left in the chrome around the messages.
       const chrome = await page.locator('#chat .parley-composer').innerText();
       assert.doesNotMatch(chrome, /Reply|Private note|Send/);

@@ -335,14 +335,18 @@ mod tests {
                 files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let code = std::fs::read_to_string(&path).unwrap();
-                for call in ["t(\"", "t_args(\"", "t_count(\""] {
+                for call in ["t(", "t_args(", "t_count("] {
                     for (i, _) in code.match_indices(call) {
-                        // Only the calls themselves, not `format!("…t(\"…")`-like text.
+                        // Only these functions, not `format!(` or `let_it(`.
                         let before = code[..i].chars().last();
                         if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
                             continue;
                         }
-                        let rest = &code[i + call.len()..];
+                        // The key may be on the next line (rustfmt).
+                        let Some(rest) = code[i + call.len()..].trim_start().strip_prefix('"')
+                        else {
+                            continue;
+                        };
                         let key = &rest[..rest.find('"').unwrap()];
                         used.push((path.display().to_string(), key.to_owned()));
                     }
@@ -358,6 +362,14 @@ mod tests {
             missing.is_empty(),
             "keys not in locales/en.json: {missing:?}"
         );
+        // And nothing is translated for nothing: every key is used somewhere.
+        let mut unused: Vec<&str> = Lang::En
+            .catalog()
+            .keys()
+            .filter(|k| !used.iter().any(|(_, u)| u == k))
+            .collect();
+        unused.sort();
+        assert!(unused.is_empty(), "keys no code uses: {unused:?}");
     }
 
     #[test]
