@@ -18,6 +18,7 @@ thread_local! {
     static LATEST: RefCell<Locale> = RefCell::new(Locale::english());
     static PLURAL_RULES: RefCell<HashMap<String, js_sys::Intl::PluralRules>> = RefCell::new(HashMap::new());
     static NUMBER_FORMATS: RefCell<HashMap<String, js_sys::Intl::NumberFormat>> = RefCell::new(HashMap::new());
+    static DECIMAL_FORMATS: RefCell<HashMap<(String, u8), js_sys::Intl::NumberFormat>> = RefCell::new(HashMap::new());
 }
 
 /// The config's locale when it names one (an unknown one means English: the embedder
@@ -89,6 +90,42 @@ pub fn number(n: usize) -> String {
     })
 }
 
+/// A file's size in the locale's units and digits ("812 B", "12 KB", "3.4 MB"; "3,4 Mo"
+/// in French), powers of 1024 as file managers show them.
+pub fn file_size(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    let (value, fraction, template) = if b < 1024.0 {
+        (b, 0, t("size.bytes"))
+    } else if b < 1024.0 * 1024.0 {
+        (b / 1024.0, 0, t("size.kb"))
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        (b / (1024.0 * 1024.0), 1, t("size.mb"))
+    } else {
+        (b / (1024.0 * 1024.0 * 1024.0), 1, t("size.gb"))
+    };
+    catalog::fill(template, &[("n", &decimal(value, fraction))])
+}
+
+/// `value` with the locale's digits, at most `fraction` decimals.
+fn decimal(value: f64, fraction: u8) -> String {
+    let tag = locale().tag;
+    DECIMAL_FORMATS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let format = cache.entry((tag.clone(), fraction)).or_insert_with(|| {
+            let options = js_sys::Object::new();
+            let _ =
+                js_sys::Reflect::set(&options, &"maximumFractionDigits".into(), &fraction.into());
+            js_sys::Intl::NumberFormat::new(&locales(&tag), &options)
+        });
+        format
+            .format()
+            .call1(&JsValue::NULL, &JsValue::from_f64(value))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_else(|| value.to_string())
+    })
+}
+
 fn plural_category(tag: &str, n: f64) -> String {
     PLURAL_RULES.with(|cache| {
         let mut cache = cache.borrow_mut();
@@ -150,6 +187,25 @@ mod tests {
         with("fr", || {
             assert_eq!(t_count("log.new_messages", 1, &[]), "1 nouveau message");
             assert_eq!(t("composer.send"), "Envoyer");
+        });
+    }
+
+    #[wasm_bindgen_test]
+    fn file_sizes_in_the_locale_s_units() {
+        with("en-US", || {
+            assert_eq!(file_size(812), "812 B");
+            assert_eq!(file_size(12 * 1024 + 100), "12 KB");
+            assert_eq!(file_size(3_565_158), "3.4 MB");
+            assert_eq!(file_size(-5), "0 B");
+        });
+        with("fr", || {
+            assert_eq!(file_size(12 * 1024), "12\u{a0}Ko");
+            assert_eq!(file_size(3_565_158), "3,4\u{a0}Mo");
+        });
+        with("ar", || {
+            // The digits are Intl's choice for Arabic; the unit is the catalog's.
+            let expected = format!("{} ميغابايت", decimal(3.4, 1));
+            assert_eq!(file_size(3_565_158), expected);
         });
     }
 

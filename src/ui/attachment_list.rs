@@ -4,7 +4,7 @@
 //! safe to use, degrades to the chip.
 
 use leptos::prelude::*;
-use parley_core::attachment::{file_name, human_size, safe_url, thumb_box};
+use parley_core::attachment::{file_name, safe_url, thumb_box};
 use parley_wire::{Attachment, FileType};
 
 use crate::i18n::{t, t_args};
@@ -33,7 +33,7 @@ fn AttachmentView(attachment: Attachment) -> impl IntoView {
         .as_deref()
         .map(file_name)
         .unwrap_or_else(|| t("attachment.file").into());
-    let size = attachment.file_size.map(human_size);
+    let size = attachment.file_size.map(crate::i18n::file_size);
     let broken = RwSignal::new(url.is_none());
     let Some(url) = url else {
         return view! { <FileChip name=name size=size url=None/> }.into_any();
