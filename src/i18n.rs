@@ -59,7 +59,20 @@ pub fn t(key: &str) -> &'static str {
 
 /// The catalog text of `key` with its `{name}` placeholders filled.
 pub fn t_args(key: &str, args: &[(&str, &str)]) -> String {
-    catalog::fill(t(key), args)
+    let locale = locale();
+    fill(&locale, catalog::text(locale.lang, key), args)
+}
+
+/// In a right-to-left language the values (names, e-mails, error texts, mostly Latin)
+/// are isolated so the sentence around them keeps its order. Left-to-right text is left
+/// as it is: there the values are mostly of the same direction, and the copy a person
+/// selects stays free of invisible characters.
+fn fill(locale: &Locale, template: &str, args: &[(&str, &str)]) -> String {
+    if locale.lang.dir() == "rtl" {
+        catalog::fill_isolated(template, args)
+    } else {
+        catalog::fill(template, args)
+    }
 }
 
 /// The catalog text of count `key` in the plural form `Intl.PluralRules` picks for `n`,
@@ -67,10 +80,12 @@ pub fn t_args(key: &str, args: &[(&str, &str)]) -> String {
 pub fn t_count(key: &str, n: usize, args: &[(&str, &str)]) -> String {
     let locale = locale();
     let category = plural_category(&locale.tag, n as f64);
-    let count = number(n);
-    let mut all = vec![("count", count.as_str())];
-    all.extend_from_slice(args);
-    catalog::fill(catalog::plural(locale.lang, key, &category), &all)
+    // The count first, with its digits, then the other values (isolated where needed).
+    let text = catalog::fill(
+        catalog::plural(locale.lang, key, &category),
+        &[("count", &number(n))],
+    );
+    fill(&locale, &text, args)
 }
 
 /// `n` with the locale's digits and grouping ("150,000", "150 000", "١٥٠٬٠٠٠").

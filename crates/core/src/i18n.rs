@@ -227,6 +227,18 @@ pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
     out
 }
 
+/// Like [`fill`], each value wrapped in Unicode isolates (FSI … PDI): a Latin name, an
+/// e-mail or an error code inside a right-to-left sentence keeps its own order, and the
+/// punctuation around it stays where the sentence put it.
+pub fn fill_isolated(template: &str, args: &[(&str, &str)]) -> String {
+    let isolated: Vec<(&str, String)> = args
+        .iter()
+        .map(|(name, value)| (*name, format!("\u{2068}{value}\u{2069}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = isolated.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    fill(template, &refs)
+}
+
 /// The `{name}` placeholders of a text, sorted.
 pub fn placeholders(text: &str) -> Vec<String> {
     let mut names: Vec<String> = text
@@ -395,6 +407,17 @@ mod tests {
         assert_eq!(fill("no brace {", &[]), "no brace {");
         // A value that looks like a placeholder is not filled again.
         assert_eq!(fill("{a}{b}", &[("a", "{b}"), ("b", "2")]), "{b}2");
+    }
+
+    #[test]
+    fn isolated_values_keep_their_own_direction() {
+        assert_eq!(
+            fill_isolated(
+                "رسالة جديدة من {name}: {text}",
+                &[("name", "Maya"), ("text", "Hi!")]
+            ),
+            "رسالة جديدة من \u{2068}Maya\u{2069}: \u{2068}Hi!\u{2069}"
+        );
     }
 
     #[test]
