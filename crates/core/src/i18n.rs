@@ -227,13 +227,20 @@ pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
     out
 }
 
-/// Like [`fill`], each value wrapped in Unicode isolates (FSI … PDI): a Latin name, an
-/// e-mail or an error code inside a right-to-left sentence keeps its own order, and the
-/// punctuation around it stays where the sentence put it.
+/// Like [`fill`], each value with letters wrapped in Unicode isolates (FSI … PDI): a Latin
+/// name, an e-mail or an error text inside a right-to-left sentence keeps its own order,
+/// and the punctuation around it stays where the sentence put it. A bare number is left
+/// alone: it already keeps its order, and isolated it would part from a `#` before it.
 pub fn fill_isolated(template: &str, args: &[(&str, &str)]) -> String {
     let isolated: Vec<(&str, String)> = args
         .iter()
-        .map(|(name, value)| (*name, format!("\u{2068}{value}\u{2069}")))
+        .map(|(name, value)| {
+            if value.chars().any(char::is_alphabetic) {
+                (*name, format!("\u{2068}{value}\u{2069}"))
+            } else {
+                (*name, (*value).to_owned())
+            }
+        })
         .collect();
     let refs: Vec<(&str, &str)> = isolated.iter().map(|(n, v)| (*n, v.as_str())).collect();
     fill(template, &refs)
@@ -417,6 +424,10 @@ mod tests {
                 &[("name", "Maya"), ("text", "Hi!")]
             ),
             "رسالة جديدة من \u{2068}Maya\u{2069}: \u{2068}Hi!\u{2069}"
+        );
+        assert_eq!(
+            fill_isolated("#{id} · {status}", &[("id", "12"), ("status", "open")]),
+            "#12 · \u{2068}open\u{2069}"
         );
     }
 
