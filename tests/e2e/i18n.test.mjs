@@ -192,6 +192,36 @@ describe('languages', { timeout: 180_000 }, () => {
     }
   });
 
+  test('two chats on one host page, one Arabic and one French, each in its own language and direction', async () => {
+    const page = await pageIn(browser, 'en-US');
+    try {
+      const { js, css, wasm } = await builtAssets();
+      await page.goto(`${server.baseUrl}/api/v1/host-page-of-the-test`).catch(() => {});
+      await page.setContent(`<!doctype html><html lang="en"><head><link rel="stylesheet" href="${css}"></head><body>
+          <div id="chat-ar" style="height: 500px"></div><div id="chat-fr" style="height: 500px"></div>
+          <script type="module">
+            import init, { mount } from '${js}';
+            await init({ module_or_path: '${wasm}' });
+            const base = { baseUrl: '', accountId: 1, token: '${AGENT_TOKEN}' };
+            window.chats = [
+              mount(document.getElementById('chat-ar'), { ...base, conversationId: 1, locale: 'ar' }),
+              mount(document.getElementById('chat-fr'), { ...base, conversationId: 2, locale: 'fr' }),
+            ];
+            window.mounted = true;
+          </script></body></html>`);
+      await page.waitForFunction(() => window.mounted === true);
+      for (const id of ['chat-ar', 'chat-fr']) await page.locator(`#${id} [data-testid=connection-state][data-state=connected]`).waitFor();
+      assert.equal(await page.locator('#chat-ar > .parley').getAttribute('dir'), 'rtl');
+      assert.equal(await page.locator('#chat-fr > .parley').getAttribute('dir'), 'ltr');
+      assert.equal((await page.locator('#chat-ar [data-testid=send-button]').textContent()).trim(), 'إرسال');
+      assert.equal((await page.locator('#chat-fr [data-testid=send-button]').textContent()).trim(), 'Envoyer');
+      assert.equal(await page.locator('#chat-fr [data-testid=composer-input]').getAttribute('aria-label'), 'Message');
+      assert.equal(await page.locator('#chat-ar [data-testid=composer-input]').getAttribute('aria-label'), 'رسالة');
+    } finally {
+      await page.context().close();
+    }
+  });
+
   test('a browser language without a catalog gets English', async () => {
     const page = await pageIn(browser, 'de-DE');
     try {
