@@ -261,6 +261,9 @@ async fn stable_asset(
             (header::CONTENT_TYPE, content_type),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::CACHE_CONTROL, "no-cache"),
+            // Public files with no credentials: a host page on another origin may load
+            // them (module scripts and the wasm fetch are CORS requests).
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
         body,
     )
