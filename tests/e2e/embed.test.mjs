@@ -231,3 +231,54 @@ describe('themes', { timeout: 180_000 }, () => {
     await page.context().close();
   });
 });
+
+describe('the <parley-chat> element, loaded from another origin', { timeout: 120_000 }, () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await Server.start({ demo: true });
+    // The test's host page is answered by Playwright, which Chromium does not count as a
+    // loopback address: its local-network permission prompt (which nobody can answer in a
+    // headless run) is turned off. Cross-origin rules (CORS) still apply.
+    browser = await launchBrowser(['--disable-features=LocalNetworkAccessChecks']);
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.dispose();
+  });
+
+  test('the module and the wasm load cross-origin; an element it cannot show says why, in it and by parley:error', async () => {
+    const page = await newPage(browser);
+    // The host page on localhost, Parley's files on 127.0.0.1: two origins.
+    const parley = server.baseUrl;
+    const hostOrigin = parley.replace('127.0.0.1', 'localhost');
+    // A real HTML document of the host's (Playwright answers it; nothing of Parley's in it).
+    const html = `<!doctype html><html><body>
+        <parley-chat id="broken" base-url="${parley}" account="1" token="${AGENT_TOKEN}" conversation="not a number" style="display:block;height:300px"></parley-chat>
+        <script>
+          window.errors = [];
+          document.addEventListener('parley:error', (e) => window.errors.push({ id: e.target.id, message: e.detail.message }));
+        </script>
+        <script type="module" src="${parley}/parley/parley-element.js"></script>
+      </body></html>`;
+    await page.route(`${hostOrigin}/host.html`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+    await page.goto(`${hostOrigin}/host.html`);
+    await page.waitForFunction(() => window.errors.length > 0).catch((e) => {
+      throw new Error(`${e.message}; page errors: ${page.errors.join(" | ")}`);
+    });
+    const errors = await page.evaluate(() => window.errors);
+    assert.equal(errors[0].id, 'broken');
+    assert.match(errors[0].message, /conversationId is required/);
+    const shown = page.locator('#broken [role=alert]');
+    assert.match(await shown.textContent(), /conversationId is required/);
+    assert.equal(await shown.isVisible(), true);
+    // Given a conversation, the same element mounts a chat (whose API calls need the
+    // API to allow this origin, which parley-server's agent API does not: not awaited).
+    await page.locator('#broken').evaluate((el) => el.setAttribute('conversation', '1'));
+    await page.locator('#broken .parley').waitFor();
+    assert.equal(await page.locator('#broken [role=alert]', { hasText: 'conversationId' }).count(), 0);
+    await page.context().close();
+  });
+});
