@@ -82,7 +82,7 @@ fn shadow_container(element: &web_sys::HtmlElement) -> Result<web_sys::HtmlEleme
     let sheet = parley_sheet()
         .ok_or_else(|| JsError::new("Parley mount(): the stylesheet did not load"))?;
     root.set_adopted_style_sheets(&js_sys::Array::of1(&sheet));
-    // What an earlier mount left (none after unmount(), but a host may mount twice).
+    // What an earlier, unmounted chat or the custom element's error message left.
     root.set_inner_html("");
     let document = element
         .owner_document()
@@ -108,6 +108,19 @@ fn shadow_container(element: &web_sys::HtmlElement) -> Result<web_sys::HtmlEleme
 pub struct Handle {
     mounted: Option<Box<dyn std::any::Any>>,
     conversation: ArcRwSignal<i64>,
+    element: web_sys::HtmlElement,
+}
+
+/// Set on an element while a chat is mounted in it: a second mount() would take the first
+/// one's view away and leave its connection open, so it is refused.
+const MOUNTED_MARK: &str = "__parleyMounted";
+
+fn is_mounted(element: &web_sys::HtmlElement) -> bool {
+    js_sys::Reflect::get(element, &MOUNTED_MARK.into()).is_ok_and(|v| v.is_truthy())
+}
+
+fn set_mounted(element: &web_sys::HtmlElement, mounted: bool) {
+    let _ = js_sys::Reflect::set(element, &MOUNTED_MARK.into(), &mounted.into());
 }
 
 #[wasm_bindgen]
@@ -115,7 +128,9 @@ impl Handle {
     pub fn unmount(&mut self) {
         // Dropping the leptos handle unmounts the view and disposes its reactive owner,
         // which drops the cable (closing the socket) and every timer.
-        self.mounted.take();
+        if self.mounted.take().is_some() {
+            set_mounted(&self.element, false);
+        }
     }
 
     /// Switches the chat to another conversation of the same account, without remounting:
@@ -171,6 +186,11 @@ pub fn mount(element: web_sys::HtmlElement, config: JsValue) -> Result<Handle, J
             "Parley mount(): config.conversationId must be a positive whole number",
         ));
     }
+    if is_mounted(&element) {
+        return Err(JsError::new(
+            "Parley mount(): a chat is already mounted in this element; unmount() it first",
+        ));
+    }
     let container = shadow_container(&element)?;
     let conversation = ArcRwSignal::new(conversation_id);
     let shown = conversation.clone();
@@ -186,8 +206,10 @@ pub fn mount(element: web_sys::HtmlElement, config: JsValue) -> Result<Handle, J
             />
         }
     });
+    set_mounted(&element, true);
     Ok(Handle {
         mounted: Some(Box::new(handle)),
         conversation,
+        element,
     })
 }

@@ -125,7 +125,7 @@ describe('embedded with mount()', { timeout: 180_000 }, () => {
     assert.deepEqual(await host.evaluate(() => window.domEvents), events);
   });
 
-  test('a config without a conversation, or with a wrong one, is refused in words', async () => {
+  test('a config without a conversation, with a wrong one, or a second mount into the same element is refused in words', async () => {
     const errors = await host.evaluate(async () => {
       const { mount } = await import('/parley/parley.js');
       const attempt = (config) => {
@@ -136,11 +136,19 @@ describe('embedded with mount()', { timeout: 180_000 }, () => {
           return e.message;
         }
       };
-      return [attempt({ baseUrl: '' }), attempt({ conversationId: 0 }), attempt({ conversationId: 'x' })];
+      let twice = null;
+      try {
+        mount(document.getElementById('chat'), { baseUrl: '', conversationId: 2 });
+      } catch (e) {
+        twice = e.message;
+      }
+      return [attempt({ baseUrl: '' }), attempt({ conversationId: 0 }), attempt({ conversationId: 'x' }), twice];
     });
     assert.match(errors[0], /conversationId is required/);
     assert.match(errors[1], /positive whole number/);
     assert.ok(errors[2], 'a text id is refused');
+    assert.match(errors[3], /already mounted in this element; unmount\(\) it first/);
+    assert.equal(await host.locator('#chat [data-testid=chat-screen]').count(), 1, 'the chat mounted there is untouched');
   });
 
   test('unmount() removes the chat and closes its connection', async () => {
