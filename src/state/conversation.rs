@@ -207,6 +207,19 @@ impl ChatState {
                     outbox::seen(&page.payload);
                     let count = page.payload.len();
                     let newest = page.payload.iter().map(|m| m.id).max();
+                    // Missed while disconnected: unread too, unless the agent is looking.
+                    let missed = page
+                        .payload
+                        .iter()
+                        .filter(|m| {
+                            m.message_type == MessageType::Incoming
+                                && !m.is_deleted()
+                                && self.messages.key_of_id(m.id).is_none()
+                        })
+                        .count() as u32;
+                    if missed > 0 && !self.agent_sees_latest() {
+                        self.unread.update(|n| *n += missed);
+                    }
                     let before_last = self.messages.last_key();
                     let added = self.messages.upsert_all(page.payload);
                     if added > 0 && self.messages.last_key() != before_last {
