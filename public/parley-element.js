@@ -20,15 +20,16 @@ function loadParley() {
   return loading;
 }
 
-/// For a host that also calls mount() itself: resolves once the module is ready, to
-/// `{ mount }`.
+// For a host that also calls mount() itself: resolves once the module is ready, to
+// `{ mount }`.
 export async function ready() {
   await loadParley();
   return { mount };
 }
 
-const ERROR_STYLE =
-  'all:initial;display:block;padding:12px;font:14px/1.45 system-ui,sans-serif;color:#c62f3c;background:#fdecee';
+const NOTE_STYLE = 'all:initial;display:block;padding:12px;font:14px/1.45 system-ui,sans-serif;';
+const LOADING_STYLE = `${NOTE_STYLE}color:#6b7385`;
+const ERROR_STYLE = `${NOTE_STYLE}color:#c62f3c;background:#fdecee`;
 
 class ParleyChat extends HTMLElement {
   static observedAttributes = ['base-url', 'account', 'conversation', 'token', 'locale', 'theme'];
@@ -61,13 +62,15 @@ class ParleyChat extends HTMLElement {
     this.#remount();
   }
 
-  /// The conversation shown, or null before the chat is mounted.
+  // The conversation shown, or null before the chat is mounted.
   get conversationId() {
     return this.#handle ? this.#handle.conversationId : null;
   }
 
   async #remount() {
     const generation = ++this.#generation;
+    // Until the module is there (the first chat of a page downloads it), say so.
+    if (!this.#handle) this.#note('status', LOADING_STYLE, 'Loading the chat…');
     try {
       await loadParley();
     } catch (e) {
@@ -98,14 +101,18 @@ class ParleyChat extends HTMLElement {
     return config;
   }
 
-  #fail(error) {
-    const message = error?.message ?? String(error);
+  #note(role, style, text) {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
     const box = document.createElement('p');
-    box.setAttribute('role', 'alert');
-    box.setAttribute('style', ERROR_STYLE);
-    box.textContent = message;
+    box.setAttribute('role', role);
+    box.setAttribute('style', style);
+    box.textContent = text;
     root.replaceChildren(box);
+  }
+
+  #fail(error) {
+    const message = error?.message ?? String(error);
+    this.#note('alert', ERROR_STYLE, message);
     this.dispatchEvent(new CustomEvent('parley:error', { detail: { message }, bubbles: true, composed: true }));
   }
 }

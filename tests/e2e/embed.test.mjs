@@ -272,7 +272,20 @@ describe('the <parley-chat> element, loaded from another origin', { timeout: 120
         <script type="module" src="${parley}/parley/parley-element.js"></script>
       </body></html>`;
     await page.route(`${hostOrigin}/host.html`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+    // The wasm held back a moment: meanwhile the element says it is loading.
+    let releaseWasm;
+    const wasmHeld = new Promise((resolve) => {
+      releaseWasm = resolve;
+    });
+    await page.route('**/parley/parley_bg.wasm', async (route) => {
+      await wasmHeld;
+      await route.continue();
+    });
     await page.goto(`${hostOrigin}/host.html`);
+    const loading = page.locator('#broken [role=status]');
+    await loading.waitFor();
+    assert.equal((await loading.textContent()).trim(), 'Loading the chat…');
+    releaseWasm();
     await page.waitForFunction(() => window.errors.length > 0).catch((e) => {
       throw new Error(`${e.message}; page errors: ${page.errors.join(" | ")}`);
     });
