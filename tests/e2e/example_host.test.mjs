@@ -263,6 +263,37 @@ describe('the example host page', { timeout: 240_000 }, () => {
     assert.equal(await chat('chat-b').locator('[data-testid=message]', { hasText: text }).count(), 0);
   });
 
+  test('the customer writes while the page is in the background: unread goes up, and back to 0 when the agent returns', async () => {
+    // Real focus (Playwright otherwise reports every page focused), then another tab in front.
+    const cdp = await host.context().newCDPSession(host);
+    await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false });
+    await host.bringToFront();
+    const before = (await hostEvents(host)).length;
+    const other = await host.context().newPage();
+    try {
+      await other.bringToFront();
+      assert.equal(await host.evaluate(() => document.hasFocus()), false, 'the host page is in the background');
+      await server.customerSend(uniqueText('while the agent is elsewhere'));
+      await waitForEvent(
+        host,
+        (e, i) => i >= before && e.chat === 'chat-a' && e.name === 'unread-count' && e.detail.count === 1,
+        'unread-count 1 in the background',
+      );
+    } finally {
+      await other.close();
+    }
+    await host.bringToFront();
+    await waitForEvent(
+      host,
+      (e, i) => i >= before && e.chat === 'chat-a' && e.name === 'unread-count' && e.detail.count === 0,
+      'unread-count back to 0 on return',
+    );
+    const last = (await hostEvents(host)).filter((e) => e.chat === 'chat-a' && e.name === 'unread-count').at(-1);
+    assert.equal(last.detail.count, 0, 'the last word is 0');
+    await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: true });
+    await cdp.detach();
+  });
+
   test('the mounted chat tells its unread count by callback too', async () => {
     const log = chat('chat-b').locator('[data-testid=message-list]');
     await log.evaluate((el) => {
