@@ -71,10 +71,11 @@ describe('languages', { timeout: 180_000 }, () => {
     });
 
     test('Parley\'s root says ar and rtl; the host page keeps its own', async () => {
-      const root = page.locator('#chat > .parley');
+      const root = page.locator('#chat .parley');
       assert.equal(await root.getAttribute('lang'), 'ar');
       assert.equal(await root.getAttribute('dir'), 'rtl');
-      assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('#chat [data-testid=chat-screen]')).direction), 'rtl');
+      assert.equal(await page.locator('#chat [data-testid=chat-screen]').evaluate((el) => getComputedStyle(el).direction), 'rtl');
+      assert.equal(await page.evaluate(() => document.getElementById('chat').getAttribute('dir')), null, 'the host element itself is not changed');
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
       assert.equal(await page.evaluate(() => document.documentElement.dir), 'ltr');
       assert.equal(await page.locator('#host-title').textContent(), 'Host dashboard');
@@ -102,7 +103,7 @@ describe('languages', { timeout: 180_000 }, () => {
       const daysBack = (d) => (Date.now() - Date.parse(d.at)) / 86_400_000;
       // The log is virtualized and opens at the bottom: the oldest day is at the top.
       await list.evaluate((el) => { el.scrollTop = 0; });
-      await page.waitForFunction(() => [...document.querySelectorAll('#chat [data-testid=day-separator] time')]
+      await page.waitForFunction(() => [...document.getElementById('chat').shadowRoot.querySelectorAll('[data-testid=day-separator] time')]
         .some((t) => Date.now() - Date.parse(t.getAttribute('datetime')) > 2 * 86_400_000));
       const older = (await separators()).find((d) => daysBack(d) > 2);
       const expected = await page.evaluate((iso) => new Intl.DateTimeFormat('ar', { weekday: 'long', day: 'numeric', month: 'long' }).format(new Date(iso)), older.at);
@@ -110,7 +111,7 @@ describe('languages', { timeout: 180_000 }, () => {
       assert.match(older.text, /[\u0600-\u06FF]/, 'an Arabic weekday and month');
 
       await list.evaluate((el) => { el.scrollTop = el.scrollHeight; });
-      await page.waitForFunction(() => [...document.querySelectorAll('#chat [data-testid=day-separator] time')]
+      await page.waitForFunction(() => [...document.getElementById('chat').shadowRoot.querySelectorAll('[data-testid=day-separator] time')]
         .some((t) => t.textContent.trim() === 'أمس'));
       const yesterday = (await separators()).find((d) => d.text === 'أمس');
       assert.ok(daysBack(yesterday) > 0.5 && daysBack(yesterday) < 2.5, `yesterday is yesterday: ${yesterday.at}`);
@@ -181,7 +182,7 @@ describe('languages', { timeout: 180_000 }, () => {
     const page = await pageIn(browser, 'fr-FR');
     try {
       await mountOnHost(server, page, { locale: 'tlh' });
-      const root = page.locator('#chat > .parley');
+      const root = page.locator('#chat .parley');
       assert.equal(await root.getAttribute('lang'), 'en');
       assert.equal(await root.getAttribute('dir'), 'ltr');
       assert.equal((await page.locator('#chat [data-testid=send-button]').textContent()).trim(), 'Send');
@@ -211,8 +212,8 @@ describe('languages', { timeout: 180_000 }, () => {
           </script></body></html>`);
       await page.waitForFunction(() => window.mounted === true);
       for (const id of ['chat-ar', 'chat-fr']) await page.locator(`#${id} [data-testid=connection-state][data-state=connected]`).waitFor();
-      assert.equal(await page.locator('#chat-ar > .parley').getAttribute('dir'), 'rtl');
-      assert.equal(await page.locator('#chat-fr > .parley').getAttribute('dir'), 'ltr');
+      assert.equal(await page.locator('#chat-ar .parley').getAttribute('dir'), 'rtl');
+      assert.equal(await page.locator('#chat-fr .parley').getAttribute('dir'), 'ltr');
       assert.equal((await page.locator('#chat-ar [data-testid=send-button]').textContent()).trim(), 'إرسال');
       assert.equal((await page.locator('#chat-fr [data-testid=send-button]').textContent()).trim(), 'Envoyer');
       assert.equal(await page.locator('#chat-fr [data-testid=composer-input]').getAttribute('aria-label'), 'Message');
