@@ -223,6 +223,37 @@ describe('languages', { timeout: 180_000 }, () => {
     }
   });
 
+  test('<parley-chat locale="ar"> says it is loading in Arabic, right to left, then shows the Arabic chat', async () => {
+    const page = await pageIn(browser, 'en-US');
+    try {
+      let releaseWasm;
+      const wasmHeld = new Promise((resolve) => { releaseWasm = resolve; });
+      await page.route('**/parley/parley_bg.wasm', async (route) => {
+        await wasmHeld;
+        await route.continue();
+      });
+      // A real document of the host's (custom elements are upgraded as the page parses).
+      await page.route(`${server.baseUrl}/host.html`, (route) => route.fulfill({
+        contentType: 'text/html',
+        body: `<!doctype html><html lang="en"><body>
+          <parley-chat id="chat" account="1" conversation="1" token="${AGENT_TOKEN}" locale="ar" style="display:block;height:600px"></parley-chat>
+          <script type="module" src="/parley/parley-element.js"></script></body></html>`,
+      }));
+      await page.goto(`${server.baseUrl}/host.html`);
+      const loading = page.locator('#chat [role=status]');
+      await loading.waitFor();
+      assert.equal((await loading.textContent()).trim(), 'جارٍ تحميل المحادثة…');
+      assert.equal(await loading.getAttribute('dir'), 'rtl');
+      assert.equal(await loading.getAttribute('lang'), 'ar');
+      releaseWasm();
+      await page.locator('#chat [data-testid=message]').first().waitFor();
+      assert.equal(await page.locator('#chat .parley').getAttribute('dir'), 'rtl');
+      assert.equal((await page.locator('#chat [data-testid=send-button]').textContent()).trim(), 'إرسال');
+    } finally {
+      await page.context().close();
+    }
+  });
+
   test('a browser language without a catalog gets English', async () => {
     const page = await pageIn(browser, 'de-DE');
     try {
