@@ -166,11 +166,19 @@ fn inline(text: &str, sel: Range<usize>, marker: &str) -> Replacement {
         insert.push_str(marker);
         insert.push_str(&line[lead + core.len()..]);
     }
-    let len = insert.len();
+    // One line: the words stay selected (inside the markers), so the next command or the
+    // next keystroke applies to them. Several: the whole block.
+    let select = if selected.contains('\n') {
+        sel.start..sel.start + insert.len()
+    } else {
+        let lead = selected.len() - selected.trim_start().len();
+        let start = sel.start + lead + m;
+        start..start + selected.trim().len()
+    };
     Replacement {
         range: sel.clone(),
         insert,
-        select: sel.start..sel.start + len,
+        select,
     }
 }
 
