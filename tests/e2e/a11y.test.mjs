@@ -113,6 +113,8 @@ describe('accessibility', { timeout: 180_000 }, () => {
   });
 
   test('? opens the keyboard help outside a field; Escape closes it and focus comes back', async () => {
+    // The agent's tab is the one in front (the previous test opened and closed others).
+    await agent.bringToFront();
     const input = agent.locator('[data-testid=composer-input]');
     // In the composer, ? is just a character.
     await input.fill('');
