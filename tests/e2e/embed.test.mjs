@@ -167,6 +167,27 @@ describe('embedded with mount()', { timeout: 180_000 }, () => {
     assert.equal(await host.locator('#chat [data-testid=chat-screen]').count(), 1);
   });
 
+  test('a host that drops the handle keeps its chat, through garbage collections', async () => {
+    await host.evaluate(async () => {
+      const { mount } = await import('/parley/parley.js');
+      const element = document.createElement('div');
+      element.id = 'kept';
+      element.style.height = '400px';
+      document.body.appendChild(element);
+      // The handle is not kept anywhere.
+      mount(element, { baseUrl: '', accountId: 1, conversationId: 1, token: 'e2e-token' });
+    });
+    await host.locator('#kept [data-testid=connection-state][data-state=connected]').waitFor();
+    const cdp = await host.context().newCDPSession(host);
+    for (let i = 0; i < 3; i++) {
+      await cdp.send('HeapProfiler.collectGarbage');
+      // Finalizers run after the collection, as tasks.
+      await host.waitForTimeout(300);
+    }
+    assert.equal(await host.locator('#kept [data-testid=chat-screen]').count(), 1, 'the chat is still there');
+    await host.locator('#kept [data-testid=connection-state][data-state=connected]').waitFor();
+  });
+
   test('no page errors', () => {
     // The 404 of the page the host markup replaced is the test's own doing.
     assert.deepEqual(host.errors.filter((e) => !/favicon|host-page-of-the-test/.test(e)), []);
