@@ -103,11 +103,21 @@ fn shadow_container(element: &web_sys::HtmlElement) -> Result<web_sys::HtmlEleme
     Ok(container)
 }
 
+thread_local! {
+    /// The view of every mounted chat, by handle id. A chat stays until `unmount()`, even
+    /// when the host drops its handle: the browser frees a dropped handle at some garbage
+    /// collection, and the chat must not vanish with it.
+    static MOUNTS: std::cell::RefCell<std::collections::HashMap<u32, Box<dyn std::any::Any>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+    static NEXT_MOUNT: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+}
+
 /// A mounted embedded chat: `unmount()` removes it and closes its connection;
 /// `setConversation(id)` shows another conversation in its place.
 #[wasm_bindgen]
 pub struct Handle {
-    mounted: Option<Box<dyn std::any::Any>>,
+    /// Its view in [`MOUNTS`].
+    id: u32,
     conversation: ArcRwSignal<i64>,
     element: web_sys::HtmlElement,
 }
@@ -128,17 +138,24 @@ fn set_mounted(element: &web_sys::HtmlElement, mounted: bool) {
 impl Handle {
     pub fn unmount(&mut self) {
         // Dropping the leptos handle unmounts the view and disposes its reactive owner,
-        // which drops the cable (closing the socket) and every timer.
-        if self.mounted.take().is_some() {
+        // which drops the cable (closing the socket) and every timer. Taken out of the
+        // map first: the drop must not run while the map is borrowed.
+        let view = MOUNTS.with(|m| m.borrow_mut().remove(&self.id));
+        if view.is_some() {
+            drop(view);
             set_mounted(&self.element, false);
         }
+    }
+
+    fn is_live(&self) -> bool {
+        MOUNTS.with(|m| m.borrow().contains_key(&self.id))
     }
 
     /// Switches the chat to another conversation of the same account, without remounting:
     /// the old conversation's connection closes, its drafts stay saved for when it returns.
     #[wasm_bindgen(js_name = setConversation)]
     pub fn set_conversation(&self, conversation_id: f64) -> Result<(), JsError> {
-        if self.mounted.is_none() {
+        if !self.is_live() {
             return Err(JsError::new(
                 "Parley setConversation(): the chat is unmounted",
             ));
@@ -208,8 +225,14 @@ pub fn mount(element: web_sys::HtmlElement, config: JsValue) -> Result<Handle, J
         }
     });
     set_mounted(&element, true);
+    let id = NEXT_MOUNT.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1));
+        id
+    });
+    MOUNTS.with(|m| m.borrow_mut().insert(id, Box::new(handle)));
     Ok(Handle {
-        mounted: Some(Box::new(handle)),
+        id,
         conversation,
         element,
     })

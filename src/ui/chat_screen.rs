@@ -15,6 +15,7 @@ use crate::ui::connection_banner::ConnectionBanner;
 use crate::ui::conversation_header::ConversationHeader;
 use crate::ui::message_list::MessageList;
 use crate::ui::send_toast::SendToast;
+use crate::ui::shortcuts_help::{asks_for_help, ShortcutsHelp};
 use crate::ui::typing_indicator::TypingIndicator;
 
 #[component]
@@ -95,9 +96,31 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
     });
     let embedded = config.conversation_id.is_some() && !config.demo;
 
+    // `?` opens the keyboard help from anywhere in the chat; standalone, also when nothing
+    // has focus yet (an embedded chat leaves the host's keys to the host).
+    let help = RwSignal::new(false);
+    let help_key = move |ev: &web_sys::KeyboardEvent| {
+        if asks_for_help(ev) {
+            ev.prevent_default();
+            help.set(true);
+        }
+    };
+    let _help_listener = StoredValue::new_local((!embedded).then(|| {
+        WindowListener::on_document_event("keydown", move |ev| {
+            use wasm_bindgen::JsCast;
+            if let Some(ev) = ev.dyn_ref::<web_sys::KeyboardEvent>() {
+                help_key(ev);
+            }
+        })
+    }));
+
     view! {
-        <section class="parley-chat" data-testid="chat-screen">
-            <ConversationHeader chat=chat on_sign_out=(!embedded).then_some(sign_out)/>
+        <section class="parley-chat" data-testid="chat-screen" on:keydown=move |ev| help_key(&ev)>
+            <ConversationHeader
+                chat=chat
+                on_sign_out=(!embedded).then_some(sign_out)
+                on_help=Callback::new(move |()| help.set(true))
+            />
             <ConnectionBanner chat=chat/>
             {move || match chat.load.get() {
                 LoadState::Loading => view! { <Loading label=t("chat.loading")/> }.into_any(),
@@ -114,6 +137,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
             <TypingIndicator chat=chat/>
             <SendToast chat=chat/>
             <Composer chat=chat/>
+            <ShortcutsHelp open=help rich_text=config.features.rich_text_editor/>
         </section>
     }
     .into_any()

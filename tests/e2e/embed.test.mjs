@@ -65,17 +65,17 @@ const LIGHT = {
   root: 'rgb(246, 247, 251)',
   text: 'rgb(27, 33, 48)',
   incoming: 'rgb(255, 255, 255)',
-  outgoing: 'rgb(31, 111, 235)',
+  outgoing: 'rgb(24, 97, 208)',
   composer: 'rgb(255, 255, 255)',
-  send: 'rgb(31, 111, 235)',
+  send: 'rgb(26, 100, 216)',
 };
 const DARK = {
   root: 'rgb(15, 19, 26)',
   text: 'rgb(230, 233, 240)',
   incoming: 'rgb(31, 37, 49)',
-  outgoing: 'rgb(47, 111, 224)',
+  outgoing: 'rgb(40, 96, 196)',
   composer: 'rgb(23, 28, 37)',
-  send: 'rgb(76, 141, 255)',
+  send: 'rgb(92, 154, 255)',
 };
 
 describe('embedded with mount()', { timeout: 180_000 }, () => {
@@ -165,6 +165,27 @@ describe('embedded with mount()', { timeout: 180_000 }, () => {
     });
     await host.locator('#chat [data-testid=connection-state][data-state=connected]').waitFor();
     assert.equal(await host.locator('#chat [data-testid=chat-screen]').count(), 1);
+  });
+
+  test('a host that drops the handle keeps its chat, through garbage collections', async () => {
+    await host.evaluate(async () => {
+      const { mount } = await import('/parley/parley.js');
+      const element = document.createElement('div');
+      element.id = 'kept';
+      element.style.height = '400px';
+      document.body.appendChild(element);
+      // The handle is not kept anywhere.
+      mount(element, { baseUrl: '', accountId: 1, conversationId: 1, token: 'e2e-token' });
+    });
+    await host.locator('#kept [data-testid=connection-state][data-state=connected]').waitFor();
+    const cdp = await host.context().newCDPSession(host);
+    for (let i = 0; i < 3; i++) {
+      await cdp.send('HeapProfiler.collectGarbage');
+      // Finalizers run after the collection, as tasks.
+      await host.waitForTimeout(300);
+    }
+    assert.equal(await host.locator('#kept [data-testid=chat-screen]').count(), 1, 'the chat is still there');
+    await host.locator('#kept [data-testid=connection-state][data-state=connected]').waitFor();
   });
 
   test('no page errors', () => {
