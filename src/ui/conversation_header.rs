@@ -78,8 +78,8 @@ pub fn ConversationHeader(
                 <button
                     type="button"
                     class="parley-button parley-button-quiet parley-icon-button"
-                    aria-label="Keyboard shortcuts"
-                    title="Keyboard shortcuts (?)"
+                    aria-label=t("shortcuts.title")
+                    title=t("shortcuts.button_title")
                     aria-haspopup="dialog"
                     data-testid="shortcuts-button"
                     on:click=move |_| help.run(())

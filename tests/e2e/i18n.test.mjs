@@ -168,6 +168,16 @@ describe('languages', { timeout: 180_000 }, () => {
       assert.equal((await page.locator('[data-testid=mode-private]').textContent()).trim(), 'Note privée');
       const days = await page.locator('[data-testid=day-separator] time').allTextContents();
       assert.ok(days.map((d) => d.trim()).includes('Hier'), `yesterday is "Hier": ${days}`);
+      // The keyboard help, with the keys as a French keyboard names them.
+      await page.locator('[data-testid=shortcuts-button]').click();
+      const help = page.locator('[data-testid=shortcuts-help]');
+      await help.waitFor();
+      assert.equal((await help.locator('h2').textContent()).trim(), 'Raccourcis clavier');
+      const sendRow = help.locator('tr', { hasText: 'Envoyer le message' });
+      assert.equal((await sendRow.locator('kbd').textContent()).trim(), 'Entrée');
+      assert.ok((await help.innerText()).includes('Maj+Entrée'));
+      assert.ok((await help.innerText()).includes('Gras'), 'the formatting shortcuts are named in French');
+      await help.locator('[data-testid=shortcuts-close]').click();
       // Left to right: outgoing on the right, send button after the text.
       const send = await box(page.locator('[data-testid=send-button]'));
       const input = await box(page.locator('[data-testid=composer-input]'));
