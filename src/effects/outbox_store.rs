@@ -294,6 +294,7 @@ mod tests {
                 content: format!("text {seq}"),
                 private: false,
                 in_reply_to: None,
+                attachments: Vec::new(),
             },
             enqueued_at_ms: 1_000 + seq,
             attempts: 0,

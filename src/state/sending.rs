@@ -75,6 +75,7 @@ impl ChatState {
             content,
             private: self.private_mode.get_untracked(),
             in_reply_to: self.replying_to.get_untracked(),
+            attachments: Vec::new(),
         };
         self.replying_to.set(None);
         self.show_pending(&echo_id, &draft, crate::effects::clock::now_s());
