@@ -314,6 +314,7 @@ mod tests {
     fn chat() -> ChatState {
         let profile: parley_wire::Profile = serde_json::from_value(serde_json::json!({
             "id": 1, "name": "Agent", "email": "a@example.com",
+            "access_token": "t", "pubsub_token": "p",
         }))
         .unwrap();
         ChatState::new(crate::effects::api::Api::new("", None), profile, 1, 5)
@@ -336,7 +337,7 @@ mod tests {
             .unwrap_err();
             assert_eq!(
                 e.to_string(),
-                "“big.pdf” is 2 KB, over the 0 MB limit per file."
+                "“big.pdf” is 2 KB, over the 1000 B limit per file."
             );
             let e = send_files_with_limit(
                 chat,

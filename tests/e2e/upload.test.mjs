@@ -387,6 +387,55 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     await page.close();
   });
 
+  test('a video in the tray shows its first frame', async () => {
+    const page = await openAgent();
+    // A real half-second WebM, recorded from a canvas in the page.
+    await page.evaluate(async () => {
+      const canvas = Object.assign(document.createElement('canvas'), { width: 64, height: 48 });
+      const g = canvas.getContext('2d');
+      const stream = canvas.captureStream(30);
+      const recorder = new MediaRecorder(stream, { mimeType: 'video/webm' });
+      const chunks = [];
+      recorder.ondataavailable = (e) => chunks.push(e.data);
+      const stopped = new Promise((r) => (recorder.onstop = r));
+      recorder.start();
+      const until = performance.now() + 500;
+      while (performance.now() < until) {
+        g.fillStyle = `hsl(${Math.round(performance.now()) % 360} 80% 50%)`;
+        g.fillRect(0, 0, 64, 48);
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+      recorder.stop();
+      await stopped;
+      const data = new DataTransfer();
+      data.items.add(new File(chunks, 'clip.webm', { type: 'video/webm' }));
+      document.querySelector('[data-testid=composer-input]').dispatchEvent(new ClipboardEvent('paste', { bubbles: true, cancelable: true, clipboardData: data }));
+    });
+    const video = page.locator('[data-testid=tray-video]');
+    await video.waitFor();
+    const state = await video.evaluate(async (v) => {
+      // HAVE_CURRENT_DATA: the first frame is there to be shown.
+      for (let i = 0; i < 100 && v.readyState < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      return { src: v.getAttribute('src'), preload: v.getAttribute('preload'), ready: v.readyState, width: v.videoWidth };
+    });
+    assert.match(state.src, /^blob:/);
+    assert.equal(state.preload, 'metadata');
+    assert.ok(state.ready >= 2, `first frame loaded (readyState ${state.ready})`);
+    assert.equal(state.width, 64);
+    // Removing it lets its object URL go: the URL no longer loads.
+    await page.locator('[data-testid=tray-remove]').click();
+    const stillLoads = await page.evaluate(async (src) => {
+      try {
+        await fetch(src);
+        return true;
+      } catch {
+        return false;
+      }
+    }, state.src);
+    assert.equal(stillLoads, false, 'the object URL was revoked');
+    await page.close();
+  });
+
   test('telemetry reports each delivered file by type and size, never by name', async () => {
     const host = await newPage(browser);
     const html = await readFile(path.join(DIST, 'index.html'), 'utf8');
