@@ -2,7 +2,8 @@
 // up with a real progress bar and arrives byte for byte (sha256 of what the server serves);
 // a 41 MB file and a refused type are stopped before anything is uploaded, with the file
 // named and the reason, and the text typed so far kept; Cancel in the middle of an upload
-// leaves no message on the server; a server failing twice then succeeding delivers once;
+// leaves no message on the server; a server failing twice then succeeding delivers once, and
+// a response dropped after the server stored the files makes no second copy (echo_id);
 // three failures mark it failed with Retry; a file queued offline survives a reload (its
 // Blob in IndexedDB) and arrives when the network is back; drop and paste fill the tray
 // with previews; telemetry reports each delivered file without its name.
@@ -273,6 +274,23 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     const stored = await onServer(caption);
     assert.equal(stored.length, 1, 'delivered exactly once');
     assert.equal(await servedSha(stored[0].attachments[0]), createHash('sha256').update(bytes).digest('hex'));
+    await page.close();
+  });
+
+  test('a response dropped after the server stored the files makes no duplicate', async () => {
+    const page = await openAgent();
+    const caption = uniqueText('dropped upload response');
+    const file = path.join(dir, 'dropped.txt');
+    await writeFile(file, 'stored once');
+    await faults({ drop_next_responses: 1 });
+    await attach(page, file);
+    await sendCaption(page, caption);
+    await waitConfirmed(page, caption);
+    assert.equal((await faults({})).drop_next_responses, 0, 'the response was dropped');
+    // Whatever retried (Chromium itself, or the outbox with the same echo_id), one message.
+    await page.waitForTimeout(1_500);
+    assert.equal((await onServer(caption)).length, 1);
+    assert.equal(await page.locator(MESSAGE, { hasText: caption }).count(), 1);
     await page.close();
   });
 
