@@ -29,7 +29,7 @@ use parley_wire::{Message, MessageType, Sender};
 
 use crate::effects::api::{Api, ApiError, MessagePage};
 use crate::effects::clock::{now_ms, Timer};
-use crate::effects::outbox_store::{OutboxStore, StoreWrite, Stored};
+use crate::effects::outbox_store::{OutboxStore, StoreError, StoreWrite, Stored};
 use crate::effects::page::{browser_online, WindowListener};
 use crate::effects::tab_locks::TabLocks;
 use crate::effects::telemetry::Telemetry;
@@ -44,6 +44,11 @@ use parley_core::telemetry::TelemetryEvent;
 /// Said once when the outbox cannot be made durable.
 const NOT_DURABLE: &str = "This browser does not let Parley store unsent messages: \
      messages waiting to be sent will be lost if you reload or close the page.";
+
+/// Said when a tab of an older release keeps the outbox's storage from being upgraded.
+const HELD_BY_OLDER_TAB: &str = "Another Parley tab, of an older version, is open: reload or \
+     close it, then reload this page. Until then, messages waiting to be sent will be lost if \
+     you reload or close this page.";
 
 /// How often to look again for entries of tabs that have gone.
 const ADOPT_AGAIN_MS: u64 = 5_000;
@@ -86,6 +91,8 @@ enum Input {
     /// Entries of a tab that has gone since the restore, taken over.
     Adopted(Vec<Entry>),
     Capabilities(bool),
+    /// The store could not be opened for this reason (said instead of `NOT_DURABLE`).
+    NotDurableBecause(&'static str),
     /// A POST answered. `attempt` tells a current request from one aborted since.
     SendResult {
         echo_id: String,
@@ -139,6 +146,7 @@ struct Inner {
     reachable: bool,
     capabilities_known: bool,
     told_not_durable: bool,
+    not_durable_notice: &'static str,
     _listeners: Vec<WindowListener>,
 }
 
@@ -177,6 +185,7 @@ pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
             reachable: false,
             capabilities_known: false,
             told_not_durable: false,
+            not_durable_notice: NOT_DURABLE,
             _listeners: listeners,
         }),
         queue: RefCell::new(VecDeque::new()),
@@ -188,6 +197,9 @@ pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
             Ok(store) => store,
             Err(e) => {
                 leptos::logging::warn!("parley: outbox kept in memory only: {e}");
+                if e == StoreError::HeldByOlderTab {
+                    feed(Input::NotDurableBecause(HELD_BY_OLDER_TAB));
+                }
                 OutboxStore::memory()
             }
         };
@@ -499,6 +511,10 @@ impl Inner {
                 self.machine
                     .handle(now, Event::UploadProgressed { echo_id })
             }
+            Input::NotDurableBecause(notice) => {
+                self.not_durable_notice = notice;
+                return;
+            }
             Input::Capabilities(idempotent) => {
                 self.machine.set_idempotent_backend(idempotent);
                 self.capabilities_known = true;
@@ -677,7 +693,7 @@ impl Inner {
             return;
         }
         if let Some(chat) = self.chat {
-            chat.notice.set(Some(NOT_DURABLE.to_owned()));
+            chat.notice.set(Some(self.not_durable_notice.to_owned()));
             self.told_not_durable = true;
         }
     }
