@@ -603,6 +603,8 @@ enum Step {
     Type {
         conv: i64,
         dup_text: bool,
+        /// A message with files: three attempts before it fails (then the agent retries).
+        files: bool,
     },
     Net(bool),
     Cable(bool),
@@ -615,7 +617,8 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        4 => (1i64..4, proptest::bool::weighted(0.15)).prop_map(|(conv, dup_text)| Step::Type { conv, dup_text }),
+        4 => (1i64..4, proptest::bool::weighted(0.15), proptest::bool::weighted(0.3))
+            .prop_map(|(conv, dup_text, files)| Step::Type { conv, dup_text, files }),
         1 => any::<bool>().prop_map(Step::Net),
         1 => any::<bool>().prop_map(Step::Cable),
         3 => (1u64..40_000, any::<bool>()).prop_map(|(ms, cable_first)| Step::Advance(ms, cable_first)),
@@ -837,7 +840,11 @@ impl World {
         let mut n = 0;
         for s in steps {
             match s {
-                Step::Type { conv, dup_text } => {
+                Step::Type {
+                    conv,
+                    dup_text,
+                    files,
+                } => {
                     n += 1;
                     let echo = format!("echo-{n}");
                     let text = if *dup_text {
@@ -846,9 +853,14 @@ impl World {
                         format!("message {n}")
                     };
                     self.typed.push((echo.clone(), *conv, text.clone()));
+                    let draft = if *files {
+                        with_files(*conv, &text)
+                    } else {
+                        draft(*conv, &text)
+                    };
                     self.feed(Event::Enqueue {
                         echo_id: echo,
-                        draft: draft(*conv, &text),
+                        draft,
                     });
                 }
                 Step::Net(up) => {
