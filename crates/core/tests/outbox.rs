@@ -1316,3 +1316,67 @@ fn entries_persisted_before_files_existed_still_load() {
     let back: Entry = serde_json::from_str(&serde_json::to_string(&files).unwrap()).unwrap();
     assert_eq!(back, files);
 }
+
+#[test]
+fn a_cancelled_upload_stored_after_all_is_never_taken_for_another_message() {
+    // A backend that forgets echo_id: reconciliation matches by text.
+    let mut o = Outbox::new(OutboxConfig::default(), 3);
+    o.handle(0, Event::Reachable(true));
+    o.handle(
+        0,
+        Event::Enqueue {
+            echo_id: "files".into(),
+            draft: with_files(1, "ok"),
+        },
+    );
+    // Cancelled as its last bytes left: the server stored it anyway.
+    o.handle(
+        10,
+        Event::Cancel {
+            echo_id: "files".into(),
+        },
+    );
+    // Another "ok" (text) goes out and its answer is lost: it must be reconciled.
+    enqueue(&mut o, 20, "text", 1, "ok");
+    o.handle(
+        30,
+        Event::SendFailed {
+            echo_id: "text".into(),
+            error: SendError::Ambiguous("dropped".into()),
+        },
+    );
+    assert_eq!(o.entries()[0].state, EntryState::Reconciling);
+    // The cable reports the cancelled message (its echo_id, its text).
+    let c = o.handle(
+        40,
+        Event::Seen(SeenMessage {
+            id: 7,
+            conversation_id: 1,
+            echo_id: Some("files".into()),
+            content: Some("ok".into()),
+            private: false,
+            from_me: true,
+            created_at_s: 0,
+        }),
+    );
+    assert!(
+        !c.iter().any(|c| matches!(c, Command::Delivered { .. })),
+        "the text \"ok\" is not the cancelled message: {c:?}"
+    );
+    // A resync that finds only that message does not take it either: the text is resent.
+    let c = o.handle(
+        50,
+        Event::Seen(SeenMessage {
+            id: 7,
+            conversation_id: 1,
+            echo_id: None,
+            content: Some("ok".into()),
+            private: false,
+            from_me: true,
+            created_at_s: 0,
+        }),
+    );
+    assert!(!c.iter().any(|c| matches!(c, Command::Delivered { .. })));
+    let c = o.handle(60, Event::ResyncDone { conversation_id: 1 });
+    assert_eq!(o.entries()[0].state, EntryState::Queued, "{c:?}");
+}
