@@ -78,6 +78,17 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
     );
     on_cleanup(move || chat.typing_stop());
 
+    // The host hears the unread count when it changes (from 0 at the start of the screen).
+    if let Some(host) = chat.host_events.get_value() {
+        Effect::new(move |previous: Option<u32>| {
+            let count = chat.unread.get();
+            if previous.unwrap_or(0) != count {
+                host.unread_count(conversation_id, count);
+            }
+            count
+        });
+    }
+
     let sign_out = Callback::new(move |_| {
         chat.typing_stop();
         session_ctx.sign_out();
