@@ -14,6 +14,7 @@ use crate::ui::connection_banner::ConnectionBanner;
 use crate::ui::conversation_header::ConversationHeader;
 use crate::ui::message_list::MessageList;
 use crate::ui::send_toast::SendToast;
+use crate::ui::shortcuts_help::{asks_for_help, ShortcutsHelp};
 use crate::ui::typing_indicator::TypingIndicator;
 
 /// Shown over the conversation while files are dragged onto it.
@@ -133,10 +134,29 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
         }
     };
 
+    // `?` opens the keyboard help from anywhere in the chat; standalone, also when nothing
+    // has focus yet (an embedded chat leaves the host's keys to the host).
+    let help = RwSignal::new(false);
+    let help_key = move |ev: &web_sys::KeyboardEvent| {
+        if asks_for_help(ev) {
+            ev.prevent_default();
+            help.set(true);
+        }
+    };
+    let _help_listener = StoredValue::new_local((!embedded).then(|| {
+        WindowListener::on_document_event("keydown", move |ev| {
+            use wasm_bindgen::JsCast;
+            if let Some(ev) = ev.dyn_ref::<web_sys::KeyboardEvent>() {
+                help_key(ev);
+            }
+        })
+    }));
+
     view! {
         <section
             class="parley-chat"
             data-testid="chat-screen"
+            on:keydown=move |ev| help_key(&ev)
             on:dragenter=on_drag_enter
             on:dragover=on_drag_over
             on:dragleave=on_drag_leave
@@ -147,7 +167,11 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
                     {DROP_HINT}
                 </div>
             </Show>
-            <ConversationHeader chat=chat on_sign_out=(!embedded).then_some(sign_out)/>
+            <ConversationHeader
+                chat=chat
+                on_sign_out=(!embedded).then_some(sign_out)
+                on_help=Callback::new(move |()| help.set(true))
+            />
             <ConnectionBanner chat=chat/>
             {move || match chat.load.get() {
                 LoadState::Loading => view! { <Loading label="Loading the conversation…"/> }.into_any(),
@@ -164,6 +188,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
             <TypingIndicator chat=chat/>
             <SendToast chat=chat/>
             <Composer chat=chat/>
+            <ShortcutsHelp open=help rich_text=config.features.rich_text_editor/>
         </section>
     }
     .into_any()

@@ -12,8 +12,10 @@ use crate::state::attaching::files_of;
 use crate::state::canned::{variables, CannedSearch};
 use crate::state::conversation::ChatState;
 use crate::state::sending::{char_count, validate, ComposeError, MAX_CONTENT_CHARS};
+use crate::state::session::SessionCtx;
 use crate::ui::attachment_tray::AttachmentTray;
 use crate::ui::canned_picker::{option_id, CannedPicker, LISTBOX_ID};
+use crate::ui::format_toolbar::{apply_format, shortcut_of, ComposerPreview, FormatToolbar};
 use crate::ui::reply_quote::describe;
 use parley_core::telemetry::TelemetryEvent;
 
@@ -43,6 +45,10 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
     });
     let canned = CannedSearch::new();
     let telemetry = Telemetry::from_context();
+    let rich_text = expect_context::<SessionCtx>()
+        .config()
+        .features
+        .rich_text_editor;
 
     // Replying starts typing: the caret goes to the composer.
     Effect::new(move |_| {
@@ -185,6 +191,13 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                 _ => {}
             }
         }
+        if let Some(format) = rich_text.then(|| shortcut_of(&ev)).flatten() {
+            ev.prevent_default();
+            if let Some(el) = input.get_untracked() {
+                apply_format(&el, format);
+            }
+            return;
+        }
         if ev.key() == "Escape" && chat.replying_to.get_untracked().is_some() {
             ev.prevent_default();
             chat.replying_to.set(None);
@@ -280,8 +293,10 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                 }
             })}
             <AttachmentTray chat=chat/>
+            {rich_text.then(|| view! { <FormatToolbar input=input/> })}
             <div class="parley-composer-box" class:parley-composer-over=move || over_limit.get()>
                 <textarea
+                    id="parley-composer-input"
                     data-testid="composer-input"
                     class="parley-composer-input"
                     rows="1"
@@ -293,8 +308,8 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     aria-label=move || if private() { "Private note" } else { "Message" }
                     aria-describedby="parley-composer-error"
                     aria-autocomplete="list"
-                    aria-controls=LISTBOX_ID
-                    aria-expanded=move || canned.at.with(Option::is_some).to_string()
+                    // Only while the list exists: an id that points nowhere is an error.
+                    aria-controls=move || canned.at.with(Option::is_some).then_some(LISTBOX_ID)
                     aria-activedescendant=move || {
                         (canned.at.with(Option::is_some) && canned.results.with(|r| !r.is_empty()))
                             .then(|| option_id(canned.active.get()))
@@ -356,6 +371,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     </button>
                 </div>
             </div>
+            {rich_text.then(|| view! { <ComposerPreview text=text/> })}
             <p
                 id="parley-composer-error"
                 class="parley-form-error"

@@ -65,17 +65,17 @@ const LIGHT = {
   root: 'rgb(246, 247, 251)',
   text: 'rgb(27, 33, 48)',
   incoming: 'rgb(255, 255, 255)',
-  outgoing: 'rgb(31, 111, 235)',
+  outgoing: 'rgb(24, 97, 208)',
   composer: 'rgb(255, 255, 255)',
-  send: 'rgb(31, 111, 235)',
+  send: 'rgb(26, 100, 216)',
 };
 const DARK = {
   root: 'rgb(15, 19, 26)',
   text: 'rgb(230, 233, 240)',
   incoming: 'rgb(31, 37, 49)',
-  outgoing: 'rgb(47, 111, 224)',
+  outgoing: 'rgb(40, 96, 196)',
   composer: 'rgb(23, 28, 37)',
-  send: 'rgb(76, 141, 255)',
+  send: 'rgb(92, 154, 255)',
 };
 
 describe('embedded with mount()', { timeout: 180_000 }, () => {
