@@ -121,15 +121,17 @@ pub fn file_size(bytes: i64) -> String {
     catalog::fill(template, &[("n", &decimal(value, fraction))])
 }
 
-/// `value` with the locale's digits, at most `fraction` decimals.
+/// `value` with the locale's digits and exactly `fraction` decimals.
 fn decimal(value: f64, fraction: u8) -> String {
     let tag = locale().tag;
     DECIMAL_FORMATS.with(|cache| {
         let mut cache = cache.borrow_mut();
         let format = cache.entry((tag.clone(), fraction)).or_insert_with(|| {
             let options = js_sys::Object::new();
-            let _ =
-                js_sys::Reflect::set(&options, &"maximumFractionDigits".into(), &fraction.into());
+            // As many decimals always ("41.0 MB"): sizes in a list line up.
+            for digits in ["minimumFractionDigits", "maximumFractionDigits"] {
+                let _ = js_sys::Reflect::set(&options, &digits.into(), &fraction.into());
+            }
             js_sys::Intl::NumberFormat::new(&locales(&tag), &options)
         });
         format
@@ -211,6 +213,7 @@ mod tests {
             assert_eq!(file_size(812), "812 B");
             assert_eq!(file_size(12 * 1024 + 100), "12 KB");
             assert_eq!(file_size(3_565_158), "3.4 MB");
+            assert_eq!(file_size(41 * 1024 * 1024), "41.0 MB");
             assert_eq!(file_size(-5), "0 B");
         });
         with("fr", || {

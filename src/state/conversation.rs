@@ -62,6 +62,14 @@ pub struct ChatState {
     pub jump_to: RwSignal<Option<i64>>,
     /// The backend can edit sent messages (`parley-server`; a real Chatwoot cannot).
     pub can_edit: RwSignal<bool>,
+    /// The files of pending messages and their upload progress, by `echo_id`.
+    pub uploads: RwSignal<crate::state::attaching::Uploads>,
+    /// Files picked for the next message (Blobs: local to this thread).
+    pub tray: RwSignal<Vec<crate::state::attaching::PickedFile>, LocalStorage>,
+    /// Why files were not added to the tray, one line per file.
+    pub tray_notes: RwSignal<Vec<String>>,
+    /// The largest file that may be attached (the config's `maxFileBytes`).
+    pub max_file_bytes: u64,
     /// The log shows its newest message (the agent has not scrolled up).
     pub at_latest: RwSignal<bool>,
     /// Customer messages that arrived while the agent was not looking (page hidden or
@@ -99,10 +107,20 @@ impl ChatState {
             replying_to: RwSignal::new(None),
             jump_to: RwSignal::new(None),
             can_edit: RwSignal::new(false),
+            uploads: RwSignal::new(Default::default()),
+            tray: RwSignal::new_local(Vec::new()),
+            tray_notes: RwSignal::new(Vec::new()),
+            max_file_bytes: crate::config::DEFAULT_MAX_FILE_BYTES,
             at_latest: RwSignal::new(true),
             unread: RwSignal::new(0),
             host_events: StoredValue::new_local(HostEvents::from_context()),
         }
+    }
+
+    /// The same chat with the config's size limit per file.
+    pub fn with_max_file_bytes(mut self, max_file_bytes: u64) -> Self {
+        self.max_file_bytes = max_file_bytes;
+        self
     }
 
     pub fn api(&self) -> Api {
