@@ -2,6 +2,7 @@
 //! tested natively (`cargo test -p parley-core`).
 //!
 //! - [`attachment`]: safe attachment URLs, names, sizes and reserved image boxes.
+//! - [`gallery`]: the images the lightbox moves through, in display order.
 //! - [`canned`]: the `/` picker's trigger, inserting a response, filling its variables.
 //! - [`telemetry`]: the events reported to the embedder (never message text).
 //! - [`store`]: one conversation's messages in display order; deduplication by id and
@@ -9,6 +10,8 @@
 //! - [`markdown`]: message text to HTML that is safe in `innerHTML` (raw HTML as text,
 //!   only http/https/mailto/tel links, no images loaded, bare URLs linked).
 //! - [`timeline`]: the displayed log: day separators, the unread divider, sender groups.
+//! - [`voice`]: voice notes' length limit and warning, timer, meter, microphone errors,
+//!   file name.
 //! - [`viewport`]: the arithmetic of the virtualized list (windows, padding, anchoring).
 //! - [`connection`]: the sans-IO ActionCable connection; subscribes, notices a dead socket
 //!   by its silence, reconnects with jittered backoff, resyncs after an outage.
@@ -18,9 +21,11 @@
 pub mod attachment;
 pub mod canned;
 pub mod connection;
+pub mod gallery;
 pub mod markdown;
 pub mod outbox;
 pub mod store;
 pub mod telemetry;
 pub mod timeline;
 pub mod viewport;
+pub mod voice;
