@@ -65,6 +65,12 @@ impl MessagesState {
             .with_value(|s| parley_core::timeline::build(s.rows(), day_of, unread_after))
     }
 
+    /// The images of the loaded messages in display order, for the lightbox.
+    pub fn images(&self) -> Vec<parley_core::gallery::GalleryImage> {
+        self.store
+            .with_value(|s| parley_core::gallery::images(s.rows()))
+    }
+
     /// The last row's key, to tell "a message was appended" from "history was prepended".
     pub fn last_key(&self) -> Option<RowKey> {
         self.order.with_untracked(|o| o.last().cloned())

@@ -12,6 +12,7 @@ use crate::ui::app::Loading;
 use crate::ui::composer::Composer;
 use crate::ui::connection_banner::ConnectionBanner;
 use crate::ui::conversation_header::ConversationHeader;
+use crate::ui::lightbox::{Lightbox, LightboxDialog};
 use crate::ui::message_list::MessageList;
 use crate::ui::send_toast::SendToast;
 use crate::ui::typing_indicator::TypingIndicator;
@@ -82,6 +83,8 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
         }
     });
     let embedded = config.conversation_id.is_some() && !config.demo;
+    // Outside the log: the virtualized rows come and go, the lightbox stays.
+    let lightbox = Lightbox::provide();
 
     view! {
         <section class="parley-chat" data-testid="chat-screen">
@@ -102,6 +105,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
             <TypingIndicator chat=chat/>
             <SendToast chat=chat/>
             <Composer chat=chat/>
+            <LightboxDialog chat=chat lightbox=lightbox/>
         </section>
     }
     .into_any()

@@ -10,6 +10,7 @@ pub mod connection_banner;
 pub mod conversation_header;
 pub mod conversation_list;
 pub mod day_separator;
+pub mod lightbox;
 pub mod message_actions;
 pub mod message_editor;
 pub mod message_item;
