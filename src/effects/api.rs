@@ -68,8 +68,13 @@ impl Api {
         Api::new(self.origin.clone(), Some(token.to_owned()))
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.origin, path)
+    }
+
+    /// The token requests carry (for an upload, which goes by XHR rather than `fetch`).
+    pub(crate) fn access_token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     fn authed(&self, req: RequestBuilder) -> RequestBuilder {
@@ -351,7 +356,12 @@ async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
 async fn error_of(resp: Response) -> ApiError {
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
-    let server_text = serde_json::from_str::<ErrorBody>(&text)
+    error_from(status, &text)
+}
+
+/// The error of a non-2xx answer `status` whose body is `text`.
+pub(crate) fn error_from(status: u16, text: &str) -> ApiError {
+    let server_text = serde_json::from_str::<ErrorBody>(text)
         .ok()
         .and_then(|b| b.text().map(str::to_owned));
     match status {

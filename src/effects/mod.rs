@@ -11,3 +11,4 @@ pub mod socket;
 pub mod storage;
 pub mod tab_locks;
 pub mod telemetry;
+pub mod upload;

@@ -9,6 +9,11 @@
 //! in the order they were created) and the returned [`StoreWrite`] resolves when the
 //! transaction commits, so a caller can hold a request back until its entry is on disk.
 //!
+//! The files of messages with attachments live in a second object store, `blobs`, as the
+//! browser's own Blobs (IndexedDB keeps them on disk by structured clone): the bytes never
+//! pass through wasm memory. Their keys start with the entry's `echo_id` and a `/`, so
+//! forgetting an entry deletes its files by one key range.
+//!
 //! Where IndexedDB is unavailable (some private modes, sandboxed frames, storage turned
 //! off) [`OutboxStore::memory`] keeps the entries for the life of the page, and
 //! [`OutboxStore::is_durable`] says so, for the agent to be told.
@@ -26,7 +31,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode};
 
 const STORE: &str = "entries";
-const VERSION: u32 = 1;
+const BLOBS: &str = "blobs";
+/// 1: entries. 2: blobs added.
+const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
@@ -41,7 +48,18 @@ pub enum StoreError {
 #[derive(Clone)]
 enum Backend {
     Idb(IdbDatabase),
-    Memory(Rc<RefCell<BTreeMap<String, String>>>),
+    Memory(Rc<MemoryStores>),
+}
+
+#[derive(Default)]
+struct MemoryStores {
+    entries: RefCell<BTreeMap<String, String>>,
+    blobs: RefCell<BTreeMap<String, web_sys::Blob>>,
+}
+
+/// The key of file `index` of entry `echo_id`.
+pub fn blob_key(echo_id: &str, index: usize) -> String {
+    format!("{echo_id}/{index}")
 }
 
 /// The outbox's entries, in IndexedDB or (when that is unavailable) in memory.
@@ -93,20 +111,30 @@ impl OutboxStore {
             .open_with_u32(name, VERSION)
             .map_err(|e| StoreError::Unavailable(describe(&e)))?;
         let upgrade_target = request.clone();
+        // From any older version (or none): each store that is missing is created, the
+        // entries of version 1 stay as they are.
         let on_upgrade = Closure::once_into_js(move |_: web_sys::Event| {
             if let Ok(db) = upgrade_target.result() {
                 let db: IdbDatabase = db.unchecked_into();
-                if !db.object_store_names().contains(STORE) {
-                    let _ = db.create_object_store(STORE);
+                for name in [STORE, BLOBS] {
+                    if !db.object_store_names().contains(name) {
+                        let _ = db.create_object_store(name);
+                    }
                 }
             }
         });
         request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-        let db = request_result(&request)
+        let db: IdbDatabase = request_result(&request)
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+            .unchecked_into();
+        // A newer version opened in another tab must not wait for this one to close.
+        let closing = db.clone();
+        let on_version_change = Closure::<dyn Fn()>::new(move || closing.close());
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+        on_version_change.forget();
         Ok(OutboxStore {
-            backend: Backend::Idb(db.unchecked_into()),
+            backend: Backend::Idb(db),
             owner: None,
         })
     }
@@ -141,11 +169,11 @@ impl OutboxStore {
             Err(e) => return StoreWrite::failed(JsValue::from_str(&e.to_string())),
         };
         match &self.backend {
-            Backend::Memory(map) => {
-                map.borrow_mut().insert(entry.echo_id.clone(), json);
+            Backend::Memory(m) => {
+                m.entries.borrow_mut().insert(entry.echo_id.clone(), json);
                 StoreWrite::resolved()
             }
-            Backend::Idb(db) => write(db, |store| {
+            Backend::Idb(db) => write(db, STORE, |store| {
                 store.put_with_key(
                     &JsValue::from_str(&json),
                     &JsValue::from_str(&entry.echo_id),
@@ -156,11 +184,67 @@ impl OutboxStore {
 
     pub fn delete(&self, echo_id: &str) -> StoreWrite {
         match &self.backend {
-            Backend::Memory(map) => {
-                map.borrow_mut().remove(echo_id);
+            Backend::Memory(m) => {
+                m.entries.borrow_mut().remove(echo_id);
                 StoreWrite::resolved()
             }
-            Backend::Idb(db) => write(db, |store| store.delete(&JsValue::from_str(echo_id))),
+            Backend::Idb(db) => write(db, STORE, |store| store.delete(&JsValue::from_str(echo_id))),
+        }
+    }
+
+    /// Keep a file under `key` (see [`blob_key`]): the Blob itself, not its bytes.
+    pub fn put_blob(&self, key: &str, blob: &web_sys::Blob) -> StoreWrite {
+        match &self.backend {
+            Backend::Memory(m) => {
+                m.blobs.borrow_mut().insert(key.to_owned(), blob.clone());
+                StoreWrite::resolved()
+            }
+            Backend::Idb(db) => write(db, BLOBS, |store| {
+                store.put_with_key(blob, &JsValue::from_str(key))
+            }),
+        }
+    }
+
+    /// The file stored under `key`, if any. A read started after a write of the same key
+    /// sees it (IndexedDB orders transactions over the same store).
+    pub async fn get_blob(&self, key: &str) -> Result<Option<web_sys::Blob>, StoreError> {
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.blobs.borrow().get(key).cloned()),
+            Backend::Idb(db) => {
+                let tx = db
+                    .transaction_with_str(BLOBS)
+                    .map_err(|e| StoreError::Request(describe(&e)))?;
+                let store = tx
+                    .object_store(BLOBS)
+                    .map_err(|e| StoreError::Request(describe(&e)))?;
+                let request = store
+                    .get(&JsValue::from_str(key))
+                    .map_err(|e| StoreError::Request(describe(&e)))?;
+                let value = request_result(&request).await?;
+                Ok(value.dyn_into::<web_sys::Blob>().ok())
+            }
+        }
+    }
+
+    /// Delete every file of entry `echo_id` (none is fine).
+    pub fn delete_blobs_of(&self, echo_id: &str) -> StoreWrite {
+        let prefix = format!("{echo_id}/");
+        match &self.backend {
+            Backend::Memory(m) => {
+                m.blobs.borrow_mut().retain(|k, _| !k.starts_with(&prefix));
+                StoreWrite::resolved()
+            }
+            Backend::Idb(db) => {
+                // Every key that starts with the prefix sorts between it and prefix + U+FFFF.
+                let range = match web_sys::IdbKeyRange::bound(
+                    &JsValue::from_str(&prefix),
+                    &JsValue::from_str(&format!("{prefix}\u{ffff}")),
+                ) {
+                    Ok(range) => range,
+                    Err(e) => return StoreWrite::failed(e),
+                };
+                write(db, BLOBS, |store| store.delete(&range))
+            }
         }
     }
 
@@ -168,7 +252,7 @@ impl OutboxStore {
     /// is reported in the second list rather than failing the whole restore.
     pub async fn get_all(&self) -> Result<(Vec<Stored>, Vec<StoreError>), StoreError> {
         let texts: Vec<String> = match &self.backend {
-            Backend::Memory(map) => map.borrow().values().cloned().collect(),
+            Backend::Memory(m) => m.entries.borrow().values().cloned().collect(),
             Backend::Idb(db) => {
                 let tx = db
                     .transaction_with_str(STORE)
@@ -202,13 +286,14 @@ impl OutboxStore {
 /// abort (a failed request aborts its transaction, so `complete` and `abort` are exclusive).
 fn write(
     db: &IdbDatabase,
+    name: &str,
     op: impl FnOnce(&web_sys::IdbObjectStore) -> Result<IdbRequest, JsValue>,
 ) -> StoreWrite {
-    let tx = match db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite) {
+    let tx = match db.transaction_with_str_and_mode(name, IdbTransactionMode::Readwrite) {
         Ok(tx) => tx,
         Err(e) => return StoreWrite::failed(e),
     };
-    let store = match tx.object_store(STORE) {
+    let store = match tx.object_store(name) {
         Ok(store) => store,
         Err(e) => return StoreWrite::failed(e),
     };
@@ -294,6 +379,7 @@ mod tests {
                 content: format!("text {seq}"),
                 private: false,
                 in_reply_to: None,
+                attachments: Vec::new(),
             },
             enqueued_at_ms: 1_000 + seq,
             attempts: 0,
@@ -339,6 +425,86 @@ mod tests {
         // A second open of the same database sees what the first wrote.
         let again = OutboxStore::open(&name).await.unwrap();
         assert_eq!(again.get_all().await.unwrap().0.len(), 1);
+    }
+
+    fn blob(text: &str, mime: &str) -> web_sys::Blob {
+        let parts = js_sys::Array::of1(&JsValue::from_str(text));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(mime);
+        web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).unwrap()
+    }
+
+    async fn text_of(b: &web_sys::Blob) -> String {
+        JsFuture::from(b.text()).await.unwrap().as_string().unwrap()
+    }
+
+    async fn blobs_round_trip(store: &OutboxStore) {
+        store
+            .put_blob(&blob_key("e1", 0), &blob("first", "text/plain"))
+            .done()
+            .await
+            .unwrap();
+        store
+            .put_blob(&blob_key("e1", 1), &blob("second", "image/png"))
+            .done()
+            .await
+            .unwrap();
+        store
+            .put_blob(&blob_key("e10", 0), &blob("other", "text/csv"))
+            .done()
+            .await
+            .unwrap();
+        let back = store.get_blob("e1/1").await.unwrap().unwrap();
+        assert_eq!(back.type_(), "image/png");
+        assert_eq!(text_of(&back).await, "second");
+        // Forgetting e1 takes both its files and leaves e10's (a longer id, same start).
+        store.delete_blobs_of("e1").done().await.unwrap();
+        assert!(store.get_blob("e1/0").await.unwrap().is_none());
+        assert!(store.get_blob("e1/1").await.unwrap().is_none());
+        assert_eq!(
+            text_of(&store.get_blob("e10/0").await.unwrap().unwrap()).await,
+            "other"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    async fn files_are_kept_as_blobs_and_forgotten_with_their_entry() {
+        let name = format!("parley-outbox-test-{}", uuid::Uuid::new_v4());
+        let store = OutboxStore::open(&name).await.unwrap();
+        blobs_round_trip(&store).await;
+        blobs_round_trip(&OutboxStore::memory()).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_version_1_database_keeps_its_entries_and_gains_the_blob_store() {
+        let name = format!("parley-outbox-test-{}", uuid::Uuid::new_v4());
+        // Version 1 as the previous release created it, with one entry in it.
+        let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+        let request = factory.open_with_u32(&name, 1).unwrap();
+        let target = request.clone();
+        let on_upgrade = Closure::once_into_js(move |_: web_sys::Event| {
+            let db: IdbDatabase = target.result().unwrap().unchecked_into();
+            db.create_object_store(STORE).unwrap();
+        });
+        request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        let v1: IdbDatabase = request_result(&request).await.unwrap().unchecked_into();
+        let old = Stored {
+            owner: None,
+            entry: entry("old", 1),
+        };
+        write(&v1, STORE, |s| {
+            s.put_with_key(
+                &JsValue::from_str(&serde_json::to_string(&old).unwrap()),
+                &JsValue::from_str("old"),
+            )
+        })
+        .done()
+        .await
+        .unwrap();
+        v1.close();
+        let store = OutboxStore::open(&name).await.unwrap();
+        assert_eq!(store.get_all().await.unwrap().0, vec![old]);
+        blobs_round_trip(&store).await;
     }
 
     #[wasm_bindgen_test]

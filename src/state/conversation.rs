@@ -60,6 +60,8 @@ pub struct ChatState {
     pub jump_to: RwSignal<Option<i64>>,
     /// The backend can edit sent messages (`parley-server`; a real Chatwoot cannot).
     pub can_edit: RwSignal<bool>,
+    /// The files of pending messages and their upload progress, by `echo_id`.
+    pub uploads: RwSignal<crate::state::attaching::Uploads>,
 }
 
 /// "Message not sent: <reason>", with Retry.
@@ -90,6 +92,7 @@ impl ChatState {
             replying_to: RwSignal::new(None),
             jump_to: RwSignal::new(None),
             can_edit: RwSignal::new(false),
+            uploads: RwSignal::new(Default::default()),
         }
     }
 

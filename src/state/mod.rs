@@ -1,6 +1,7 @@
 //! The app's state, by domain (as Chatwoot's dashboard store splits it): the session, the
 //! open conversation and its messages, sending and the outbox, the live connection, typing.
 
+pub mod attaching;
 pub mod canned;
 pub mod connection;
 pub mod conversation;

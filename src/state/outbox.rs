@@ -8,6 +8,10 @@
 //! `messages?after=` for `Resync`, one timer for `WakeAt`, and the row's send state for
 //! `Status`. Results go back in as events.
 //!
+//! A message with files is sent by `effects::upload` (XHR, for its progress) from Blobs
+//! kept in the outbox's IndexedDB; its progress goes to the row directly, and reaches the
+//! machine only as "still alive" (`UploadProgressed`, at most once a second).
+//!
 //! Events are queued and run one at a time: carrying out a command may feed another event
 //! (a create response merged into the chat is also `Seen`), which then runs after it.
 
@@ -28,9 +32,14 @@ use crate::effects::clock::{now_ms, Timer};
 use crate::effects::outbox_store::{OutboxStore, StoreWrite, Stored};
 use crate::effects::page::{browser_online, WindowListener};
 use crate::effects::tab_locks::TabLocks;
+use crate::effects::telemetry::Telemetry;
+use crate::effects::upload::{upload, UploadFile, UploadProgress, UploadRequest};
+use crate::state::attaching::UploadPhase;
 use crate::state::connection::ConnectionState;
 use crate::state::conversation::{ChatState, Toast};
 use crate::state::sending::{classify, new_message_body};
+use parley_core::attachment::{telemetry_file_type, AttachmentDraft};
+use parley_core::telemetry::TelemetryEvent;
 
 /// Said once when the outbox cannot be made durable.
 const NOT_DURABLE: &str = "This browser does not let Parley store unsent messages: \
@@ -38,6 +47,17 @@ const NOT_DURABLE: &str = "This browser does not let Parley store unsent message
 
 /// How often to look again for entries of tabs that have gone.
 const ADOPT_AGAIN_MS: u64 = 5_000;
+
+/// Said when the files of a message could not be stored (quota, storage turned off).
+const FILES_NOT_DURABLE: &str = "This browser could not keep the files of a message: \
+     they will be sent from this page, but reloading or closing it before then loses them.";
+
+/// Said when a restored message's files are gone from the browser's storage.
+const FILES_GONE: &str =
+    "Its files are no longer stored in this browser. Delete it and attach them again.";
+
+/// Upload progress tells the outbox the request is alive at most this often.
+const ALIVE_EVERY_MS: u64 = 1_000;
 
 /// How long a resync (every page of it) may take before it counts as failed.
 const RESYNC_TIMEOUT_MS: u64 = 30_000;
@@ -72,6 +92,14 @@ enum Input {
         attempt: u64,
         result: Result<Message, SendError>,
     },
+    /// Files of a message about to be enqueued: kept for this page, stored for a reload.
+    Files(Vec<(String, web_sys::Blob)>),
+    /// An upload moved on (attempt as in `SendResult`).
+    Progress {
+        echo_id: String,
+        attempt: u64,
+        progress: UploadProgress,
+    },
     /// A resync fetched every page (or failed).
     Resynced {
         conversation_id: i64,
@@ -99,6 +127,15 @@ struct Inner {
     /// The latest write of each entry: its `Send` waits until it is committed.
     writes: HashMap<String, StoreWrite>,
     wake: Option<Timer>,
+    /// Files of entries this page enqueued, by blob key (uploads use these directly).
+    blobs: HashMap<String, web_sys::Blob>,
+    /// Blob keys waiting for the store to open before they can be written.
+    unstored: Vec<String>,
+    /// The files of entries with files, for telemetry when they are delivered.
+    files_of: HashMap<String, (i64, Vec<AttachmentDraft>)>,
+    /// When each upload last told the machine it was alive.
+    alive_at: HashMap<String, u64>,
+    telemetry: Option<Telemetry>,
     reachable: bool,
     capabilities_known: bool,
     told_not_durable: bool,
@@ -132,6 +169,11 @@ pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
             attempts: 0,
             writes: HashMap::new(),
             wake: None,
+            blobs: HashMap::new(),
+            unstored: Vec::new(),
+            files_of: HashMap::new(),
+            alive_at: HashMap::new(),
+            telemetry: None,
             reachable: false,
             capabilities_known: false,
             told_not_durable: false,
@@ -201,7 +243,15 @@ pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
 }
 
 /// The chat screen of `chat.conversation_id` is open: show its queued messages there.
+/// Called from the screen's component, whose context holds the app's telemetry.
 pub fn attach(chat: ChatState) {
+    if let Some(t) = Telemetry::from_context() {
+        if let Some(driver) = DRIVER.with(|d| d.borrow().clone()) {
+            if let Ok(mut inner) = driver.inner.try_borrow_mut() {
+                inner.telemetry = Some(t);
+            }
+        }
+    }
     feed(Input::Attach(chat));
 }
 
@@ -216,6 +266,17 @@ pub fn reachability_changed() {
 
 pub fn enqueue(echo_id: String, draft: Draft) {
     feed(Input::Event(Event::Enqueue { echo_id, draft }));
+}
+
+/// A message with files: its Blobs (by the keys its draft names), then the message.
+pub fn enqueue_with_files(echo_id: String, draft: Draft, blobs: Vec<(String, web_sys::Blob)>) {
+    feed(Input::Files(blobs));
+    feed(Input::Event(Event::Enqueue { echo_id, draft }));
+}
+
+/// Cancel a message with files: aborts its upload if one is in the air.
+pub fn cancel(echo_id: String) {
+    feed(Input::Event(Event::Cancel { echo_id }));
 }
 
 pub fn retry(echo_id: String) {
@@ -338,7 +399,7 @@ impl Inner {
             }
             Input::Event(event) => {
                 let discarded = match &event {
-                    Event::Discard { echo_id } => Some(echo_id.clone()),
+                    Event::Discard { echo_id } | Event::Cancel { echo_id } => Some(echo_id.clone()),
                     _ => None,
                 };
                 let edited = match &event {
@@ -356,14 +417,24 @@ impl Inner {
                     let forgotten = commands
                         .iter()
                         .any(|c| matches!(c, Command::Forget { echo_id: e } if *e == echo_id));
-                    if let (true, Some(chat)) = (forgotten, self.chat) {
-                        chat.messages.remove_pending(&echo_id);
+                    if forgotten {
+                        self.files_of.remove(&echo_id);
+                        if let Some(chat) = self.chat {
+                            chat.messages.remove_pending(&echo_id);
+                            chat.forget_upload(&echo_id);
+                        }
                     }
                 }
                 commands
             }
             Input::Opened { store, mut entries } => {
                 drop_already_left(&store, &mut entries);
+                for key in std::mem::take(&mut self.unstored) {
+                    if let Some(blob) = self.blobs.get(&key) {
+                        self.store_blob(&store, &key, blob.clone());
+                    }
+                }
+                self.note_files(&entries);
                 self.store = Some(store);
                 let mut commands = self.machine.handle(now, Event::Restored(entries));
                 for event in std::mem::take(&mut self.early) {
@@ -380,9 +451,53 @@ impl Inner {
                 if let Some(store) = &self.store {
                     drop_already_left(store, &mut entries);
                 }
+                self.note_files(&entries);
                 let commands = self.machine.handle(now, Event::Restored(entries));
                 self.show_entries();
                 commands
+            }
+            Input::Files(blobs) => {
+                for (key, blob) in blobs {
+                    match self.store.clone() {
+                        Some(store) => self.store_blob(&store, &key, blob.clone()),
+                        None => self.unstored.push(key.clone()),
+                    }
+                    self.blobs.insert(key, blob);
+                }
+                return;
+            }
+            Input::Progress {
+                echo_id,
+                attempt,
+                progress,
+            } => {
+                let current = self
+                    .in_flight
+                    .get(&echo_id)
+                    .is_some_and(|(a, _)| *a == attempt);
+                if !current {
+                    return;
+                }
+                if let Some(chat) = self.chat {
+                    chat.set_upload_phase(
+                        &echo_id,
+                        match progress {
+                            UploadProgress::Sending { sent, total } => {
+                                UploadPhase::Sending { sent, total }
+                            }
+                            UploadProgress::Processing => UploadPhase::Processing,
+                        },
+                    );
+                }
+                // The server's answer after the body is out gets the ordinary timeout
+                // from here; while bytes move, the request is alive.
+                let last = self.alive_at.get(&echo_id).copied().unwrap_or(0);
+                if now < last + ALIVE_EVERY_MS && progress != UploadProgress::Processing {
+                    return;
+                }
+                self.alive_at.insert(echo_id.clone(), now);
+                self.machine
+                    .handle(now, Event::UploadProgressed { echo_id })
             }
             Input::Capabilities(idempotent) => {
                 self.machine.set_idempotent_backend(idempotent);
@@ -500,6 +615,32 @@ impl Inner {
         }
     }
 
+    /// Remember the files of restored entries (for telemetry when they are delivered).
+    fn note_files(&mut self, entries: &[Entry]) {
+        for e in entries.iter().filter(|e| e.draft.has_files()) {
+            self.files_of.insert(
+                e.echo_id.clone(),
+                (e.draft.conversation_id, e.draft.attachments.clone()),
+            );
+        }
+    }
+
+    /// Write a file next to its entry; if the browser refuses, the agent hears that a
+    /// reload would lose it (this page still sends it from memory).
+    fn store_blob(&self, store: &OutboxStore, key: &str, blob: web_sys::Blob) {
+        let write = store.put_blob(key, &blob);
+        let chat = self.chat;
+        let durable = store.is_durable();
+        leptos::task::spawn_local(async move {
+            if let Err(e) = write.done().await {
+                leptos::logging::warn!("parley: could not store a file: {e}");
+                if let (true, Some(chat)) = (durable, chat) {
+                    chat.notice.set(Some(FILES_NOT_DURABLE.to_owned()));
+                }
+            }
+        });
+    }
+
     /// Requests can get through: the browser is online and, while a chat is open, its
     /// live connection is up (the cable is the best sign that the server is there).
     fn compute_reachable(&self) -> bool {
@@ -544,6 +685,12 @@ impl Inner {
     fn execute(&mut self, command: Command) {
         match command {
             Command::Persist(entry) => {
+                if entry.draft.has_files() {
+                    self.files_of.insert(
+                        entry.echo_id.clone(),
+                        (entry.draft.conversation_id, entry.draft.attachments.clone()),
+                    );
+                }
                 let Some(store) = &self.store else { return };
                 let write = store.put(&entry);
                 self.writes.insert(entry.echo_id.clone(), write.clone());
@@ -552,8 +699,12 @@ impl Inner {
             Command::Forget { echo_id } => {
                 crate::effects::storage::remember_left_outbox(&echo_id);
                 self.writes.remove(&echo_id);
+                self.alive_at.remove(&echo_id);
+                let prefix = format!("{echo_id}/");
+                self.blobs.retain(|k, _| !k.starts_with(&prefix));
                 if let Some(store) = &self.store {
                     report(store.delete(&echo_id));
+                    report(store.delete_blobs_of(&echo_id));
                 }
             }
             Command::Send { echo_id, draft } => self.send(echo_id, draft),
@@ -593,6 +744,19 @@ impl Inner {
             } => {
                 if let Some(chat) = self.chat {
                     chat.messages.confirm_pending(&echo_id, message_id);
+                    chat.forget_upload(&echo_id);
+                }
+                // Once per delivered file: its kind and size, never its name or bytes.
+                if let Some((conversation_id, files)) = self.files_of.remove(&echo_id) {
+                    if let Some(t) = self.telemetry {
+                        for f in files {
+                            t.emit(&TelemetryEvent::AttachmentSent {
+                                conversation_id,
+                                file_type: telemetry_file_type(&f.mime).to_owned(),
+                                size: f.size,
+                            });
+                        }
+                    }
                 }
             }
             Command::Status { echo_id, status } => {
@@ -605,6 +769,9 @@ impl Inner {
                         echo_id: echo_id.clone(),
                         reason: reason.clone(),
                     }));
+                }
+                if !matches!(status, SendStatus::Sending) {
+                    chat.set_upload_phase(&echo_id, UploadPhase::Waiting);
                 }
                 // A retry cannot start before the server is reachable again: until then
                 // the message is waiting for the connection, and says so.
@@ -647,6 +814,64 @@ impl Inner {
         let written = self.writes.get(&echo_id).cloned();
         let api = self.api.clone();
         let account_id = self.account_id;
+        if draft.has_files() {
+            if let Some(chat) = self.chat_of(draft.conversation_id) {
+                let total = draft.attachments.iter().map(|a| a.size as f64).sum();
+                chat.set_upload_phase(&echo_id, UploadPhase::Sending { sent: 0.0, total });
+            }
+            let files: Vec<(AttachmentDraft, Option<web_sys::Blob>)> = draft
+                .attachments
+                .iter()
+                .map(|a| (a.clone(), self.blobs.get(&a.blob_key).cloned()))
+                .collect();
+            let store = self.store.clone();
+            leptos::task::spawn_local(async move {
+                if let Some(written) = written {
+                    if let Err(e) = written.done().await {
+                        leptos::logging::warn!("parley: outbox write failed before sending: {e}");
+                    }
+                }
+                let result = if !browser_online() {
+                    Err(SendError::NotSent)
+                } else {
+                    match blobs_of(store.as_ref(), files).await {
+                        None => Err(SendError::Rejected(FILES_GONE.to_owned())),
+                        Some(files) => {
+                            let request = UploadRequest {
+                                echo_id: echo_id.clone(),
+                                content: draft.content.clone(),
+                                private: draft.private,
+                                in_reply_to: draft.in_reply_to,
+                                files,
+                            };
+                            let progress_echo = echo_id.clone();
+                            upload(
+                                &api,
+                                account_id,
+                                draft.conversation_id,
+                                request,
+                                &signal,
+                                move |progress| {
+                                    feed(Input::Progress {
+                                        echo_id: progress_echo.clone(),
+                                        attempt,
+                                        progress,
+                                    })
+                                },
+                            )
+                            .await
+                            .map_err(|e| classify(&e))
+                        }
+                    }
+                };
+                feed(Input::SendResult {
+                    echo_id,
+                    attempt,
+                    result,
+                });
+            });
+            return;
+        }
         leptos::task::spawn_local(async move {
             if let Some(written) = written {
                 if let Err(e) = written.done().await {
@@ -669,6 +894,33 @@ impl Inner {
             });
         });
     }
+}
+
+/// The Blobs of a message's files: from this page when it enqueued them, else from the
+/// store (after a reload). `None` when one of them is gone.
+async fn blobs_of(
+    store: Option<&OutboxStore>,
+    files: Vec<(AttachmentDraft, Option<web_sys::Blob>)>,
+) -> Option<Vec<UploadFile>> {
+    let mut out = Vec::with_capacity(files.len());
+    for (file, blob) in files {
+        let blob = match blob {
+            Some(b) => b,
+            None => match store?.get_blob(&file.blob_key).await {
+                Ok(Some(b)) => b,
+                Ok(None) => return None,
+                Err(e) => {
+                    leptos::logging::warn!("parley: could not read a stored file: {e}");
+                    return None;
+                }
+            },
+        };
+        out.push(UploadFile {
+            blob,
+            name: file.file_name,
+        });
+    }
+    Some(out)
 }
 
 /// Every message after `after_id` (the newest page when `None`), all pages.

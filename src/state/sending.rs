@@ -75,6 +75,7 @@ impl ChatState {
             content,
             private: self.private_mode.get_untracked(),
             in_reply_to: self.replying_to.get_untracked(),
+            attachments: Vec::new(),
         };
         self.replying_to.set(None);
         self.show_pending(&echo_id, &draft, crate::effects::clock::now_s());
@@ -107,6 +108,7 @@ impl ChatState {
 
     /// A pending row for a message of the outbox (new, or restored after a reload).
     pub(crate) fn show_pending(&self, echo_id: &str, draft: &Draft, created_at_s: i64) {
+        self.note_pending_files(echo_id, draft);
         let pending = self.pending_message(echo_id, draft, created_at_s);
         let before_last = self.messages.last_key();
         self.messages.add_pending(echo_id, pending);

@@ -83,3 +83,182 @@ pub fn thumb_box(
         ((h * scale).round() as u32).max(1),
     ))
 }
+
+/// Chatwoot's limit of files per message (`NUMBER_OF_PERMITTED_ATTACHMENTS`).
+pub const MAX_FILES_PER_MESSAGE: usize = 15;
+
+/// A file travelling with a queued message, as the outbox persists it. The bytes are not
+/// here: they stay a browser Blob, stored under `blob_key` next to the outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AttachmentDraft {
+    pub blob_key: String,
+    pub file_name: String,
+    pub mime: String,
+    pub size: u64,
+}
+
+/// The exact types the dashboard's file input accepts besides `image/*`, `audio/*` and
+/// `video/*` (Chatwoot's `ALLOWED_FILE_TYPES`, `shared/constants/messages.js`). Chatwoot
+/// writes 7z, rar and tar without commas between them, so its picker silently drops them;
+/// they are meant to be accepted, and are here.
+const ACCEPTED_DOCUMENT_TYPES: &[&str] = &[
+    "text/csv",
+    "text/plain",
+    "application/json",
+    "application/pdf",
+    "text/rtf",
+    "application/zip",
+    "application/x-7z-compressed",
+    "application/vnd.rar",
+    "application/x-tar",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+];
+
+/// Extensions of those types, for files the browser gives no type (a `.csv` on some
+/// systems, a `.3gpp` recording, drags from some file managers).
+const ACCEPTED_EXTENSIONS: &[(&str, &str)] = &[
+    ("3gpp", "video/3gpp"),
+    ("csv", "text/csv"),
+    ("txt", "text/plain"),
+    ("json", "application/json"),
+    ("pdf", "application/pdf"),
+    ("rtf", "text/rtf"),
+    ("zip", "application/zip"),
+    ("7z", "application/x-7z-compressed"),
+    ("rar", "application/vnd.rar"),
+    ("tar", "application/x-tar"),
+    ("doc", "application/msword"),
+    ("xls", "application/vnd.ms-excel"),
+    ("ppt", "application/vnd.ms-powerpoint"),
+    ("odt", "application/vnd.oasis.opendocument.text"),
+    (
+        "pptx",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+];
+
+/// The `accept` attribute of the file picker: the same list.
+pub fn picker_accept() -> String {
+    let mut parts = vec!["image/*", "audio/*", "video/*", ".3gpp"];
+    parts.extend_from_slice(ACCEPTED_DOCUMENT_TYPES);
+    parts.join(",")
+}
+
+/// The type a file is sent as: its own when the browser gave one, else the one its
+/// extension stands for; `None` when Chatwoot does not accept it.
+pub fn accepted_mime(mime: &str, file_name: &str) -> Option<String> {
+    // "text/plain; charset=utf-8" is text/plain.
+    let essence = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence.is_empty() {
+        let ext = file_name.rsplit_once('.')?.1.to_ascii_lowercase();
+        return ACCEPTED_EXTENSIONS
+            .iter()
+            .find(|(e, _)| *e == ext)
+            .map(|(_, m)| (*m).to_owned());
+    }
+    let media = ["image/", "audio/", "video/"]
+        .iter()
+        .any(|p| essence.starts_with(p) && essence.len() > p.len());
+    (media || ACCEPTED_DOCUMENT_TYPES.contains(&essence.as_str())).then_some(essence)
+}
+
+/// Why a file cannot be attached; the message names the file and says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileRefusal {
+    #[error("“{name}” is {size}, over the {limit_mb} MB limit per file.")]
+    TooBig {
+        name: String,
+        size: String,
+        limit_mb: u64,
+    },
+    #[error("“{name}” can't be sent: this type of file is not accepted.")]
+    TypeNotAccepted { name: String },
+    #[error("“{name}” is empty.")]
+    Empty { name: String },
+    #[error("“{name}” was not added: a message can carry at most {max} files.")]
+    TooMany { name: String, max: usize },
+}
+
+/// Checks one file about to join `already` others in a message, before anything is
+/// uploaded; returns the type it will be sent as.
+pub fn check_file(
+    name: &str,
+    mime: &str,
+    size: u64,
+    already: usize,
+    max_file_bytes: u64,
+) -> Result<String, FileRefusal> {
+    if already >= MAX_FILES_PER_MESSAGE {
+        return Err(FileRefusal::TooMany {
+            name: name.to_owned(),
+            max: MAX_FILES_PER_MESSAGE,
+        });
+    }
+    let mime = accepted_mime(mime, name).ok_or_else(|| FileRefusal::TypeNotAccepted {
+        name: name.to_owned(),
+    })?;
+    if size == 0 {
+        return Err(FileRefusal::Empty {
+            name: name.to_owned(),
+        });
+    }
+    if size > max_file_bytes {
+        return Err(FileRefusal::TooBig {
+            name: name.to_owned(),
+            size: human_size(size.min(i64::MAX as u64) as i64),
+            limit_mb: max_file_bytes / (1024 * 1024),
+        });
+    }
+    Ok(mime)
+}
+
+/// How a pending file is previewed before it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviewKind {
+    /// A thumbnail of the image itself.
+    Image,
+    /// The first frame of the video (its poster).
+    Video,
+    /// An icon with the name and size.
+    Other,
+}
+
+pub fn preview_kind(mime: &str) -> PreviewKind {
+    // SVG could carry script; it is shown as a file, never rendered.
+    if mime.starts_with("image/") && mime != "image/svg+xml" {
+        PreviewKind::Image
+    } else if mime.starts_with("video/") {
+        PreviewKind::Video
+    } else {
+        PreviewKind::Other
+    }
+}
+
+/// The `file_type` telemetry reports, in Chatwoot's words (`FileTypeHelper`): no names.
+pub fn telemetry_file_type(mime: &str) -> &'static str {
+    match mime {
+        "image/jpeg" | "image/png" | "image/gif" | "image/bmp" | "image/webp" => "image",
+        "video/ogg" | "video/mp4" | "video/webm" | "video/quicktime" => "video",
+        m if m.starts_with("audio/") => "audio",
+        _ => "file",
+    }
+}

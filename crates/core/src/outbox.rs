@@ -20,13 +20,37 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::attachment::AttachmentDraft;
+
 /// What the agent wrote: the part of a send that must survive a reload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draft {
     pub conversation_id: i64,
+    /// The text, or the caption of the files (may then be empty).
     pub content: String,
     pub private: bool,
     pub in_reply_to: Option<i64>,
+    /// Files sent with it (a multipart upload); absent in entries persisted before files
+    /// could be attached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentDraft>,
+}
+
+impl Draft {
+    /// A text message (no files).
+    pub fn text(conversation_id: i64, content: impl Into<String>) -> Draft {
+        Draft {
+            conversation_id,
+            content: content.into(),
+            private: false,
+            in_reply_to: None,
+            attachments: Vec::new(),
+        }
+    }
+
+    pub fn has_files(&self) -> bool {
+        !self.attachments.is_empty()
+    }
 }
 
 /// Where an entry stands. `Sent` entries leave the outbox, so there is no such state.
@@ -145,6 +169,17 @@ pub enum Event {
         echo_id: String,
         content: String,
     },
+    /// The agent cancelled a message with files while its body is still going up (or
+    /// before it left). Unlike [`Event::Discard`] this also stops a request in the air:
+    /// a multipart body cut short never becomes a message. Its late answer is ignored.
+    Cancel {
+        echo_id: String,
+    },
+    /// Bytes of this entry's upload reached the network: the request is alive, whatever
+    /// its length. An upload times out only after `request_timeout_ms` without progress.
+    UploadProgressed {
+        echo_id: String,
+    },
 }
 
 /// What the UI shows for a message still in the outbox.
@@ -207,6 +242,9 @@ pub struct OutboxConfig {
     pub backoff_max_ms: u64,
     /// Attempts that reached a reachable network before the message is marked failed.
     pub max_attempts: u32,
+    /// The same for a message with files: each attempt re-sends every byte, so the agent
+    /// hears sooner (three attempts, as the spec says).
+    pub max_upload_attempts: u32,
     /// A request with no answer after this long is aborted and counts as ambiguous.
     pub request_timeout_ms: u64,
     /// How far before its enqueue time a server message may be stamped and still be ours
@@ -221,6 +259,7 @@ impl Default for OutboxConfig {
             backoff_base_ms: 1_000,
             backoff_max_ms: 30_000,
             max_attempts: 8,
+            max_upload_attempts: 3,
             request_timeout_ms: 20_000,
             clock_skew_ms: 120_000,
         }
@@ -409,7 +448,7 @@ impl Outbox {
                         && e.draft.conversation_id == conversation_id
                     {
                         // The server does not have it: sending again cannot double it.
-                        if e.attempts >= self.config.max_attempts {
+                        if e.attempts >= max_attempts_of(&self.config, e) {
                             let reason = format!(
                                 "Not sent after {} attempts: {}",
                                 e.attempts,
@@ -484,6 +523,34 @@ impl Outbox {
                     if matches!(e.state, EntryState::Queued | EntryState::Failed { .. }) {
                         e.draft.content = content;
                         out.push(Command::Persist(e.clone()));
+                    }
+                }
+            }
+            Event::Cancel { echo_id } => {
+                if let Some(i) = self.index(&echo_id) {
+                    // Reconciling: an earlier attempt may be on the server; only the
+                    // resync can tell, so the entry stays until it does.
+                    match self.entries[i].state {
+                        EntryState::InFlight { .. } => {
+                            self.entries.remove(i);
+                            out.push(Command::Abort {
+                                echo_id: echo_id.clone(),
+                            });
+                            out.push(Command::Forget { echo_id });
+                        }
+                        EntryState::Queued | EntryState::Failed { .. } => {
+                            self.entries.remove(i);
+                            out.push(Command::Forget { echo_id });
+                        }
+                        EntryState::Reconciling => {}
+                    }
+                }
+            }
+            Event::UploadProgressed { echo_id } => {
+                if let Some(i) = self.index(&echo_id) {
+                    if let EntryState::InFlight { since_ms } = &mut self.entries[i].state {
+                        // Not persisted: an in-flight entry is restored as ambiguous anyway.
+                        *since_ms = (*since_ms).max(now_ms);
                     }
                 }
             }
@@ -589,7 +656,8 @@ impl Outbox {
             SendError::Ambiguous(m) => (self.after_ambiguity(), m),
         };
         let attempts = self.entries[i].attempts;
-        let gave_up = attempts >= self.config.max_attempts && state != EntryState::Reconciling;
+        let gave_up = attempts >= max_attempts_of(&self.config, &self.entries[i])
+            && state != EntryState::Reconciling;
         let delay = self.backoff_ms(attempts);
         let e = &mut self.entries[i];
         e.last_error = Some(message.clone());
@@ -639,7 +707,8 @@ impl Outbox {
             e.state == EntryState::Reconciling
                 && e.draft.conversation_id == seen.conversation_id
                 && e.draft.private == seen.private
-                && seen.content.as_deref() == Some(e.draft.content.as_str())
+                // A message of files only has no content (`null`), its draft an empty caption.
+                && seen.content.as_deref().unwrap_or("") == e.draft.content
                 && e.after_id.is_none_or(|after| seen.id > after)
                 && !e.owned_by_others.contains(&seen.id)
                 && (seen.created_at_s.max(0) as u64) * 1000 + skew >= e.enqueued_at_ms
@@ -786,5 +855,14 @@ impl Outbox {
         if let Some(at) = wake {
             out.push(Command::WakeAt(at));
         }
+    }
+}
+
+/// How many attempts an entry gets before it is marked failed.
+fn max_attempts_of(config: &OutboxConfig, e: &Entry) -> u32 {
+    if e.draft.has_files() {
+        config.max_upload_attempts
+    } else {
+        config.max_attempts
     }
 }

@@ -1,7 +1,10 @@
 //! Attachments as the log shows them: only safe URLs, readable names and sizes, and a box
 //! reserved for images before they load.
 
-use parley_core::attachment::{file_name, human_size, safe_url, thumb_box};
+use parley_core::attachment::{
+    accepted_mime, check_file, file_name, human_size, picker_accept, preview_kind, safe_url,
+    telemetry_file_type, thumb_box, FileRefusal, PreviewKind,
+};
 
 #[test]
 fn only_http_https_and_same_origin_paths_are_used() {
@@ -61,4 +64,98 @@ fn images_keep_their_shape_and_never_grow() {
     assert_eq!(thumb_box(Some(100), Some(50), 280, 240), Some((100, 50)));
     assert_eq!(thumb_box(None, Some(50), 280, 240), None);
     assert_eq!(thumb_box(Some(0), Some(50), 280, 240), None);
+}
+
+const MB: u64 = 1024 * 1024;
+
+#[test]
+fn media_and_chatwoots_documents_are_accepted_others_are_not() {
+    assert_eq!(
+        accepted_mime("image/png", "a.png").as_deref(),
+        Some("image/png")
+    );
+    assert_eq!(
+        accepted_mime("video/mp4", "a.mp4").as_deref(),
+        Some("video/mp4")
+    );
+    assert_eq!(
+        accepted_mime("audio/ogg", "a.ogg").as_deref(),
+        Some("audio/ogg")
+    );
+    assert_eq!(
+        accepted_mime("Text/Plain; charset=utf-8", "a.txt").as_deref(),
+        Some("text/plain")
+    );
+    assert!(accepted_mime("application/pdf", "a.pdf").is_some());
+    assert!(accepted_mime("application/x-7z-compressed", "a.7z").is_some());
+    assert_eq!(accepted_mime("application/x-msdownload", "setup.exe"), None);
+    assert_eq!(accepted_mime("text/html", "page.html"), None);
+    assert_eq!(accepted_mime("application/javascript", "a.js"), None);
+    // A bare prefix is not a type.
+    assert_eq!(accepted_mime("image/", "x"), None);
+}
+
+#[test]
+fn a_file_without_a_type_is_judged_by_its_extension() {
+    assert_eq!(accepted_mime("", "report.CSV").as_deref(), Some("text/csv"));
+    assert_eq!(
+        accepted_mime("", "clip.3gpp").as_deref(),
+        Some("video/3gpp")
+    );
+    assert_eq!(accepted_mime("", "tool.exe"), None);
+    assert_eq!(accepted_mime("", "no-extension"), None);
+}
+
+#[test]
+fn the_picker_accepts_the_same_list() {
+    let accept = picker_accept();
+    assert!(accept.starts_with("image/*,audio/*,video/*,.3gpp,"));
+    assert!(accept.contains(",application/pdf,"));
+    assert!(!accept.contains(' '));
+}
+
+#[test]
+fn size_limit_names_the_file_and_the_limit() {
+    let e = check_file("big.bin.pdf", "application/pdf", 41 * MB, 0, 40 * MB).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "“big.bin.pdf” is 41.0 MB, over the 40 MB limit per file."
+    );
+    assert_eq!(
+        check_file("ok.pdf", "application/pdf", 40 * MB, 0, 40 * MB).as_deref(),
+        Ok("application/pdf")
+    );
+}
+
+#[test]
+fn type_empty_and_count_refusals_name_the_file() {
+    let e = check_file("run.exe", "application/x-msdownload", 10, 0, MB).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "“run.exe” can't be sent: this type of file is not accepted."
+    );
+    assert_eq!(
+        check_file("e.txt", "text/plain", 0, 0, MB),
+        Err(FileRefusal::Empty {
+            name: "e.txt".into()
+        })
+    );
+    assert!(check_file("14.png", "image/png", 1, 14, MB).is_ok());
+    let e = check_file("16.png", "image/png", 1, 15, MB).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "“16.png” was not added: a message can carry at most 15 files."
+    );
+}
+
+#[test]
+fn previews_and_telemetry_types() {
+    assert_eq!(preview_kind("image/webp"), PreviewKind::Image);
+    assert_eq!(preview_kind("image/svg+xml"), PreviewKind::Other);
+    assert_eq!(preview_kind("video/webm"), PreviewKind::Video);
+    assert_eq!(preview_kind("application/pdf"), PreviewKind::Other);
+    assert_eq!(telemetry_file_type("image/png"), "image");
+    assert_eq!(telemetry_file_type("image/svg+xml"), "file");
+    assert_eq!(telemetry_file_type("audio/ogg"), "audio");
+    assert_eq!(telemetry_file_type("video/3gpp"), "file");
 }

@@ -14,6 +14,7 @@ fn draft(conversation_id: i64, content: &str) -> Draft {
         content: content.into(),
         private: false,
         in_reply_to: None,
+        attachments: Vec::new(),
     }
 }
 
@@ -992,4 +993,314 @@ proptest! {
         w.run(&steps);
         w.check();
     }
+}
+
+// Messages with files: the same outbox, three attempts, cancellable while uploading.
+
+fn with_files(conversation_id: i64, caption: &str) -> Draft {
+    let mut d = draft(conversation_id, caption);
+    d.attachments = vec![parley_core::attachment::AttachmentDraft {
+        blob_key: "up/0".into(),
+        file_name: "report.pdf".into(),
+        mime: "application/pdf".into(),
+        size: 30 * 1024 * 1024,
+    }];
+    d
+}
+
+fn enqueue_files(o: &mut Outbox, now: u64, echo: &str, conv: i64) -> Vec<Command> {
+    o.handle(
+        now,
+        Event::Enqueue {
+            echo_id: echo.into(),
+            draft: with_files(conv, ""),
+        },
+    )
+}
+
+fn idempotent() -> Outbox {
+    let mut o = Outbox::new(
+        OutboxConfig {
+            idempotent_backend: true,
+            ..Default::default()
+        },
+        5,
+    );
+    o.handle(0, Event::Reachable(true));
+    o
+}
+
+/// Fails the in-flight attempt of `echo` and waits out its backoff; the last status.
+fn fail_and_wait(o: &mut Outbox, now: &mut u64, echo: &str) -> (SendStatus, Vec<String>) {
+    let c = o.handle(
+        *now,
+        Event::SendFailed {
+            echo_id: echo.into(),
+            error: SendError::Ambiguous("The server answered with an error (500).".into()),
+        },
+    );
+    let status = statuses(&c).pop().unwrap().1;
+    if let SendStatus::Retrying { in_ms, .. } = status {
+        *now += in_ms;
+    }
+    let sent = sends(&o.handle(*now, Event::Tick));
+    (status, sent)
+}
+
+#[test]
+fn a_message_with_files_gets_three_attempts_then_fails_with_retry() {
+    let mut o = idempotent();
+    let c = enqueue_files(&mut o, 0, "f", 1);
+    assert_eq!(sends(&c), ["f"]);
+    let mut now = 0;
+    let (s1, again1) = fail_and_wait(&mut o, &mut now, "f");
+    assert!(matches!(s1, SendStatus::Retrying { .. }), "{s1:?}");
+    assert_eq!(again1, ["f"]);
+    let (s2, again2) = fail_and_wait(&mut o, &mut now, "f");
+    assert!(matches!(s2, SendStatus::Retrying { .. }), "{s2:?}");
+    assert_eq!(again2, ["f"]);
+    let (s3, again3) = fail_and_wait(&mut o, &mut now, "f");
+    match s3 {
+        SendStatus::Failed { reason } => assert!(reason.contains("3 attempts"), "{reason}"),
+        s => panic!("expected failed after 3 attempts, got {s:?}"),
+    }
+    assert!(again3.is_empty(), "no fourth attempt on its own");
+    // Retry starts a new round of three, with the same echo_id and the same files.
+    let c = o.handle(
+        now,
+        Event::Retry {
+            echo_id: "f".into(),
+        },
+    );
+    let resent: Vec<_> = c
+        .iter()
+        .filter_map(|c| match c {
+            Command::Send { echo_id, draft } => Some((echo_id.clone(), draft.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resent, [("f".to_owned(), with_files(1, ""))]);
+}
+
+#[test]
+fn text_keeps_its_own_attempt_budget() {
+    let mut o = idempotent();
+    enqueue(&mut o, 0, "t", 1, "hello");
+    let mut now = 0;
+    for _ in 0..3 {
+        let (s, again) = fail_and_wait(&mut o, &mut now, "t");
+        assert!(matches!(s, SendStatus::Retrying { .. }), "{s:?}");
+        assert_eq!(again, ["t"]);
+    }
+}
+
+#[test]
+fn a_failing_server_then_success_delivers_once_with_the_same_echo_id() {
+    let mut o = idempotent();
+    enqueue_files(&mut o, 0, "f", 1);
+    let mut now = 0;
+    fail_and_wait(&mut o, &mut now, "f");
+    let (_, again) = fail_and_wait(&mut o, &mut now, "f");
+    assert_eq!(again, ["f"]);
+    let c = o.handle(
+        now,
+        Event::SendOk {
+            echo_id: "f".into(),
+            message_id: 70,
+        },
+    );
+    assert!(c.contains(&Command::Delivered {
+        echo_id: "f".into(),
+        message_id: 70
+    }));
+    assert!(c.contains(&Command::Forget {
+        echo_id: "f".into()
+    }));
+    // The cable's copy of the same message changes nothing.
+    let c = o.handle(
+        now,
+        Event::Seen(SeenMessage {
+            id: 70,
+            conversation_id: 1,
+            echo_id: Some("f".into()),
+            content: None,
+            private: false,
+            from_me: true,
+            created_at_s: 1,
+        }),
+    );
+    assert!(!c.iter().any(|c| matches!(c, Command::Delivered { .. })));
+    assert!(o.is_empty());
+}
+
+#[test]
+fn cancelling_an_upload_in_flight_aborts_and_forgets_and_ignores_its_late_answer() {
+    let mut o = idempotent();
+    enqueue_files(&mut o, 0, "f", 1);
+    enqueue(&mut o, 0, "next", 1, "after the files");
+    let c = o.handle(
+        10,
+        Event::Cancel {
+            echo_id: "f".into(),
+        },
+    );
+    let abort = c.iter().position(|c| {
+        *c == Command::Abort {
+            echo_id: "f".into(),
+        }
+    });
+    let forget = c.iter().position(|c| {
+        *c == Command::Forget {
+            echo_id: "f".into(),
+        }
+    });
+    assert!(abort.is_some() && forget.is_some(), "{c:?}");
+    // The message behind it no longer waits.
+    assert_eq!(sends(&c), ["next"]);
+    // The aborted request's late answers change nothing.
+    let late_fail = o.handle(
+        20,
+        Event::SendFailed {
+            echo_id: "f".into(),
+            error: SendError::NotSent,
+        },
+    );
+    assert!(sends(&late_fail).is_empty() && statuses(&late_fail).is_empty());
+    let late_ok = o.handle(
+        30,
+        Event::SendOk {
+            echo_id: "f".into(),
+            message_id: 5,
+        },
+    );
+    assert!(!late_ok
+        .iter()
+        .any(|c| matches!(c, Command::Delivered { .. } | Command::Persist(_))));
+    assert_eq!(o.entries().len(), 1);
+    assert_eq!(o.entries()[0].echo_id, "next");
+}
+
+#[test]
+fn a_queued_or_failed_upload_can_be_cancelled_a_reconciling_one_cannot() {
+    let mut o = Outbox::new(OutboxConfig::default(), 3);
+    // Offline: queued, never left.
+    enqueue_files(&mut o, 0, "q", 1);
+    let c = o.handle(
+        1,
+        Event::Cancel {
+            echo_id: "q".into(),
+        },
+    );
+    assert_eq!(
+        c,
+        [Command::Forget {
+            echo_id: "q".into()
+        }]
+    );
+    // Against a backend that forgets echo_id, an ambiguous failure must be reconciled
+    // before anything is promised: cancel waits.
+    o.handle(2, Event::Reachable(true));
+    enqueue_files(&mut o, 3, "r", 2);
+    o.handle(
+        4,
+        Event::SendFailed {
+            echo_id: "r".into(),
+            error: SendError::Ambiguous("dropped".into()),
+        },
+    );
+    assert_eq!(o.entries()[0].state, EntryState::Reconciling);
+    let c = o.handle(
+        5,
+        Event::Cancel {
+            echo_id: "r".into(),
+        },
+    );
+    assert!(c
+        .iter()
+        .all(|c| !matches!(c, Command::Forget { .. } | Command::Abort { .. })));
+    assert_eq!(o.entries().len(), 1);
+}
+
+#[test]
+fn an_upload_times_out_only_after_the_timeout_without_progress() {
+    let mut o = idempotent();
+    let timeout = OutboxConfig::default().request_timeout_ms;
+    enqueue_files(&mut o, 0, "f", 1);
+    // Bytes keep moving: a long upload is not a dead one.
+    let mut now = 0;
+    for _ in 0..5 {
+        now += timeout - 1;
+        let c = o.handle(
+            now,
+            Event::UploadProgressed {
+                echo_id: "f".into(),
+            },
+        );
+        assert!(
+            !c.contains(&Command::Abort {
+                echo_id: "f".into()
+            }),
+            "{c:?}"
+        );
+        assert!(c.contains(&Command::WakeAt(now + timeout)), "{c:?}");
+    }
+    // Then nothing for the whole timeout: aborted, counted, retried.
+    let c = o.handle(now + timeout, Event::Tick);
+    assert!(
+        c.contains(&Command::Abort {
+            echo_id: "f".into()
+        }),
+        "{c:?}"
+    );
+    assert!(matches!(
+        statuses(&c).pop().unwrap().1,
+        SendStatus::Retrying { .. }
+    ));
+}
+
+#[test]
+fn a_file_only_message_is_reconciled_by_its_empty_caption() {
+    let mut o = Outbox::new(OutboxConfig::default(), 3);
+    o.handle(0, Event::Reachable(true));
+    enqueue_files(&mut o, 0, "f", 4);
+    o.handle(
+        1,
+        Event::SendFailed {
+            echo_id: "f".into(),
+            error: SendError::Ambiguous("dropped".into()),
+        },
+    );
+    // The resync finds this agent's file message (content null, no echo_id stored).
+    let c = o.handle(
+        2,
+        Event::Seen(SeenMessage {
+            id: 9,
+            conversation_id: 4,
+            echo_id: None,
+            content: None,
+            private: false,
+            from_me: true,
+            created_at_s: 0,
+        }),
+    );
+    assert!(c.contains(&Command::Delivered {
+        echo_id: "f".into(),
+        message_id: 9
+    }));
+}
+
+#[test]
+fn entries_persisted_before_files_existed_still_load() {
+    let old = r#"{"echo_id":"e","seq":0,"draft":{"conversation_id":1,"content":"hi","private":false,"in_reply_to":null},"enqueued_at_ms":5,"attempts":0,"next_attempt_at_ms":5,"state":"Queued","last_error":null}"#;
+    let e: Entry = serde_json::from_str(old).unwrap();
+    assert_eq!(e.draft, draft(1, "hi"));
+    // And a text entry is still written without the new field.
+    let json = serde_json::to_string(&e).unwrap();
+    assert!(!json.contains("attachments"), "{json}");
+    let files = Entry {
+        draft: with_files(1, "see"),
+        ..e
+    };
+    let back: Entry = serde_json::from_str(&serde_json::to_string(&files).unwrap()).unwrap();
+    assert_eq!(back, files);
 }

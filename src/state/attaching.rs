@@ -1,0 +1,300 @@
+//! Sending files: checked before anything is uploaded (Chatwoot's types, the size limit
+//! per file, 15 per message), shown at once as a pending row with its files, kept as Blobs
+//! next to the outbox entry (so a reload does not lose them) and sent through the same
+//! outbox as text, as one multipart upload with progress (`effects::upload`).
+//!
+//! [`send_files`] is the one door: the composer's tray uses it, and so does the voice
+//! recorder. The files stay browser Blobs from the picker (or the recorder) to the
+//! request: their bytes never enter wasm memory.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use parley_core::attachment::{check_file, AttachmentDraft, FileRefusal, MAX_FILES_PER_MESSAGE};
+use parley_core::outbox::Draft;
+
+use crate::config::DEFAULT_MAX_FILE_BYTES;
+use crate::effects::outbox_store::blob_key;
+use crate::state::conversation::ChatState;
+use crate::state::outbox;
+use crate::state::sending::{char_count, MAX_CONTENT_CHARS};
+use crate::state::session::SessionCtx;
+
+/// A file to send: a Blob (a `File` from the picker, a recording), its name and type.
+pub struct OutgoingFile {
+    pub blob: web_sys::Blob,
+    pub name: String,
+    pub mime: String,
+}
+
+/// Why files could not be sent; each says what a person can do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttachError {
+    #[error("Add a file first.")]
+    NoFiles,
+    #[error("A message can carry at most {MAX_FILES_PER_MESSAGE} files; remove {over} to send.")]
+    TooMany { over: usize },
+    #[error(transparent)]
+    Refused(#[from] FileRefusal),
+    #[error(
+        "The caption is {over} characters over the 150,000-character limit. Shorten it to send."
+    )]
+    CaptionTooLong { over: usize },
+}
+
+/// Where a message with files stands, for its pending row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadPhase {
+    /// Not going up now: queued, waiting to retry, or failed (the row's status says which).
+    Waiting,
+    /// `sent` of `total` bytes of the request body are out.
+    Sending { sent: f64, total: f64 },
+    /// The body is out; the server has not answered yet.
+    Processing,
+}
+
+/// The files of a pending message and how far their upload has come.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingUpload {
+    pub files: Vec<AttachmentDraft>,
+    pub phase: UploadPhase,
+}
+
+/// The size limit per file from the config (Chatwoot's 40 MB when there is none).
+pub fn max_file_bytes() -> u64 {
+    use_context::<SessionCtx>()
+        .map(|s| s.config().max_file_bytes)
+        .unwrap_or(DEFAULT_MAX_FILE_BYTES)
+}
+
+/// Checks `files` and `caption`, shows the message as pending and hands it to the outbox.
+/// Nothing is queued when anything is refused: the caller keeps what the agent made.
+pub fn send_files(
+    chat: ChatState,
+    files: Vec<OutgoingFile>,
+    caption: String,
+) -> Result<(), AttachError> {
+    send_files_with_limit(chat, files, caption, max_file_bytes()).map(|_| ())
+}
+
+/// [`send_files`] with an explicit size limit; returns the pending row's `echo_id`.
+pub(crate) fn send_files_with_limit(
+    chat: ChatState,
+    files: Vec<OutgoingFile>,
+    caption: String,
+    max_file_bytes: u64,
+) -> Result<String, AttachError> {
+    if files.is_empty() {
+        return Err(AttachError::NoFiles);
+    }
+    if files.len() > MAX_FILES_PER_MESSAGE {
+        return Err(AttachError::TooMany {
+            over: files.len() - MAX_FILES_PER_MESSAGE,
+        });
+    }
+    let over = char_count(&caption).saturating_sub(MAX_CONTENT_CHARS);
+    if over > 0 {
+        return Err(AttachError::CaptionTooLong { over });
+    }
+    let mut checked = Vec::with_capacity(files.len());
+    for (i, f) in files.iter().enumerate() {
+        let size = f.blob.size().max(0.0) as u64;
+        let mime = check_file(&f.name, &f.mime, size, i, max_file_bytes)?;
+        checked.push((mime, size));
+    }
+
+    let echo_id = uuid::Uuid::new_v4().to_string();
+    let mut attachments = Vec::with_capacity(files.len());
+    let mut blobs = Vec::with_capacity(files.len());
+    for (i, (f, (mime, size))) in files.into_iter().zip(checked).enumerate() {
+        let key = blob_key(&echo_id, i);
+        blobs.push((key.clone(), typed(f.blob, &mime)));
+        attachments.push(AttachmentDraft {
+            blob_key: key,
+            file_name: f.name,
+            mime,
+            size,
+        });
+    }
+    let draft = Draft {
+        conversation_id: chat.conversation_id,
+        content: caption,
+        private: chat.private_mode.get_untracked(),
+        in_reply_to: chat.replying_to.get_untracked(),
+        attachments,
+    };
+    chat.replying_to.set(None);
+    chat.show_pending(&echo_id, &draft, crate::effects::clock::now_s());
+    chat.typing_stop();
+    outbox::enqueue_with_files(echo_id.clone(), draft, blobs);
+    Ok(echo_id)
+}
+
+/// The Blob with the type it is sent as (a file the browser gave no type keeps its
+/// bytes; only the label changes). `new Blob([blob])` refers to the bytes, no copy.
+fn typed(blob: web_sys::Blob, mime: &str) -> web_sys::Blob {
+    if blob.type_() == mime {
+        return blob;
+    }
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let parts = js_sys::Array::of1(&blob);
+    web_sys::Blob::new_with_blob_sequence_and_options(&parts, &options).unwrap_or(blob)
+}
+
+impl ChatState {
+    /// Cancel a message with files that has not been stored: while its body is going up
+    /// the request is aborted (a body cut short never becomes a message).
+    pub fn cancel_upload(self, echo_id: String) {
+        if self
+            .toast
+            .with_untracked(|t| t.as_ref().is_some_and(|t| t.echo_id == echo_id))
+        {
+            self.toast.set(None);
+        }
+        outbox::cancel(echo_id);
+    }
+
+    /// The pending row's files (none for a text message).
+    pub(crate) fn note_pending_files(&self, echo_id: &str, draft: &Draft) {
+        if !draft.has_files() {
+            return;
+        }
+        self.uploads.update(|m| {
+            m.entry(echo_id.to_owned())
+                .or_insert_with(|| PendingUpload {
+                    files: draft.attachments.clone(),
+                    phase: UploadPhase::Waiting,
+                });
+        });
+    }
+
+    pub(crate) fn set_upload_phase(&self, echo_id: &str, phase: UploadPhase) {
+        if self
+            .uploads
+            .with_untracked(|m| m.get(echo_id).is_some_and(|u| u.phase != phase))
+        {
+            self.uploads.update(|m| {
+                if let Some(u) = m.get_mut(echo_id) {
+                    u.phase = phase;
+                }
+            });
+        }
+    }
+
+    pub(crate) fn forget_upload(&self, echo_id: &str) {
+        if self.uploads.with_untracked(|m| m.contains_key(echo_id)) {
+            self.uploads.update(|m| {
+                m.remove(echo_id);
+            });
+        }
+    }
+}
+
+/// The uploads of a conversation's pending messages, by `echo_id`.
+pub type Uploads = HashMap<String, PendingUpload>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn blob(bytes: usize, mime: &str) -> web_sys::Blob {
+        let parts = js_sys::Array::of1(&js_sys::Uint8Array::new_with_length(bytes as u32));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(mime);
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).unwrap()
+    }
+
+    fn file(name: &str, bytes: usize, mime: &str) -> OutgoingFile {
+        OutgoingFile {
+            blob: blob(bytes, mime),
+            name: name.into(),
+            mime: mime.into(),
+        }
+    }
+
+    fn chat() -> ChatState {
+        let profile: parley_wire::Profile = serde_json::from_value(serde_json::json!({
+            "id": 1, "name": "Agent", "email": "a@example.com",
+        }))
+        .unwrap();
+        ChatState::new(crate::effects::api::Api::new("", None), profile, 1, 5)
+    }
+
+    #[wasm_bindgen_test]
+    fn nothing_is_queued_when_a_file_is_refused() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let chat = chat();
+            let e = send_files_with_limit(
+                chat,
+                vec![
+                    file("ok.png", 10, "image/png"),
+                    file("big.pdf", 2_000, "application/pdf"),
+                ],
+                "caption".into(),
+                1_000,
+            )
+            .unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "“big.pdf” is 2 KB, over the 0 MB limit per file."
+            );
+            let e = send_files_with_limit(
+                chat,
+                vec![file("tool.exe", 10, "application/x-msdownload")],
+                String::new(),
+                1_000,
+            )
+            .unwrap_err();
+            assert!(matches!(
+                e,
+                AttachError::Refused(FileRefusal::TypeNotAccepted { .. })
+            ));
+            assert_eq!(
+                send_files_with_limit(chat, Vec::new(), String::new(), 1_000),
+                Err(AttachError::NoFiles)
+            );
+            let many = (0..16)
+                .map(|i| file(&format!("{i}.png"), 1, "image/png"))
+                .collect();
+            assert_eq!(
+                send_files_with_limit(chat, many, String::new(), 1_000),
+                Err(AttachError::TooMany { over: 1 })
+            );
+            assert!(chat.messages.is_empty());
+            assert!(chat.uploads.with_untracked(|m| m.is_empty()));
+        });
+    }
+
+    #[wasm_bindgen_test]
+    fn accepted_files_become_one_pending_row_with_their_descriptors() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let chat = chat();
+            let echo = send_files_with_limit(
+                chat,
+                vec![file("a.png", 10, "image/png"), file("notes.csv", 20, "")],
+                "see these".into(),
+                1_000,
+            )
+            .unwrap();
+            assert!(chat.messages.is_pending(&echo));
+            let files = chat.uploads.with_untracked(|m| m[&echo].files.clone());
+            assert_eq!(files.len(), 2);
+            assert_eq!(files[1].file_name, "notes.csv");
+            // A file without a type goes as the type its extension stands for.
+            assert_eq!(files[1].mime, "text/csv");
+            assert_eq!(files[1].size, 20);
+            assert_eq!(files[0].blob_key, format!("{echo}/0"));
+        });
+    }
+
+    #[wasm_bindgen_test]
+    fn a_relabelled_blob_keeps_its_bytes() {
+        let b = typed(blob(7, ""), "text/csv");
+        assert_eq!(b.type_(), "text/csv");
+        assert_eq!(b.size(), 7.0);
+    }
+}
