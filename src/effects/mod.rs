@@ -6,6 +6,7 @@ pub mod cable;
 pub mod clock;
 pub mod outbox_store;
 pub mod page;
+pub mod recorder;
 pub mod resize;
 pub mod socket;
 pub mod storage;

@@ -9,8 +9,11 @@ use crate::effects::telemetry::Telemetry;
 use crate::state::canned::{variables, CannedSearch};
 use crate::state::conversation::ChatState;
 use crate::state::sending::{char_count, validate, ComposeError, MAX_CONTENT_CHARS};
+use crate::state::session::SessionCtx;
+use crate::state::voice_note::VoiceRecorder;
 use crate::ui::canned_picker::{option_id, CannedPicker, LISTBOX_ID};
 use crate::ui::reply_quote::describe;
+use crate::ui::voice_recorder::{MicButton, RecorderPanel};
 use parley_core::telemetry::TelemetryEvent;
 
 /// Show the counter once the text is this close to the limit.
@@ -26,6 +29,11 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
     let can_send = Memo::new(move |_| text.with(|t| validate(t).is_ok()));
     let canned = CannedSearch::new();
     let telemetry = Telemetry::from_context();
+    // Voice notes, when the config turns them on.
+    let voice = use_context::<SessionCtx>()
+        .map(|s| s.config())
+        .filter(|c| c.features.voice_messages)
+        .map(|c| VoiceRecorder::new(c.voice_max_ms()));
 
     // Replying starts typing: the caret goes to the composer.
     Effect::new(move |_| {
@@ -230,6 +238,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     </div>
                 }
             })}
+            {voice.map(|voice| view! { <RecorderPanel voice=voice chat=chat/> })}
             <div class="parley-composer-box" class:parley-composer-over=move || over_limit.get()>
                 <textarea
                     data-testid="composer-input"
@@ -267,6 +276,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     >
                         {move || format!("{} / {}", group(count.get()), group(MAX_CONTENT_CHARS))}
                     </span>
+                    {voice.map(|voice| view! { <MicButton voice=voice/> })}
                     <button
                         type="submit"
                         class="parley-button parley-button-primary parley-send"

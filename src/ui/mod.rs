@@ -20,3 +20,4 @@ pub mod send_toast;
 pub mod sign_in;
 pub mod typing_indicator;
 pub mod unread_divider;
+pub mod voice_recorder;

@@ -101,6 +101,8 @@ pub enum MicError {
     InsecureContext,
     /// The browser has no `getUserMedia` or no `MediaRecorder`.
     Unsupported,
+    /// The microphone went away while recording: unplugged, or its permission withdrawn.
+    Lost,
     /// The recording failed after it started (the recorder's own error).
     Recorder(String),
 }
