@@ -563,6 +563,76 @@ async fn attachment_count_and_size_limits() {
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
 }
 
+/// A client that cancels an upload closes the connection mid-body: no message may come
+/// of it, and the part written so far is removed.
+#[tokio::test]
+async fn an_upload_cut_short_creates_no_message_and_leaves_no_file() {
+    use tokio::io::AsyncWriteExt;
+    let s = TestServer::start().await;
+    let before = s
+        .json(s.get("/api/v1/accounts/1/conversations/1/messages"))
+        .await
+        .1["payload"]
+        .as_array()
+        .unwrap()
+        .len();
+    let boundary = "parleyboundary";
+    let head_part = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\ncut short\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"attachments[]\"; filename=\"big.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    // Announce 1 MB of file, send 256 KB of it, then hang up.
+    let announced = head_part.len() + 1024 * 1024 + format!("\r\n--{boundary}--\r\n").len();
+    let addr = s.server.base_url.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "POST /api/v1/accounts/1/conversations/1/messages HTTP/1.1\r\nHost: {addr}\r\n\
+         api_access_token: {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {announced}\r\n\r\n{head_part}",
+        s.token()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    tcp.write_all(&vec![7u8; 256 * 1024]).await.unwrap();
+    tcp.flush().await.unwrap();
+    let uploads = s.dir.path().join("uploads");
+    let partials = || -> Vec<String> {
+        std::fs::read_dir(&uploads)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(".part"))
+            .collect()
+    };
+    // While the body comes in, the file part is streamed to disk.
+    let mut streaming = false;
+    for _ in 0..100 {
+        if !partials().is_empty() {
+            streaming = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(streaming, "the part is written to disk as it arrives");
+    // Hang up: the server sees a body error and cleans up.
+    drop(tcp);
+    for _ in 0..100 {
+        if partials().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let partials = partials();
+    assert!(partials.is_empty(), "partial files left: {partials:?}");
+    let after = s
+        .json(s.get("/api/v1/accounts/1/conversations/1/messages"))
+        .await
+        .1["payload"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(after, before, "no message from a truncated body");
+}
+
 #[tokio::test]
 async fn soft_delete_is_chatwoots() {
     let s = TestServer::start().await;

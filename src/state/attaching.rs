@@ -10,15 +10,15 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use parley_core::attachment::{check_file, AttachmentDraft, FileRefusal, MAX_FILES_PER_MESSAGE};
+use parley_core::attachment::{
+    check_file, preview_kind, AttachmentDraft, FileRefusal, PreviewKind, MAX_FILES_PER_MESSAGE,
+};
 use parley_core::outbox::Draft;
 
-use crate::config::DEFAULT_MAX_FILE_BYTES;
 use crate::effects::outbox_store::blob_key;
 use crate::state::conversation::ChatState;
 use crate::state::outbox;
 use crate::state::sending::{char_count, MAX_CONTENT_CHARS};
-use crate::state::session::SessionCtx;
 
 /// A file to send: a Blob (a `File` from the picker, a recording), its name and type.
 pub struct OutgoingFile {
@@ -60,11 +60,18 @@ pub struct PendingUpload {
     pub phase: UploadPhase,
 }
 
-/// The size limit per file from the config (Chatwoot's 40 MB when there is none).
-pub fn max_file_bytes() -> u64 {
-    use_context::<SessionCtx>()
-        .map(|s| s.config().max_file_bytes)
-        .unwrap_or(DEFAULT_MAX_FILE_BYTES)
+/// A file the agent picked for the next message (in the tray above the composer).
+#[derive(Debug, Clone)]
+pub struct PickedFile {
+    pub id: u64,
+    pub blob: web_sys::Blob,
+    pub name: String,
+    /// The type it will be sent as (already accepted).
+    pub mime: String,
+    pub size: u64,
+    /// An object URL for the thumbnail or the video's first frame; revoked when the file
+    /// leaves the tray.
+    pub preview: Option<String>,
 }
 
 /// Checks `files` and `caption`, shows the message as pending and hands it to the outbox.
@@ -74,7 +81,7 @@ pub fn send_files(
     files: Vec<OutgoingFile>,
     caption: String,
 ) -> Result<(), AttachError> {
-    send_files_with_limit(chat, files, caption, max_file_bytes()).map(|_| ())
+    send_files_with_limit(chat, files, caption, chat.max_file_bytes).map(|_| ())
 }
 
 /// [`send_files`] with an explicit size limit; returns the pending row's `echo_id`.
@@ -143,6 +150,80 @@ fn typed(blob: web_sys::Blob, mime: &str) -> web_sys::Blob {
 }
 
 impl ChatState {
+    /// Add files to the tray (from the picker, a drop or a paste). Each is checked as it
+    /// comes: a refused one is named with the reason, and the others still join.
+    pub fn pick_files(self, files: Vec<web_sys::File>) {
+        let mut notes = Vec::new();
+        let mut picked = Vec::new();
+        let already = self.tray.with_untracked(Vec::len);
+        for file in files {
+            let name = file.name();
+            let size = file.size().max(0.0) as u64;
+            match check_file(
+                &name,
+                &file.type_(),
+                size,
+                already + picked.len(),
+                self.max_file_bytes,
+            ) {
+                Ok(mime) => {
+                    let preview = match preview_kind(&mime) {
+                        PreviewKind::Image | PreviewKind::Video => {
+                            web_sys::Url::create_object_url_with_blob(&file).ok()
+                        }
+                        PreviewKind::Other => None,
+                    };
+                    picked.push(PickedFile {
+                        id: next_pick_id(),
+                        blob: file.into(),
+                        name,
+                        mime,
+                        size,
+                        preview,
+                    });
+                }
+                Err(refusal) => notes.push(refusal.to_string()),
+            }
+        }
+        self.tray_notes.set(notes);
+        if !picked.is_empty() {
+            self.tray.update(|t| t.extend(picked));
+        }
+    }
+
+    /// Take one file out of the tray.
+    pub fn unpick(self, id: u64) {
+        self.tray.update(|t| {
+            if let Some(i) = t.iter().position(|f| f.id == id) {
+                revoke(&t.remove(i));
+            }
+        });
+        self.tray_notes.set(Vec::new());
+    }
+
+    /// Empty the tray (its previews are let go).
+    pub fn clear_tray(self) {
+        let files = self.tray.try_update(std::mem::take).unwrap_or_default();
+        files.iter().for_each(revoke);
+    }
+
+    /// Send the tray's files with `caption`; the tray is emptied only when they are queued.
+    pub fn send_tray(self, caption: String) -> Result<(), AttachError> {
+        let files = self.tray.with_untracked(|t| {
+            t.iter()
+                .map(|f| OutgoingFile {
+                    blob: f.blob.clone(),
+                    name: f.name.clone(),
+                    mime: f.mime.clone(),
+                })
+                .collect()
+        });
+        send_files(self, files, caption)?;
+        self.clear_tray();
+        self.tray_notes.set(Vec::new());
+        Ok(())
+    }
+
     /// Cancel a message with files that has not been stored: while its body is going up
     /// the request is aborted (a body cut short never becomes a message).
     pub fn cancel_upload(self, echo_id: String) {
@@ -191,6 +272,22 @@ impl ChatState {
     }
 }
 
+fn revoke(f: &PickedFile) {
+    if let Some(url) = &f.preview {
+        let _ = web_sys::Url::revoke_object_url(url);
+    }
+}
+
+fn next_pick_id() -> u64 {
+    thread_local! {
+        static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    NEXT.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    })
+}
+
 /// The uploads of a conversation's pending messages, by `echo_id`.
 pub type Uploads = HashMap<String, PendingUpload>;
 
@@ -217,6 +314,7 @@ mod tests {
     fn chat() -> ChatState {
         let profile: parley_wire::Profile = serde_json::from_value(serde_json::json!({
             "id": 1, "name": "Agent", "email": "a@example.com",
+            "access_token": "t", "pubsub_token": "p",
         }))
         .unwrap();
         ChatState::new(crate::effects::api::Api::new("", None), profile, 1, 5)
@@ -239,7 +337,7 @@ mod tests {
             .unwrap_err();
             assert_eq!(
                 e.to_string(),
-                "“big.pdf” is 2 KB, over the 0 MB limit per file."
+                "“big.pdf” is 2 KB, over the 1000 B limit per file."
             );
             let e = send_files_with_limit(
                 chat,

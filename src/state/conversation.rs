@@ -62,6 +62,12 @@ pub struct ChatState {
     pub can_edit: RwSignal<bool>,
     /// The files of pending messages and their upload progress, by `echo_id`.
     pub uploads: RwSignal<crate::state::attaching::Uploads>,
+    /// Files picked for the next message (Blobs: local to this thread).
+    pub tray: RwSignal<Vec<crate::state::attaching::PickedFile>, LocalStorage>,
+    /// Why files were not added to the tray, one line per file.
+    pub tray_notes: RwSignal<Vec<String>>,
+    /// The largest file that may be attached (the config's `maxFileBytes`).
+    pub max_file_bytes: u64,
 }
 
 /// "Message not sent: <reason>", with Retry.
@@ -93,7 +99,16 @@ impl ChatState {
             jump_to: RwSignal::new(None),
             can_edit: RwSignal::new(false),
             uploads: RwSignal::new(Default::default()),
+            tray: RwSignal::new_local(Vec::new()),
+            tray_notes: RwSignal::new(Vec::new()),
+            max_file_bytes: crate::config::DEFAULT_MAX_FILE_BYTES,
         }
+    }
+
+    /// The same chat with the config's size limit per file.
+    pub fn with_max_file_bytes(mut self, max_file_bytes: u64) -> Self {
+        self.max_file_bytes = max_file_bytes;
+        self
     }
 
     pub fn api(&self) -> Api {

@@ -17,6 +17,9 @@ use crate::ui::message_list::MessageList;
 use crate::ui::send_toast::SendToast;
 use crate::ui::typing_indicator::TypingIndicator;
 
+/// Shown over the conversation while files are dragged onto it.
+const DROP_HINT: &str = "Drop files to attach them";
+
 #[component]
 pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
     let session_ctx = expect_context::<SessionCtx>();
@@ -30,6 +33,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
         conversation_id,
     );
     let config = session_ctx.config();
+    let chat = chat.with_max_file_bytes(config.max_file_bytes);
 
     // The session's outbox (started once) shows this conversation's unsent messages here
     // and hears from this screen's connection whether requests can get through.
@@ -86,8 +90,55 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
     // Outside the log: the virtualized rows come and go, the lightbox stays.
     let lightbox = Lightbox::provide();
 
+    // Files dragged onto the conversation join the composer's tray. Enter and leave fire
+    // for every child crossed, so the hint counts them to know when the drag has left.
+    let drag_depth = RwSignal::new(0i32);
+    let carries_files = |ev: &web_sys::DragEvent| {
+        ev.data_transfer().is_some_and(|d| {
+            d.types()
+                .iter()
+                .any(|t| t.as_string().as_deref() == Some("Files"))
+        })
+    };
+    let on_drag_enter = move |ev: web_sys::DragEvent| {
+        if carries_files(&ev) {
+            ev.prevent_default();
+            drag_depth.update(|d| *d += 1);
+        }
+    };
+    let on_drag_over = move |ev: web_sys::DragEvent| {
+        if carries_files(&ev) {
+            // Without this the browser opens the file instead of dropping it here.
+            ev.prevent_default();
+            if let Some(d) = ev.data_transfer() {
+                d.set_drop_effect("copy");
+            }
+        }
+    };
+    let on_drag_leave = move |_: web_sys::DragEvent| drag_depth.update(|d| *d = (*d - 1).max(0));
+    let on_drop = move |ev: web_sys::DragEvent| {
+        drag_depth.set(0);
+        let files = crate::ui::composer::files_of(ev.data_transfer().and_then(|d| d.files()));
+        if !files.is_empty() {
+            ev.prevent_default();
+            chat.pick_files(files);
+        }
+    };
+
     view! {
-        <section class="parley-chat" data-testid="chat-screen">
+        <section
+            class="parley-chat"
+            data-testid="chat-screen"
+            on:dragenter=on_drag_enter
+            on:dragover=on_drag_over
+            on:dragleave=on_drag_leave
+            on:drop=on_drop
+        >
+            <Show when=move || { drag_depth.get() > 0 }>
+                <div class="parley-drop-hint" data-testid="drop-hint" aria-hidden="true">
+                    {DROP_HINT}
+                </div>
+            </Show>
             <ConversationHeader chat=chat on_sign_out=(!embedded).then_some(sign_out)/>
             <ConnectionBanner chat=chat/>
             {move || match chat.load.get() {

@@ -1,7 +1,9 @@
 //! The reply box: Enter sends, Shift+Enter adds a line, nothing empty or over the limit
-//! goes out, and the text stays until it has become a pending row.
+//! goes out, and the text stays until it has become a pending row. Files join by the
+//! attach button, a paste, or a drop on the conversation; with files the text is their
+//! caption (and may be empty).
 
-use leptos::html::Textarea;
+use leptos::html::{Input, Textarea};
 use leptos::prelude::*;
 
 use crate::effects::storage;
@@ -11,10 +13,24 @@ use crate::state::conversation::ChatState;
 use crate::state::sending::{char_count, validate, ComposeError, MAX_CONTENT_CHARS};
 use crate::state::session::SessionCtx;
 use crate::state::voice_note::VoiceRecorder;
+use crate::ui::attachment_tray::AttachmentTray;
 use crate::ui::canned_picker::{option_id, CannedPicker, LISTBOX_ID};
 use crate::ui::reply_quote::describe;
 use crate::ui::voice_recorder::{MicButton, RecorderPanel};
 use parley_core::telemetry::TelemetryEvent;
+
+/// The strings of the attach button, in one place for the message catalogs.
+mod attach_text {
+    pub const BUTTON: &str = "Attach files";
+}
+
+/// The files of a `FileList` (the picker's, a paste's, a drop's).
+pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    let Some(list) = list else {
+        return Vec::new();
+    };
+    (0..list.length()).filter_map(|i| list.item(i)).collect()
+}
 
 /// Show the counter once the text is this close to the limit.
 const COUNTER_FROM: usize = MAX_CONTENT_CHARS - 10_000;
@@ -24,9 +40,17 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let input = NodeRef::<Textarea>::new();
+    let picker = NodeRef::<Input>::new();
+    let has_files = Memo::new(move |_| chat.tray.with(|t| !t.is_empty()));
     let count = Memo::new(move |_| text.with(|t| char_count(t)));
     let over_limit = Memo::new(move |_| count.get() > MAX_CONTENT_CHARS);
-    let can_send = Memo::new(move |_| text.with(|t| validate(t).is_ok()));
+    let can_send = Memo::new(move |_| {
+        if has_files.get() {
+            !over_limit.get()
+        } else {
+            text.with(|t| validate(t).is_ok())
+        }
+    });
     let canned = CannedSearch::new();
     let telemetry = Telemetry::from_context();
     // Voice notes, when the config turns them on.
@@ -114,6 +138,20 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
 
     let send = move || {
         let content = text.get_untracked();
+        if has_files.get_untracked() {
+            // The text is the caption; on a refusal nothing is lost: tray and text stay.
+            match chat.send_tray(content) {
+                Ok(()) => {
+                    text.set(String::new());
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            if let Some(el) = input.get_untracked() {
+                let _ = el.focus();
+            }
+            return;
+        }
         match validate(&content) {
             // Whitespace only: nothing to say, and nothing to complain about either.
             Err(ComposeError::Empty) => {}
@@ -173,6 +211,24 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
             send();
         }
     };
+
+    // Pasting files (a screenshot, files copied in a file manager) attaches them; pasting
+    // text stays an ordinary paste.
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        let files = files_of(ev.clipboard_data().and_then(|d| d.files()));
+        if !files.is_empty() {
+            ev.prevent_default();
+            chat.pick_files(files);
+        }
+    };
+    let on_picked = move |_| {
+        if let Some(el) = picker.get_untracked() {
+            chat.pick_files(files_of(el.files()));
+            // The same file can be picked again after it was removed.
+            el.set_value("");
+        }
+    };
+    on_cleanup(move || chat.clear_tray());
 
     let on_input = move |ev| {
         text.set(event_target_value(&ev));
@@ -238,6 +294,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     </div>
                 }
             })}
+            <AttachmentTray chat=chat/>
             {voice.map(|voice| view! { <RecorderPanel voice=voice chat=chat/> })}
             <div class="parley-composer-box" class:parley-composer-over=move || over_limit.get()>
                 <textarea
@@ -262,6 +319,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     prop:value=move || text.get()
                     on:input=on_input
                     on:keydown=on_keydown
+                    on:paste=on_paste
                     on:click=move |_| check_canned()
                     on:blur=move |_| {
                         chat.typing_stop();
@@ -269,6 +327,32 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     }
                 ></textarea>
                 <div class="parley-composer-actions">
+                    <input
+                        type="file"
+                        multiple
+                        hidden
+                        accept=parley_core::attachment::picker_accept()
+                        data-testid="attach-input"
+                        node_ref=picker
+                        on:change=on_picked
+                    />
+                    <button
+                        type="button"
+                        class="parley-button parley-attach"
+                        aria-label=attach_text::BUTTON
+                        title=attach_text::BUTTON
+                        data-testid="attach-button"
+                        on:click=move |_| {
+                            if let Some(el) = picker.get_untracked() {
+                                el.click();
+                            }
+                        }
+                    >
+                        <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
+                            <path d="M10.5 4.5l-5 5a1.5 1.5 0 002 2l5.5-5.5a3 3 0 00-4-4L3.5 7.5a4.5 4.5 0 006.5 6.5l4-4" fill="none" stroke="currentColor" stroke-width="1.3" stroke-linecap="round" stroke-linejoin="round"/>
+                        </svg>
+                    </button>
+                    {voice.map(|voice| view! { <MicButton voice=voice/> })}
                     <span
                         class="parley-counter"
                         class:parley-counter-over=move || over_limit.get()
@@ -276,7 +360,6 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     >
                         {move || format!("{} / {}", group(count.get()), group(MAX_CONTENT_CHARS))}
                     </span>
-                    {voice.map(|voice| view! { <MicButton voice=voice/> })}
                     <button
                         type="submit"
                         class="parley-button parley-button-primary parley-send"

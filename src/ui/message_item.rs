@@ -11,6 +11,7 @@ use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
 use crate::ui::message_actions::MessageActions;
 use crate::ui::message_editor::{EditTarget, MessageEditor};
+use crate::ui::pending_files::{has_files, PendingFiles};
 use crate::ui::reply_quote::ReplyQuote;
 
 /// `data-status`: the local send state while the message is ours and unconfirmed, else the
@@ -120,6 +121,12 @@ pub fn MessageItem(
             (!list.is_empty()).then(|| list.to_vec())
         })
     });
+    // A message with files still being sent shows them with their upload.
+    let send = Signal::derive(move || row.with(|r| r.send.clone()));
+    let pending_files = Memo::new(move |_| {
+        row.with(|r| r.send.as_ref().and(r.message.echo_id.clone()))
+            .filter(|e| chat.uploads.with(|m| has_files(m.get(e))))
+    });
     let retryable =
         Memo::new(move |_| row.with(|r| matches!(r.send, Some(SendState::Failed { .. }))));
 
@@ -192,6 +199,7 @@ pub fn MessageItem(
                     <div class="parley-bubble">
                         {move || reply_to.get().map(|id| view! { <ReplyQuote chat=chat id=id/> })}
                         {move || attachments.get().map(|list| view! { <AttachmentList attachments=list/> })}
+                        {move || pending_files.get().map(|e| view! { <PendingFiles chat=chat echo_id=e send=send/> })}
                         <Show
                             when=move || editing.get()
                             fallback=move || view! {

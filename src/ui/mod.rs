@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod attachment_list;
+pub mod attachment_tray;
 pub mod avatar;
 pub mod canned_picker;
 pub mod chat_screen;
@@ -15,6 +16,7 @@ pub mod message_actions;
 pub mod message_editor;
 pub mod message_item;
 pub mod message_list;
+pub mod pending_files;
 pub mod reply_quote;
 pub mod send_toast;
 pub mod sign_in;

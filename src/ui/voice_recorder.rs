@@ -19,7 +19,7 @@ pub fn MicButton(voice: VoiceRecorder) -> impl IntoView {
     view! {
         <button
             type="button"
-            class="parley-button parley-button-quiet parley-mic"
+            class="parley-button parley-mic"
             data-testid="voice-record"
             aria-label=text::RECORD
             title=text::RECORD

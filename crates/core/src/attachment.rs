@@ -202,11 +202,12 @@ pub fn accepted_mime(mime: &str, file_name: &str) -> Option<String> {
 /// Why a file cannot be attached; the message names the file and says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileRefusal {
-    #[error("“{name}” is {size}, over the {limit_mb} MB limit per file.")]
+    #[error("“{name}” is {size}, over the {limit} limit per file.")]
     TooBig {
         name: String,
         size: String,
-        limit_mb: u64,
+        /// "40 MB" (or the exact size when the limit is not whole megabytes).
+        limit: String,
     },
     #[error("“{name}” can't be sent: this type of file is not accepted.")]
     TypeNotAccepted { name: String },
@@ -243,10 +244,20 @@ pub fn check_file(
         return Err(FileRefusal::TooBig {
             name: name.to_owned(),
             size: human_size(size.min(i64::MAX as u64) as i64),
-            limit_mb: max_file_bytes / (1024 * 1024),
+            limit: limit_label(max_file_bytes),
         });
     }
     Ok(mime)
+}
+
+/// A size limit as people set it: "40 MB" when it is whole megabytes, else as a size.
+pub fn limit_label(bytes: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    if bytes >= MB && bytes.is_multiple_of(MB) {
+        format!("{} MB", bytes / MB)
+    } else {
+        human_size(bytes.min(i64::MAX as u64) as i64)
+    }
 }
 
 /// How a pending file is previewed before it is sent.

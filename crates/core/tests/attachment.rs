@@ -2,8 +2,8 @@
 //! reserved for images before they load.
 
 use parley_core::attachment::{
-    accepted_mime, check_file, file_name, human_size, picker_accept, preview_kind, safe_url,
-    telemetry_file_type, thumb_box, FileRefusal, PreviewKind,
+    accepted_mime, check_file, file_name, human_size, limit_label, picker_accept, preview_kind,
+    safe_url, telemetry_file_type, thumb_box, FileRefusal, PreviewKind,
 };
 
 #[test]
@@ -134,6 +134,10 @@ fn size_limit_names_the_file_and_the_limit() {
         check_file("ok.pdf", "application/pdf", 40 * MB, 0, 40 * MB).as_deref(),
         Ok("application/pdf")
     );
+    // A limit below a megabyte is said as it is, not as "0 MB".
+    assert_eq!(limit_label(500 * 1024), "500 KB");
+    assert_eq!(limit_label(40 * MB), "40 MB");
+    assert_eq!(limit_label(MB + 1), "1.0 MB");
 }
 
 #[test]

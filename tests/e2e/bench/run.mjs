@@ -4,8 +4,8 @@
 //
 //   node tests/e2e/bench/run.mjs [--runs N] [--only a,b] [--skip a,b] [--out FILE]
 //
-// Each entry of BENCHES is one row of the report; later work adds rows (send to sent, upload
-// throughput) by adding an entry. The 10,000-message conversation rows (long_*) are in
+// Each entry of BENCHES is one row of the report; later work adds rows by adding an entry.
+// Upload throughput (upload.mjs) is a section of its own: one row per file size. The 10,000-message conversation rows (long_*) are in
 // LONG_BENCHES (long.mjs): they share one server with test controls and one conversation.
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -16,6 +16,7 @@ import { CHROMIUM, ROOT, Server, TARGET_DIR, launchBrowser } from '../harness.mj
 import { coldLoad, customerToAgentPaint, enterToPaint, sendToSent } from './latency.mjs';
 import { COUNT as LONG_COUNT, LONG_BENCHES, makeLong } from './long.mjs';
 import * as sizes from './sizes.mjs';
+import { uploadThroughput } from './upload.mjs';
 import { fmt, kb, summarize, table } from './stats.mjs';
 
 const { values: args } = parseArgs({
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
   },
 });
 const runs = Number(args.runs);
+const MB_BYTES = 1024 * 1024;
 const only = args.only ? new Set(args.only.split(',')) : null;
 const skip = new Set(args.skip ? args.skip.split(',') : []);
 const wanted = (name) => (!only || only.has(name)) && !skip.has(name);
@@ -128,6 +130,35 @@ async function main() {
       await server.dispose();
     }
     sections.push(`Latency in headless Chromium (${CHROMIUM}), milliseconds\n` + table(['what', 'n', 'median', 'p95', 'min', 'max'], rows));
+  }
+
+  if (wanted('upload_throughput')) {
+    const server = await Server.start({ demo: true, testControls: false, bin: serverBin });
+    const browser = await launchBrowser();
+    report.chromium ??= browser.version();
+    try {
+      process.stderr.write('running upload_throughput...\n');
+      const results = await uploadThroughput({ browser, server, runs });
+      report.upload = results;
+      const mbps = (bytes, ms) => (bytes / MB_BYTES / (ms / 1000));
+      const rows = results.map((r) => [
+        `${r.size_mb} MB file, attach → sent`,
+        r.app.n,
+        `${fmt(r.app.median)} ms`,
+        `${fmt(r.app.p95)} ms`,
+        `${fmt(mbps(r.bytes, r.app.median))} MB/s`,
+        `${fmt(r.raw.median)} ms`,
+        `${fmt(mbps(r.bytes, r.raw.median))} MB/s`,
+        `${fmt(r.app.median / r.raw.median, 2)}×`,
+      ]);
+      sections.push(
+        `Upload over loopback in headless Chromium (app: Enter → row confirmed; raw: one XHR of the same multipart body)\n` +
+          table(['what', 'n', 'app median', 'app p95', 'app throughput', 'raw median', 'raw throughput', 'app / raw'], rows),
+      );
+    } finally {
+      await browser.close().catch(() => {});
+      await server.dispose();
+    }
   }
 
   const longBenches = LONG_BENCHES.filter((b) => wanted(b.name));
