@@ -77,6 +77,9 @@ pub struct VoiceRecorder {
     pub send_error: RwSignal<Option<String>>,
     /// The longest note, in milliseconds.
     pub max_ms: u64,
+    /// The composer's owner: the pending row `send_files` makes must outlive the preview
+    /// whose button sent it (a row's signal belongs to the owner current when it is made).
+    owner: StoredValue<Owner>,
     recording: StoredValue<Option<Recording>, LocalStorage>,
     ticker: StoredValue<Option<Interval>, LocalStorage>,
     note: StoredValue<Option<ReadyNote>, LocalStorage>,
@@ -91,6 +94,7 @@ impl VoiceRecorder {
             error: RwSignal::new(None),
             send_error: RwSignal::new(None),
             max_ms,
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
             recording: StoredValue::new_local(None),
             ticker: StoredValue::new_local(None),
             note: StoredValue::new_local(None),
@@ -216,7 +220,10 @@ impl VoiceRecorder {
             name: note.name.clone(),
             mime: note.mime.clone(),
         };
-        match send_files(chat, vec![file], String::new()) {
+        let sent = self
+            .owner
+            .with_value(|owner| owner.with(|| send_files(chat, vec![file], String::new())));
+        match sent {
             Ok(()) => {
                 if let Some(t) = telemetry {
                     t.emit(&TelemetryEvent::VoiceMessageSent {

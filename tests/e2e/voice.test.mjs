@@ -64,6 +64,11 @@ async function mountedAgent(browser, server, extra = {}) {
   return page;
 }
 
+/** The page's errors, but the 404 of the blank page the host page is written into. */
+function pageErrors(page) {
+  return page.errors.filter((e) => !/favicon|host-page-of-the-voice-test/.test(e));
+}
+
 /** Whether every microphone track the page was given has been stopped. */
 function micReleased(page) {
   return page.evaluate(() => ({
@@ -146,7 +151,7 @@ describe('voice notes with a fake microphone', { timeout: 240_000 }, () => {
   let stored;
   test('Send: the message carries the note, stored as valid OGG/Opus (ffprobe)', async () => {
     await agent.locator('[data-testid=voice-send]').click();
-    await agent.locator(`${PANEL}[data-phase=idle]`).waitFor();
+    await agent.locator(`${PANEL}[data-phase=idle]`).waitFor({ state: 'attached' });
     // The agent's row: sent, with an audio player.
     const row = agent.locator('[data-testid=message][data-status=sent], [data-testid=message][data-status=delivered], [data-testid=message][data-status=read]')
       .filter({ has: agent.locator('[data-testid=attachment-audio]') })
@@ -198,15 +203,20 @@ describe('voice notes with a fake microphone', { timeout: 240_000 }, () => {
       if (el.readyState < 1) await new Promise((r, j) => { el.onloadedmetadata = r; el.onerror = () => j(new Error(`media error ${el.error?.code}`)); });
       el.muted = true;
       await el.play();
-      const start = el.currentTime;
-      await new Promise((r) => setTimeout(r, 600));
+      // Half a second of it decoded and played (a loaded machine may start slowly).
+      await new Promise((resolve) => {
+        const done = () => el.currentTime >= 0.5 && resolve();
+        el.addEventListener('timeupdate', done);
+        setTimeout(resolve, 8_000);
+      });
       el.pause();
-      return { src: el.currentSrc, duration: el.duration, readyState: el.readyState, advanced: el.currentTime - start };
+      return { src: el.currentSrc, duration: el.duration, readyState: el.readyState, advanced: el.currentTime, error: el.error?.code ?? null };
     });
     assert.match(decodeURIComponent(played.src), /voice-note-\d{8}-\d{6}\.ogg$/);
     assert.ok(played.duration > 2.5 && Number.isFinite(played.duration), `duration ${played.duration}`);
     assert.ok(played.readyState >= 2, `readyState ${played.readyState}`);
-    assert.ok(played.advanced > 0.2, `playback advanced ${played.advanced} s`);
+    assert.ok(played.advanced >= 0.5, `playback reached ${played.advanced} s`);
+    assert.equal(played.error, null);
     assert.deepEqual(customer.errors, []);
     await customer.context().close();
   });
@@ -215,7 +225,7 @@ describe('voice notes with a fake microphone', { timeout: 240_000 }, () => {
     const before = (await server.api('/api/v1/accounts/1/conversations/1/messages')).json.payload.length;
     await record(agent, 1);
     await agent.locator('[data-testid=voice-cancel]').click();
-    await agent.locator(`${PANEL}[data-phase=idle]`).waitFor();
+    await agent.locator(`${PANEL}[data-phase=idle]`).waitFor({ state: 'attached' });
     await waitReleased(agent);
     assert.deepEqual(await micReleased(agent), { streams: 2, live: 0 });
     await agent.waitForTimeout(500);
@@ -229,7 +239,7 @@ describe('voice notes with a fake microphone', { timeout: 240_000 }, () => {
     await agent.locator('[data-testid=voice-stop]').click();
     await agent.locator(`${PANEL}[data-phase=preview]`).waitFor();
     await agent.locator('[data-testid=voice-discard]').click();
-    await agent.locator(`${PANEL}[data-phase=idle]`).waitFor();
+    await agent.locator(`${PANEL}[data-phase=idle]`).waitFor({ state: 'attached' });
     assert.equal(await agent.locator('[data-testid=voice-preview]').count(), 0);
     assert.deepEqual(await micReleased(agent), { streams: 3, live: 0 });
     await agent.waitForTimeout(500);
@@ -244,7 +254,7 @@ describe('voice notes with a fake microphone', { timeout: 240_000 }, () => {
   });
 
   test('no page errors', () => {
-    assert.deepEqual(agent.errors, []);
+    assert.deepEqual(pageErrors(agent), []);
   });
 });
 
@@ -283,9 +293,9 @@ describe('the voice note length limit', { timeout: 120_000 }, () => {
     assert.deepEqual(await micReleased(agent), { streams: 1, live: 0 });
     // What was recorded is there to send.
     await agent.locator('[data-testid=voice-send]').click();
-    await agent.locator(`${PANEL}[data-phase=idle]`).waitFor();
+    await agent.locator(`${PANEL}[data-phase=idle]`).waitFor({ state: 'attached' });
     await agent.locator('[data-testid=message][data-status=sent] [data-testid=attachment-audio]').last().waitFor();
-    assert.deepEqual(agent.errors, []);
+    assert.deepEqual(pageErrors(agent), []);
   });
 });
 
