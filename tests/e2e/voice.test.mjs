@@ -31,7 +31,7 @@ const PANEL = '[data-testid=voice-panel]';
 
 /** The agent's chat mounted with mount() in a host page of the test, so the test hears its
  * telemetry; every microphone stream the page gets is kept to check it is released. */
-async function mountedAgent(browser, server, extra = {}) {
+async function mountedAgent(browser, server, extra = {}, { initScript } = {}) {
   const html = await readFile(path.join(DIST, 'index.html'), 'utf8');
   const js = html.match(/\/parley-[0-9a-f]+\.js/)[0];
   const css = html.match(/\/parley-[0-9a-f]+\.css/)[0];
@@ -48,6 +48,7 @@ async function mountedAgent(browser, server, extra = {}) {
       };
     }
   });
+  if (initScript) await page.addInitScript(initScript);
   await page.goto(`${server.baseUrl}/api/v1/host-page-of-the-voice-test`).catch(() => {});
   const config = JSON.stringify({ baseUrl: '', accountId: 1, conversationId: 1, token: AGENT_TOKEN, ...extra });
   await page.setContent(`<!doctype html><html><head><link rel="stylesheet" href="${css}"></head><body>
@@ -295,6 +296,68 @@ describe('the voice note length limit', { timeout: 120_000 }, () => {
     await agent.locator('[data-testid=voice-send]').click();
     await agent.locator(`${PANEL}[data-phase=idle]`).waitFor({ state: 'attached' });
     await agent.locator('[data-testid=message][data-status=sent] [data-testid=attachment-audio]').last().waitFor();
+    assert.deepEqual(pageErrors(agent), []);
+  });
+});
+
+describe('a recording the remux cannot take', { timeout: 120_000 }, () => {
+  let server;
+  let browser;
+  let agent;
+
+  before(async () => {
+    server = await Server.start({ demo: true });
+    browser = await launchBrowser(FAKE_MICROPHONE_ARGS);
+    // The browser records WebM with PCM audio instead of Opus (as a browser without Opus
+    // in WebM would): the remux refuses it, and the WebM must go as it is, said so.
+    agent = await mountedAgent(browser, server, { features: { voiceMessages: true } }, {
+      initScript: () => {
+        const Recorder = window.MediaRecorder;
+        window.MediaRecorder = class extends Recorder {
+          constructor(stream, options = {}) {
+            super(stream, { ...options, mimeType: 'audio/webm;codecs=pcm' });
+          }
+        };
+      },
+    });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.dispose();
+  });
+
+  test('is sent as WebM, and the agent is told which and why', async () => {
+    await record(agent, 2);
+    await agent.locator('[data-testid=voice-stop]').click();
+    await agent.locator(`${PANEL}[data-phase=preview]`).waitFor();
+    assert.match(await agent.locator('[data-testid=voice-meta]').textContent(), /^00:0[2-4] · WebM$/);
+    assert.equal(
+      await agent.locator('[data-testid=voice-kept]').textContent(),
+      "This note will be sent as WebM, not OGG: the recording's audio is A_PCM/FLOAT/IEEE, not Opus. Some channels (WhatsApp) may not play it.",
+    );
+    await agent.locator('[data-testid=voice-send]').click();
+    await agent.locator('[data-testid=message][data-status=sent] [data-testid=attachment-audio]').last().waitFor();
+
+    const messages = await server.api('/api/v1/accounts/1/conversations/1/messages');
+    const message = messages.json.payload.findLast((m) => m.attachments?.some((a) => a.file_type === 'audio'));
+    const [attachment] = message.attachments;
+    assert.equal(attachment.extension, 'webm');
+    const res = await fetch(attachment.data_url);
+    assert.equal(res.headers.get('content-type'), 'audio/webm');
+    const bytes = Buffer.from(await res.arrayBuffer());
+    assert.equal(bytes.readUInt32BE(0), 0x1a45dfa3, 'an EBML (WebM) file, untouched');
+    const dir = await mkdtemp(path.join(tmpdir(), 'parley-voice-'));
+    try {
+      const file = path.join(dir, 'note.webm');
+      await writeFile(file, bytes);
+      const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file]);
+      const probe = JSON.parse(stdout);
+      assert.match(probe.format.format_name, /webm/);
+      assert.match(probe.streams[0].codec_name, /^pcm_/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     assert.deepEqual(pageErrors(agent), []);
   });
 });
