@@ -118,8 +118,19 @@ fn security_headers(csp: &str) -> [(header::HeaderName, HeaderValue); 4] {
 }
 
 /// The config block the app reads; `<` escaped so no value can close the script element.
-pub fn config_block(account_id: i64, token: Option<&str>, demo: bool) -> String {
-    let mut cfg = json!({ "baseUrl": "", "accountId": account_id, "demo": demo });
+pub fn config_block(
+    account_id: i64,
+    token: Option<&str>,
+    demo: bool,
+    max_file_bytes: u64,
+) -> String {
+    // The server's own limit per file, so the app refuses a file before uploading it.
+    let mut cfg = json!({
+        "baseUrl": "",
+        "accountId": account_id,
+        "demo": demo,
+        "maxFileBytes": max_file_bytes,
+    });
     if demo {
         // The demo shows everything Parley can do.
         cfg["features"] = json!({ "voiceMessages": true, "richTextEditor": true });
@@ -145,6 +156,7 @@ async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> Response
             account_id: state.seeded.account_id,
             token: token.as_deref(),
             demo: state.config.demo,
+            max_file_bytes: state.config.max_file_bytes,
             extra_media_sources: "",
         },
         &headers,
@@ -158,6 +170,8 @@ pub struct AppPage<'a> {
     pub account_id: i64,
     pub token: Option<&'a str>,
     pub demo: bool,
+    /// The largest file per attachment this server (or its upstream) takes.
+    pub max_file_bytes: u64,
     /// Appended to img-src and media-src, with a leading space (proxy mode: files on the
     /// upstream's cloud storage).
     pub extra_media_sources: &'a str,
@@ -179,7 +193,7 @@ pub async fn render_app(page: &AppPage<'_>, headers: &HeaderMap) -> Response {
         )
             .into_response();
     };
-    let block = config_block(page.account_id, page.token, page.demo);
+    let block = config_block(page.account_id, page.token, page.demo, page.max_file_bytes);
     let doc = match html.find("</head>") {
         Some(i) => format!("{}{block}\n{}", &html[..i], &html[i..]),
         None => format!("{block}\n{html}"),
@@ -357,11 +371,12 @@ mod tests {
 
     #[test]
     fn config_block_escapes_markup() {
-        let b = config_block(1, Some("</script><b>"), true);
+        let b = config_block(1, Some("</script><b>"), true, 40);
         assert!(!b["<script".len()..b.len() - "</script>".len()].contains('<'));
         assert!(b.contains("\\u003c/script\\u003e"));
-        assert!(config_block(1, None, false).contains(r#""accountId":1"#));
-        assert!(!config_block(1, None, false).contains("token"));
+        assert!(config_block(1, None, false, 40).contains(r#""accountId":1"#));
+        assert!(config_block(1, None, false, 40).contains(r#""maxFileBytes":40"#));
+        assert!(!config_block(1, None, false, 40).contains("token"));
     }
 
     #[test]

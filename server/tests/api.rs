@@ -962,7 +962,11 @@ async fn app_page_gets_the_config_block_and_a_csp() {
     let cfg: Value = serde_json::from_str(&html[json_start..json_end]).unwrap();
     assert_eq!(
         cfg,
-        json!({"baseUrl": "", "accountId": 1, "token": s.token(), "demo": true})
+        json!({
+            "baseUrl": "", "accountId": 1, "token": s.token(), "demo": true,
+            "features": {"voiceMessages": true, "richTextEditor": true},
+            "maxFileBytes": 40 * 1024 * 1024,
+        })
     );
     let js = s.http.get(s.url("/p.js")).send().await.unwrap();
     assert_eq!(js.status(), 200);

@@ -272,6 +272,14 @@ impl ChatState {
     }
 }
 
+/// The files of a `FileList` (the picker's, a paste's, a drop's).
+pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    let Some(list) = list else {
+        return Vec::new();
+    };
+    (0..list.length()).filter_map(|i| list.item(i)).collect()
+}
+
 fn revoke(f: &PickedFile) {
     if let Some(url) = &f.preview {
         let _ = web_sys::Url::revoke_object_url(url);

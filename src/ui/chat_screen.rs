@@ -118,7 +118,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
     let on_drag_leave = move |_: web_sys::DragEvent| drag_depth.update(|d| *d = (*d - 1).max(0));
     let on_drop = move |ev: web_sys::DragEvent| {
         drag_depth.set(0);
-        let files = crate::ui::composer::files_of(ev.data_transfer().and_then(|d| d.files()));
+        let files = crate::state::attaching::files_of(ev.data_transfer().and_then(|d| d.files()));
         if !files.is_empty() {
             ev.prevent_default();
             chat.pick_files(files);

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::effects::storage;
 use crate::effects::telemetry::Telemetry;
+use crate::state::attaching::files_of;
 use crate::state::canned::{variables, CannedSearch};
 use crate::state::conversation::ChatState;
 use crate::state::sending::{char_count, validate, ComposeError, MAX_CONTENT_CHARS};
@@ -22,14 +23,6 @@ use parley_core::telemetry::TelemetryEvent;
 /// The strings of the attach button, in one place for the message catalogs.
 mod attach_text {
     pub const BUTTON: &str = "Attach files";
-}
-
-/// The files of a `FileList` (the picker's, a paste's, a drop's).
-pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
-    let Some(list) = list else {
-        return Vec::new();
-    };
-    (0..list.length()).filter_map(|i| list.item(i)).collect()
 }
 
 /// Show the counter once the text is this close to the limit.

@@ -200,7 +200,7 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     await page.close();
   });
 
-  test('more than 15 files: the 16th is named and not added', async () => {
+  test('the attach button opens the picker; of 16 files the 16th is named and not added', async () => {
     const page = await openAgent();
     const files = [];
     for (let i = 1; i <= 16; i++) {
@@ -208,7 +208,10 @@ describe('sending attachments', { timeout: 600_000 }, () => {
       await writeFile(f, `file ${i}`);
       files.push(f);
     }
-    await attach(page, files);
+    // Through the visible button: it opens the browser's own picker, for several files.
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Attach files' }).click()]);
+    assert.equal(chooser.isMultiple(), true);
+    await chooser.setFiles(files);
     await page.locator('[data-testid=attachment-refused]').waitFor();
     assert.equal(await page.locator('[data-testid=tray-item]').count(), 15);
     assert.match(
@@ -487,5 +490,33 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     assert.deepEqual(events, [{ name: 'attachment_sent', conversation_id: Number(ids.conversation), file_type: 'file', size: 15 }]);
     assert.ok(!JSON.stringify(await host.evaluate(() => window.events)).includes('secret-name'), 'no file name in telemetry');
     await host.close();
+  });
+});
+
+describe('the size limit is the server\'s', { timeout: 120_000 }, () => {
+  test('with --max-file-mb 1 a 2 MB file is refused before upload, naming the 1 MB limit', async () => {
+    const server = await Server.start({ demo: true, extraArgs: ['--max-file-mb', '1'] });
+    const browser = await launchBrowser();
+    const dir = await mkdtemp(path.join(tmpdir(), 'parley-upload-limit-'));
+    try {
+      const page = await newPage(browser);
+      await page.goto(server.info.agentUrl);
+      await page.locator(CONNECTED).waitFor({ timeout: 20_000 });
+      const two = path.join(dir, 'two.pdf');
+      await writeFile(two, randomBytes(2 * MB));
+      const half = path.join(dir, 'half.pdf');
+      await writeFile(half, randomBytes(MB / 2));
+      await page.locator('[data-testid=attach-input]').setInputFiles([two, half]);
+      await page.locator('[data-testid=attachment-refused]').waitFor();
+      assert.equal(
+        (await page.locator('[data-testid=attachment-refused]').textContent()).trim(),
+        '“two.pdf” is 2.0 MB, over the 1 MB limit per file.',
+      );
+      assert.deepEqual(await page.locator('[data-testid=tray-name]').allTextContents(), ['half.pdf']);
+    } finally {
+      await browser.close().catch(() => {});
+      await server.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

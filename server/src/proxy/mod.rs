@@ -102,6 +102,9 @@ struct Inner {
     connect_timeout: Duration,
     timeout: Duration,
     dist: PathBuf,
+    /// `--max-file-mb`: the upstream's limit is not published (Chatwoot has no endpoint for
+    /// it), so the app is told this one (Chatwoot's default unless set).
+    max_file_bytes: u64,
 }
 
 /// Mozilla's roots through ring: the same trust for HTTP and the cable, and no system
@@ -153,6 +156,7 @@ pub async fn start(config: Config, upstream: Upstream) -> Result<RunningServer, 
         connect_timeout: upstream.connect_timeout,
         timeout: upstream.timeout,
         dist: config.dist.clone(),
+        max_file_bytes: config.max_file_bytes,
     }));
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(crate::connections::accept_loop(
@@ -200,6 +204,7 @@ async fn app_page(State(state): State<ProxyState>, headers: HeaderMap) -> Respon
             account_id: 1,
             token: None,
             demo: false,
+            max_file_bytes: state.0.max_file_bytes,
             // Chatwoot with S3/GCS storage redirects file URLs to the bucket.
             extra_media_sources: " https:",
         },
