@@ -353,3 +353,54 @@ impl Drop for ObjectUrl {
         let _ = web_sys::Url::revoke_object_url(&self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_media::{Container, VoiceNote};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    const RECORDING: &[u8] =
+        include_bytes!("../../crates/media/tests/fixtures/chromium-fake-mic-3s.webm");
+
+    #[wasm_bindgen_test]
+    async fn a_recording_blob_is_read_remuxed_and_typed_as_ogg_opus() {
+        let recorded = bytes_blob(RECORDING, "audio/webm;codecs=opus").unwrap();
+        assert_eq!(recorded.type_(), "audio/webm;codecs=opus");
+        let bytes = blob_bytes(&recorded).await.unwrap();
+        assert_eq!(bytes, RECORDING);
+        let note = VoiceNote::from_recording(bytes, &recorded.type_());
+        assert_eq!(note.container, Container::Ogg);
+        let ogg = bytes_blob(&note.bytes, &note.mime).unwrap();
+        assert_eq!(ogg.type_(), "audio/ogg; codecs=opus");
+        assert_eq!(ogg.size() as usize, note.bytes.len());
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_object_url_serves_the_blob_until_it_is_dropped() {
+        let blob = bytes_blob(b"OggS....", "audio/ogg").unwrap();
+        let url = ObjectUrl::new(&blob).unwrap();
+        let href = url.as_str().to_owned();
+        assert!(href.starts_with("blob:"));
+        let window = web_sys::window().unwrap();
+        let fetched = JsFuture::from(window.fetch_with_str(&href)).await;
+        assert!(fetched.is_ok(), "the URL serves the blob while it lives");
+        drop(url);
+        let revoked = JsFuture::from(window.fetch_with_str(&href)).await;
+        assert!(revoked.is_err(), "a revoked URL no longer serves it");
+    }
+
+    #[wasm_bindgen_test]
+    async fn without_a_microphone_start_fails_with_a_reason_not_a_panic() {
+        // The test browser has no microphone, or refuses it: either way a typed reason.
+        match start(|_| {}).await {
+            Err(MicError::NoMicrophone | MicError::Denied | MicError::Busy) => {}
+            Err(other) => panic!("unexpected reason: {other:?}"),
+            // Some runner set-ups give a fake device: then it must record and release.
+            Ok(recording) => {
+                let recorded = recording.finish().await.unwrap();
+                assert!(recorded.blob.size() > 0.0);
+            }
+        }
+    }
+}
