@@ -276,9 +276,11 @@ fn wrap_tab(dialog: &web_sys::HtmlDialogElement, backwards: bool) -> bool {
     let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
         return false;
     };
-    let active = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.active_element());
+    // The focused element of the dialog's own tree: inside a shadow root (a mounted
+    // chat) `document.activeElement` is only the host.
+    let active = js_sys::Reflect::get(&dialog.get_root_node(), &"activeElement".into())
+        .ok()
+        .and_then(|a| a.dyn_into::<web_sys::Element>().ok());
     let is = |el: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == el.as_ref());
     let target = match backwards {
         true if is(first) || active.as_ref().is_some_and(|a| a == dialog.as_ref()) => last,

@@ -117,12 +117,17 @@ describe('voice notes with a fake microphone', { timeout: 240_000 }, () => {
     assert.equal(await mic.getAttribute('aria-label'), 'Record a voice note');
     await mic.click();
     await agent.locator(`${PANEL}[data-phase=recording]`).waitFor();
-    assert.equal(await agent.locator('[data-testid=voice-stop]').evaluate((el) => el === document.activeElement), true, 'focus on Stop');
+    assert.equal(await agent.locator('[data-testid=voice-stop]').evaluate((el) => el.getRootNode().activeElement === el), true, 'focus on Stop');
     const meter = agent.locator('[data-testid=voice-level]');
     assert.equal(await meter.getAttribute('role'), 'meter');
     assert.equal(await meter.getAttribute('aria-label'), 'Microphone level');
     // The fake microphone beeps: the meter moves above zero.
-    await agent.waitForFunction(() => Number(document.querySelector('[data-testid=voice-level]').getAttribute('aria-valuenow')) > 10);
+    let loudest = 0;
+    for (let i = 0; i < 60 && loudest <= 10; i++) {
+      loudest = Math.max(loudest, Number(await meter.getAttribute('aria-valuenow')));
+      await agent.waitForTimeout(50);
+    }
+    assert.ok(loudest > 10, `the meter moved: ${loudest}`);
     await agent.locator('[data-testid=voice-timer]', { hasText: '00:03' }).waitFor();
     assert.equal(await agent.locator('[data-testid=voice-timer]').getAttribute('role'), 'timer');
     assert.equal(await agent.locator('[data-testid=voice-warning]').isVisible(), false, 'no warning far from the limit');
@@ -145,7 +150,7 @@ describe('voice notes with a fake microphone', { timeout: 240_000 }, () => {
     assert.ok(audio.controls);
     assert.ok(Number.isFinite(audio.duration) && audio.duration > 2.5 && audio.duration < 6, `preview duration ${audio.duration}`);
     previewSeconds = audio.duration;
-    assert.equal(await agent.locator('[data-testid=voice-send]').evaluate((el) => el === document.activeElement), true, 'focus on Send');
+    assert.equal(await agent.locator('[data-testid=voice-send]').evaluate((el) => el.getRootNode().activeElement === el), true, 'focus on Send');
     assert.equal(await agent.locator('[data-testid=voice-discard]').isVisible(), true);
   });
 
@@ -296,6 +301,31 @@ describe('the voice note length limit', { timeout: 120_000 }, () => {
     await agent.locator('[data-testid=voice-send]').click();
     await agent.locator(`${PANEL}[data-phase=idle]`).waitFor({ state: 'attached' });
     await agent.locator('[data-testid=message][data-status=sent] [data-testid=attachment-audio]').last().waitFor();
+    assert.deepEqual(pageErrors(agent), []);
+  });
+});
+
+describe('a chat unmounted while recording', { timeout: 120_000 }, () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    server = await Server.start({ demo: true });
+    browser = await launchBrowser(FAKE_MICROPHONE_ARGS);
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.dispose();
+  });
+
+  test('releases the microphone', async () => {
+    const agent = await mountedAgent(browser, server, { features: { voiceMessages: true } });
+    await record(agent, 1);
+    assert.deepEqual(await micReleased(agent), { streams: 1, live: 1 }, 'recording');
+    await agent.evaluate(() => window.chat.unmount());
+    await waitReleased(agent);
+    assert.deepEqual(await micReleased(agent), { streams: 1, live: 0 });
     assert.deepEqual(pageErrors(agent), []);
   });
 });
