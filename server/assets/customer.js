@@ -129,6 +129,100 @@
     return node;
   }
 
+  // Agent messages are markdown (what Chatwoot stores, and what its widget formats). They
+  // are rendered by building nodes with textContent, never from HTML strings, so no content
+  // can become markup; links only for http, https and mailto.
+  function markdownNodes(src) {
+    const frag = document.createDocumentFragment();
+    const lines = src.replace(/\r\n?/g, '\n').split('\n');
+    const LIST = /^\s*([-*+]|\d+\.)\s+(.*)$/;
+    const BLOCK_START = /^(```|>|\s*([-*+]|\d+\.)\s)/;
+    let i = 0;
+    while (i < lines.length) {
+      const line = lines[i];
+      if (line.startsWith('```')) {
+        const pre = document.createElement('pre');
+        const code = document.createElement('code');
+        const body = [];
+        for (i += 1; i < lines.length && !lines[i].startsWith('```'); i += 1) body.push(lines[i]);
+        i += 1;
+        code.textContent = body.join('\n');
+        pre.appendChild(code);
+        frag.appendChild(pre);
+      } else if (LIST.test(line)) {
+        const ordered = /\d/.test(line.match(LIST)[1]);
+        const list = document.createElement(ordered ? 'ol' : 'ul');
+        for (; i < lines.length; i += 1) {
+          const m = lines[i].match(LIST);
+          if (!m || /\d/.test(m[1]) !== ordered) break;
+          const li = document.createElement('li');
+          inlineNodes(li, m[2]);
+          list.appendChild(li);
+        }
+        frag.appendChild(list);
+      } else if (line.startsWith('>')) {
+        const quote = document.createElement('blockquote');
+        const body = [];
+        for (; i < lines.length && lines[i].startsWith('>'); i += 1) body.push(lines[i].replace(/^>\s?/, ''));
+        quote.appendChild(markdownNodes(body.join('\n')));
+        frag.appendChild(quote);
+      } else if (line.trim() === '') {
+        i += 1;
+      } else {
+        // A paragraph; a single newline is a line break, as in a chat.
+        const p = document.createElement('p');
+        for (let first = true; i < lines.length && lines[i].trim() !== '' && (first || !BLOCK_START.test(lines[i])); i += 1, first = false) {
+          if (!first) p.appendChild(document.createElement('br'));
+          inlineNodes(p, lines[i]);
+        }
+        frag.appendChild(p);
+      }
+    }
+    return frag;
+  }
+
+  const INLINE = /(`+)([^`]+?)\1|\*\*\*([^*]+?)\*\*\*|\*\*([^*]+?)\*\*|~~([^~]+?)~~|\*([^*\s][^*]*?)\*|(?<!\w)_([^_\s][^_]*?)_(?!\w)|\[([^\]]+)\]\(([^)\s]+)\)|(https?:\/\/[^\s<]*[^\s<.,;:!?)\]'"])/g;
+
+  function inlineNodes(parent, text) {
+    let last = 0;
+    for (const m of text.matchAll(INLINE)) {
+      if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
+      last = m.index + m[0].length;
+      const wrap = (tag, inner) => {
+        const el = document.createElement(tag);
+        inlineNodes(el, inner);
+        parent.appendChild(el);
+        return el;
+      };
+      if (m[1]) {
+        const code = document.createElement('code');
+        code.textContent = m[2];
+        parent.appendChild(code);
+      } else if (m[3]) {
+        wrap('strong', '').appendChild(document.createElement('em')).textContent = m[3];
+      } else if (m[4]) wrap('strong', m[4]);
+      else if (m[5]) wrap('del', m[5]);
+      else if (m[6] || m[7]) wrap('em', m[6] || m[7]);
+      else if (m[8]) link(parent, m[9], m[8]);
+      else link(parent, m[10], m[10]);
+    }
+    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function link(parent, href, label) {
+    if (!/^(https?:\/\/|mailto:)/i.test(href)) {
+      parent.appendChild(document.createTextNode(label));
+      return;
+    }
+    const a = document.createElement('a');
+    a.href = href;
+    a.rel = 'noopener noreferrer';
+    a.target = '_blank';
+    inlineNodes(a, label === href ? '' : label);
+    if (label === href) a.textContent = href;
+    parent.appendChild(a);
+  }
+
   function fill(el, m) {
     el.textContent = '';
     el.dataset.id = m.id ? String(m.id) : '';
@@ -141,9 +235,10 @@
       who.textContent = m.sender.available_name || m.sender.name;
       el.appendChild(who);
     }
-    const text = document.createElement('span');
+    const text = document.createElement('div');
     text.className = 'msg-text';
-    text.textContent = m.content || '';
+    if (senderOf(m) === 'agent') text.appendChild(markdownNodes(m.content || ''));
+    else text.textContent = m.content || '';
     el.appendChild(text);
     for (const a of m.attachments || []) {
       const node = attachmentNode(a);

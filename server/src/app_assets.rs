@@ -23,6 +23,7 @@ const CUSTOMER_CSS: &str = include_str!("../assets/customer.css");
 const EXAMPLE_HTML: &str = include_str!("../assets/embed-example.html");
 const EXAMPLE_JS: &str = include_str!("../assets/embed-example.js");
 const EXAMPLE_CSS: &str = include_str!("../assets/embed-example.css");
+const EXAMPLE_HOSTILE_CSS: &str = include_str!("../assets/embed-example-hostile.css");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -35,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/examples/embed/", get(example_page))
         .route("/examples/embed/example.js", get(example_js))
         .route("/examples/embed/example.css", get(example_css))
+        .route("/examples/embed/hostile.css", get(example_hostile_css))
+        .route("/parley/{file}", get(stable_asset))
 }
 
 /// The customer page: static, and it only calls relative `/public/api` and `/cable`, so it
@@ -227,25 +230,78 @@ fn built_assets(index_html: &str) -> Option<(String, String, String)> {
     Some((find(".js")?, find("_bg.wasm")?, find(".css")?))
 }
 
+/// What an embedder loads, under names that do not change from build to build (Trunk
+/// hashes the module, wasm and stylesheet names for Parley's own page). Served uncached
+/// (revalidated), since the content behind a stable name does change.
+fn stable_name(file: &str, index_html: &str) -> Option<(String, &'static str)> {
+    let (module, wasm, css) = built_assets(index_html)?;
+    let strip = |p: String| p.trim_start_matches('/').to_owned();
+    match file {
+        "parley.js" => Some((strip(module), "text/javascript; charset=utf-8")),
+        "parley_bg.wasm" => Some((strip(wasm), "application/wasm")),
+        "parley.css" => Some((strip(css), "text/css; charset=utf-8")),
+        "parley-element.js" => Some((file.to_owned(), "text/javascript; charset=utf-8")),
+        _ => None,
+    }
+}
+
+/// `/parley/parley-element.js`, `/parley/parley.js`, `/parley/parley_bg.wasm`,
+/// `/parley/parley.css`: the built files of dist/ under stable names.
+async fn stable_asset(
+    State(state): State<AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let not_built = || {
+        (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!(
+                "/parley/{file}: not a file of the built app (is it built? trunk build --release)\n"
+            ),
+        )
+            .into_response()
+    };
+    let index = tokio::fs::read_to_string(state.config.dist.join("index.html"))
+        .await
+        .unwrap_or_default();
+    let Some((name, content_type)) = stable_name(&file, &index) else {
+        return not_built();
+    };
+    let Ok(body) = tokio::fs::read(state.config.dist.join(&name)).await else {
+        return not_built();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+            // Public files with no credentials: a host page on another origin may load
+            // them (module scripts and the wasm fetch are CORS requests).
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 async fn example_redirect() -> Redirect {
     Redirect::permanent("/examples/embed/")
 }
 
-/// An example host page: two chats mounted with `mount()` into a dashboard of its own.
-/// In demo mode it gets the demo agent's token, as the app page does.
+/// An example host page: a dashboard of its own with two chats, a `<parley-chat>` element
+/// and one mounted by `mount()`, loaded from the stable `/parley/` paths. In demo mode it
+/// gets the demo agent's token, as the app page does.
 async fn example_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let index = tokio::fs::read_to_string(state.config.dist.join("index.html"))
         .await
         .unwrap_or_default();
-    let (module, wasm, css) = built_assets(&index).unwrap_or_default();
+    let built = built_assets(&index).is_some();
     let token = state.config.demo.then(|| state.seeded.agent_token.clone());
     let cfg = json!({
-        "module": (!module.is_empty()).then_some(module),
-        "wasm": wasm,
-        "css": css,
+        "built": built,
+        "element": "/parley/parley-element.js",
         "token": token,
         "accountId": state.seeded.account_id,
-        "conversations": [1, 2],
     });
     let text = cfg
         .to_string()
@@ -274,6 +330,10 @@ async fn example_js() -> Response {
 
 async fn example_css() -> Response {
     static_asset("text/css; charset=utf-8", EXAMPLE_CSS)
+}
+
+async fn example_hostile_css() -> Response {
+    static_asset("text/css; charset=utf-8", EXAMPLE_HOSTILE_CSS)
 }
 
 fn static_asset(content_type: &'static str, body: &'static str) -> Response {
@@ -377,6 +437,34 @@ mod tests {
         assert!(config_block(1, None, false, 40).contains(r#""accountId":1"#));
         assert!(config_block(1, None, false, 40).contains(r#""maxFileBytes":40"#));
         assert!(!config_block(1, None, false, 40).contains("token"));
+    }
+
+    #[test]
+    fn stable_names_point_at_the_hashed_build() {
+        let index = r#"<link rel="stylesheet" href="/parley-ab12.css"><script type="module">import init from '/parley-cd34.js';init({module_or_path:'/parley-cd34_bg.wasm'})</script>"#;
+        let name = |f| stable_name(f, index).map(|(n, _)| n);
+        assert_eq!(name("parley.js").as_deref(), Some("parley-cd34.js"));
+        assert_eq!(
+            name("parley_bg.wasm").as_deref(),
+            Some("parley-cd34_bg.wasm")
+        );
+        assert_eq!(name("parley.css").as_deref(), Some("parley-ab12.css"));
+        assert_eq!(
+            name("parley-element.js").as_deref(),
+            Some("parley-element.js")
+        );
+        assert_eq!(
+            stable_name("parley.js", index).unwrap().1,
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(
+            stable_name("parley_bg.wasm", index).unwrap().1,
+            "application/wasm"
+        );
+        // Nothing else of dist/ (or outside it) by this route.
+        assert_eq!(name("index.html"), None);
+        assert_eq!(name("../Cargo.toml"), None);
+        assert_eq!(stable_name("parley.js", "<html></html>"), None);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct FaultState {
     pub cable_reorder: bool,
     /// The next n messages with attachments fail with 500 before storing.
     pub upload_fail_next: u32,
+    /// Message-create POSTs with attachments wait this long after the whole body has
+    /// arrived, before storing (a slow server processing the files).
+    pub upload_hold_ms: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +46,7 @@ pub struct FaultUpdate {
     pub cable_delay_ms: Option<u64>,
     pub cable_reorder: Option<bool>,
     pub upload_fail_next: Option<u32>,
+    pub upload_hold_ms: Option<u64>,
 }
 
 pub struct Faults {
@@ -69,6 +73,7 @@ impl Faults {
                 cable_delay_ms: 0,
                 cable_reorder: false,
                 upload_fail_next: 0,
+                upload_hold_ms: 0,
             }),
         }
     }
@@ -106,6 +111,9 @@ impl Faults {
         }
         if let Some(v) = u.upload_fail_next {
             s.upload_fail_next = v;
+        }
+        if let Some(v) = u.upload_hold_ms {
+            s.upload_hold_ms = v;
         }
         s.clone()
     }

@@ -43,6 +43,8 @@ pub enum StoreError {
     Request(String),
     #[error("A stored outbox entry could not be read: {0}")]
     Decode(String),
+    #[error("Another Parley tab, of an older version, holds the outbox open.")]
+    HeldByOlderTab,
 }
 
 #[derive(Clone)]
@@ -124,10 +126,34 @@ impl OutboxStore {
             }
         });
         request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-        let db: IdbDatabase = request_result(&request)
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?
-            .unchecked_into();
+        // A tab of an older release keeps the old version open and never lets it go: the
+        // upgrade would wait for that tab to close, and this tab's outbox with it. Rather
+        // than wait, give up (the caller keeps the outbox in memory and says so); should
+        // the open still succeed later, that connection is closed at once.
+        let blocked_target = request.clone();
+        let blocked = Promise::new(&mut |resolve, _| {
+            let target = blocked_target.clone();
+            let on_blocked = Closure::once_into_js(move |_: web_sys::Event| {
+                let late = target.clone();
+                let close_late = Closure::once_into_js(move |_: web_sys::Event| {
+                    if let Ok(db) = late.result() {
+                        db.unchecked_into::<IdbDatabase>().close();
+                    }
+                });
+                target.set_onsuccess(Some(close_late.unchecked_ref()));
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            });
+            blocked_target.set_onblocked(Some(on_blocked.unchecked_ref()));
+        });
+        let opened = Box::pin(request_result(&request));
+        let db: IdbDatabase =
+            match futures::future::select(opened, Box::pin(JsFuture::from(blocked))).await {
+                futures::future::Either::Left((result, _)) => result
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                    .unchecked_into(),
+                futures::future::Either::Right(_) => return Err(StoreError::HeldByOlderTab),
+            };
+        request.set_onblocked(None);
         // A newer version opened in another tab must not wait for this one to close.
         let closing = db.clone();
         let on_version_change = Closure::<dyn Fn()>::new(move || closing.close());
@@ -504,6 +530,30 @@ mod tests {
         v1.close();
         let store = OutboxStore::open(&name).await.unwrap();
         assert_eq!(store.get_all().await.unwrap().0, vec![old]);
+        blobs_round_trip(&store).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_old_tab_holding_version_1_makes_the_open_give_up_not_hang() {
+        let name = format!("parley-outbox-test-{}", uuid::Uuid::new_v4());
+        // An older release's tab: version 1 open, no versionchange handler, never closed.
+        let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+        let request = factory.open_with_u32(&name, 1).unwrap();
+        let target = request.clone();
+        let on_upgrade = Closure::once_into_js(move |_: web_sys::Event| {
+            let db: IdbDatabase = target.result().unwrap().unchecked_into();
+            db.create_object_store(STORE).unwrap();
+        });
+        request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        let old_tab: IdbDatabase = request_result(&request).await.unwrap().unchecked_into();
+        assert!(matches!(
+            OutboxStore::open(&name).await,
+            Err(StoreError::HeldByOlderTab)
+        ));
+        // Once the old tab is gone, the upgrade goes through (the abandoned attempt's late
+        // connection was closed, so it does not block this one).
+        old_tab.close();
+        let store = OutboxStore::open(&name).await.unwrap();
         blobs_round_trip(&store).await;
     }
 

@@ -32,8 +32,16 @@ impl WindowListener {
     }
 
     pub fn on_document(event: &'static str, f: impl Fn() + 'static) -> Option<WindowListener> {
+        Self::on_document_event(event, move |_| f())
+    }
+
+    /// A document listener that reads the event (a key press, say).
+    pub fn on_document_event(
+        event: &'static str,
+        f: impl Fn(web_sys::Event) + 'static,
+    ) -> Option<WindowListener> {
         let target: web_sys::EventTarget = web_sys::window()?.document()?.into();
-        Self::attach(target, event, f)
+        Self::attach_event(target, event, f)
     }
 
     fn attach(
@@ -41,9 +49,16 @@ impl WindowListener {
         event: &'static str,
         f: impl Fn() + 'static,
     ) -> Option<WindowListener> {
+        Self::attach_event(target, event, move |_| f())
+    }
+
+    fn attach_event(
+        target: web_sys::EventTarget,
+        event: &'static str,
+        f: impl Fn(web_sys::Event) + 'static,
+    ) -> Option<WindowListener> {
         use wasm_bindgen::JsCast;
-        let callback =
-            wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |_| f());
+        let callback = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(f);
         target
             .add_event_listener_with_callback(event, callback.as_ref().unchecked_ref())
             .ok()?;

@@ -66,6 +66,7 @@ impl Telemetry {
             let init = web_sys::CustomEventInit::new();
             init.set_detail(&value);
             init.set_bubbles(true);
+            init.set_composed(true);
             if let Ok(e) = web_sys::CustomEvent::new_with_event_init_dict("parley:telemetry", &init)
             {
                 let _ = host.dispatch_event(&e);

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use parley_wire::{CableEvent, Conversation, Message, MessageType, Profile};
 
 use crate::effects::api::{Api, ApiError, MessagePage};
+use crate::effects::host_events::HostEvents;
 use crate::state::connection::ConnectionState;
 use crate::state::messages::MessagesState;
 use crate::state::outbox;
@@ -68,6 +69,13 @@ pub struct ChatState {
     pub tray_notes: RwSignal<Vec<String>>,
     /// The largest file that may be attached (the config's `maxFileBytes`).
     pub max_file_bytes: u64,
+    /// The log shows its newest message (the agent has not scrolled up).
+    pub at_latest: RwSignal<bool>,
+    /// Customer messages that arrived while the agent was not looking (page hidden or
+    /// unfocused, or the log scrolled up), back to 0 once they look: the host's unread count.
+    pub unread: RwSignal<u32>,
+    /// The embedding page's events (sent, failed, unread), when embedded.
+    pub host_events: StoredValue<Option<HostEvents>, LocalStorage>,
 }
 
 /// "Message not sent: <reason>", with Retry.
@@ -102,6 +110,9 @@ impl ChatState {
             tray: RwSignal::new_local(Vec::new()),
             tray_notes: RwSignal::new(Vec::new()),
             max_file_bytes: crate::config::DEFAULT_MAX_FILE_BYTES,
+            at_latest: RwSignal::new(true),
+            unread: RwSignal::new(0),
+            host_events: StoredValue::new_local(HostEvents::from_context()),
         }
     }
 
@@ -214,6 +225,19 @@ impl ChatState {
                     outbox::seen(&page.payload);
                     let count = page.payload.len();
                     let newest = page.payload.iter().map(|m| m.id).max();
+                    // Missed while disconnected: unread too, unless the agent is looking.
+                    let missed = page
+                        .payload
+                        .iter()
+                        .filter(|m| {
+                            m.message_type == MessageType::Incoming
+                                && !m.is_deleted()
+                                && self.messages.key_of_id(m.id).is_none()
+                        })
+                        .count() as u32;
+                    if missed > 0 && !self.agent_sees_latest() {
+                        self.unread.update(|n| *n += missed);
+                    }
                     let before_last = self.messages.last_key();
                     let added = self.messages.upsert_all(page.payload);
                     if added > 0 && self.messages.last_key() != before_last {
@@ -251,6 +275,10 @@ impl ChatState {
                 let incoming = m.message_type == MessageType::Incoming;
                 if incoming && !m.is_deleted() {
                     self.announcement.set(announcement_of(&m));
+                }
+                let new = self.messages.key_of_id(m.id).is_none();
+                if incoming && new && !m.is_deleted() && !self.agent_sees_latest() {
+                    self.unread.update(|n| *n += 1);
                 }
                 self.merge(m);
                 if incoming {
@@ -338,6 +366,9 @@ impl ChatState {
     /// `update_last_seen` when the agent can actually see the conversation (visible and
     /// focused); `force` on open, as Chatwoot's dashboard does.
     pub fn mark_read_if_watching(self, force: bool) {
+        if self.agent_sees_latest() && self.unread.get_untracked() != 0 {
+            self.unread.set(0);
+        }
         if !force && !crate::effects::page::is_watching() {
             return;
         }
@@ -354,6 +385,25 @@ impl ChatState {
                 }
             }
         });
+    }
+}
+
+impl ChatState {
+    /// The page is visible and focused and the log shows its newest message.
+    fn agent_sees_latest(self) -> bool {
+        self.at_latest.get_untracked() && crate::effects::page::is_watching()
+    }
+
+    /// The log's scroll position, from the message list: scrolling back down to the newest
+    /// message reads what arrived meanwhile.
+    pub fn set_at_latest(self, at_latest: bool) {
+        if self.at_latest.get_untracked() == at_latest {
+            return;
+        }
+        self.at_latest.set(at_latest);
+        if at_latest {
+            self.mark_read_if_watching(false);
+        }
     }
 }
 

@@ -29,7 +29,7 @@ use parley_wire::{Message, MessageType, Sender};
 
 use crate::effects::api::{Api, ApiError, MessagePage};
 use crate::effects::clock::{now_ms, Timer};
-use crate::effects::outbox_store::{OutboxStore, StoreWrite, Stored};
+use crate::effects::outbox_store::{OutboxStore, StoreError, StoreWrite, Stored};
 use crate::effects::page::{browser_online, WindowListener};
 use crate::effects::tab_locks::TabLocks;
 use crate::effects::telemetry::Telemetry;
@@ -44,6 +44,11 @@ use parley_core::telemetry::TelemetryEvent;
 /// Said once when the outbox cannot be made durable.
 const NOT_DURABLE: &str = "This browser does not let Parley store unsent messages: \
      messages waiting to be sent will be lost if you reload or close the page.";
+
+/// Said when a tab of an older release keeps the outbox's storage from being upgraded.
+const HELD_BY_OLDER_TAB: &str = "Another Parley tab, of an older version, is open: reload or \
+     close it, then reload this page. Until then, messages waiting to be sent will be lost if \
+     you reload or close this page.";
 
 /// How often to look again for entries of tabs that have gone.
 const ADOPT_AGAIN_MS: u64 = 5_000;
@@ -86,6 +91,8 @@ enum Input {
     /// Entries of a tab that has gone since the restore, taken over.
     Adopted(Vec<Entry>),
     Capabilities(bool),
+    /// The store could not be opened for this reason (said instead of `NOT_DURABLE`).
+    NotDurableBecause(&'static str),
     /// A POST answered. `attempt` tells a current request from one aborted since.
     SendResult {
         echo_id: String,
@@ -120,7 +127,11 @@ struct Inner {
     store: Option<OutboxStore>,
     /// Enqueues wait for the restore, so that new messages go after the restored ones.
     early: Vec<Event>,
-    chat: Option<ChatState>,
+    /// The open chat screens (one on Parley's page; one per chat a host page mounted).
+    chats: Vec<ChatState>,
+    /// The conversation of each entry, for telling its chat (and the host) once it has
+    /// left the machine: `Delivered` comes after the entry is forgotten.
+    conversation_of: HashMap<String, i64>,
     /// The request in the air per `echo_id`: its attempt number and its abort handle.
     in_flight: HashMap<String, (u64, web_sys::AbortController)>,
     attempts: u64,
@@ -139,6 +150,7 @@ struct Inner {
     reachable: bool,
     capabilities_known: bool,
     told_not_durable: bool,
+    not_durable_notice: &'static str,
     _listeners: Vec<WindowListener>,
 }
 
@@ -164,7 +176,8 @@ pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
             profile_id,
             store: None,
             early: Vec::new(),
-            chat: None,
+            chats: Vec::new(),
+            conversation_of: HashMap::new(),
             in_flight: HashMap::new(),
             attempts: 0,
             writes: HashMap::new(),
@@ -177,6 +190,7 @@ pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
             reachable: false,
             capabilities_known: false,
             told_not_durable: false,
+            not_durable_notice: NOT_DURABLE,
             _listeners: listeners,
         }),
         queue: RefCell::new(VecDeque::new()),
@@ -188,6 +202,9 @@ pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
             Ok(store) => store,
             Err(e) => {
                 leptos::logging::warn!("parley: outbox kept in memory only: {e}");
+                if e == StoreError::HeldByOlderTab {
+                    feed(Input::NotDurableBecause(HELD_BY_OLDER_TAB));
+                }
                 OutboxStore::memory()
             }
         };
@@ -408,9 +425,15 @@ impl Inner {
                 };
                 let commands = self.machine.handle(now, event);
                 // An edit the outbox took (the message had not left): the row shows it.
-                if let (Some(echo_id), Some(chat)) = (edited, self.chat) {
+                if let Some(echo_id) = edited {
                     if let Some(e) = self.machine.entries().iter().find(|e| e.echo_id == echo_id) {
-                        chat.show_pending(&e.echo_id, &e.draft, (e.enqueued_at_ms / 1000) as i64);
+                        if let Some(chat) = self.chat_of(e.draft.conversation_id) {
+                            chat.show_pending(
+                                &e.echo_id,
+                                &e.draft,
+                                (e.enqueued_at_ms / 1000) as i64,
+                            );
+                        }
                     }
                 }
                 if let Some(echo_id) = discarded {
@@ -419,10 +442,11 @@ impl Inner {
                         .any(|c| matches!(c, Command::Forget { echo_id: e } if *e == echo_id));
                     if forgotten {
                         self.files_of.remove(&echo_id);
-                        if let Some(chat) = self.chat {
+                        for chat in &self.chats {
                             chat.messages.remove_pending(&echo_id);
                             chat.forget_upload(&echo_id);
                         }
+                        self.conversation_of.remove(&echo_id);
                     }
                 }
                 commands
@@ -435,6 +459,7 @@ impl Inner {
                     }
                 }
                 self.note_files(&entries);
+                self.note_conversations(&entries);
                 self.store = Some(store);
                 let mut commands = self.machine.handle(now, Event::Restored(entries));
                 for event in std::mem::take(&mut self.early) {
@@ -452,6 +477,7 @@ impl Inner {
                     drop_already_left(store, &mut entries);
                 }
                 self.note_files(&entries);
+                self.note_conversations(&entries);
                 let commands = self.machine.handle(now, Event::Restored(entries));
                 self.show_entries();
                 commands
@@ -478,7 +504,8 @@ impl Inner {
                 if !current {
                     return;
                 }
-                if let Some(chat) = self.chat {
+                let conversation_id = self.conversation_of.get(&echo_id).copied();
+                if let Some(chat) = conversation_id.and_then(|c| self.chat_of(c)) {
                     chat.set_upload_phase(
                         &echo_id,
                         match progress {
@@ -498,6 +525,10 @@ impl Inner {
                 self.alive_at.insert(echo_id.clone(), now);
                 self.machine
                     .handle(now, Event::UploadProgressed { echo_id })
+            }
+            Input::NotDurableBecause(notice) => {
+                self.not_durable_notice = notice;
+                return;
             }
             Input::Capabilities(idempotent) => {
                 self.machine.set_idempotent_backend(idempotent);
@@ -589,7 +620,9 @@ impl Inner {
                 self.machine.handle(now, Event::Reachable(reachable))
             }
             Input::Attach(chat) => {
-                self.chat = Some(chat);
+                self.chats
+                    .retain(|c| c.conversation_id != chat.conversation_id);
+                self.chats.push(chat);
                 self.show_entries();
                 self.tell_if_not_durable();
                 let reachable = self.compute_reachable();
@@ -601,12 +634,7 @@ impl Inner {
                 self.machine.handle(now, Event::Reachable(reachable))
             }
             Input::Detach(conversation_id) => {
-                if self
-                    .chat
-                    .is_some_and(|c| c.conversation_id == conversation_id)
-                {
-                    self.chat = None;
-                }
+                self.chats.retain(|c| c.conversation_id != conversation_id);
                 return;
             }
         };
@@ -629,7 +657,8 @@ impl Inner {
     /// reload would lose it (this page still sends it from memory).
     fn store_blob(&self, store: &OutboxStore, key: &str, blob: web_sys::Blob) {
         let write = store.put_blob(key, &blob);
-        let chat = self.chat;
+        // Said on an open chat (the entry's own may not be known yet).
+        let chat = self.chats.first().copied();
         let durable = store.is_durable();
         leptos::task::spawn_local(async move {
             if let Err(e) = write.done().await {
@@ -645,26 +674,34 @@ impl Inner {
     /// live connection is up (the cable is the best sign that the server is there).
     fn compute_reachable(&self) -> bool {
         browser_online()
-            && self.chat.is_none_or(|c| {
-                c.connection
-                    .try_get_untracked()
-                    .is_some_and(|s| s == ConnectionState::Connected)
-            })
+            && (self.chats.is_empty()
+                || self.chats.iter().any(|c| {
+                    c.connection
+                        .try_get_untracked()
+                        .is_some_and(|s| s == ConnectionState::Connected)
+                }))
+    }
+
+    fn note_conversations(&mut self, entries: &[Entry]) {
+        for e in entries {
+            self.conversation_of
+                .insert(e.echo_id.clone(), e.draft.conversation_id);
+        }
     }
 
     fn chat_of(&self, conversation_id: i64) -> Option<ChatState> {
-        self.chat.filter(|c| c.conversation_id == conversation_id)
+        self.chats
+            .iter()
+            .copied()
+            .find(|c| c.conversation_id == conversation_id)
     }
 
     /// The attached conversation's outbox entries as pending rows, in the order typed.
     fn show_entries(&self) {
-        let Some(chat) = self.chat else {
-            return;
-        };
         for e in self.machine.entries() {
-            if e.draft.conversation_id != chat.conversation_id {
+            let Some(chat) = self.chat_of(e.draft.conversation_id) else {
                 continue;
-            }
+            };
             chat.show_pending(&e.echo_id, &e.draft, (e.enqueued_at_ms / 1000) as i64);
             chat.messages
                 .set_send_state(&e.echo_id, Some(send_state_of(e, self.reachable)));
@@ -676,8 +713,8 @@ impl Inner {
         if durable || self.told_not_durable {
             return;
         }
-        if let Some(chat) = self.chat {
-            chat.notice.set(Some(NOT_DURABLE.to_owned()));
+        if let Some(chat) = self.chats.first() {
+            chat.notice.set(Some(self.not_durable_notice.to_owned()));
             self.told_not_durable = true;
         }
     }
@@ -691,6 +728,8 @@ impl Inner {
                         (entry.draft.conversation_id, entry.draft.attachments.clone()),
                     );
                 }
+                self.conversation_of
+                    .insert(entry.echo_id.clone(), entry.draft.conversation_id);
                 let Some(store) = &self.store else { return };
                 let write = store.put(&entry);
                 self.writes.insert(entry.echo_id.clone(), write.clone());
@@ -742,9 +781,13 @@ impl Inner {
                 echo_id,
                 message_id,
             } => {
-                if let Some(chat) = self.chat {
+                let conversation_id = self.conversation_of.remove(&echo_id);
+                if let Some(chat) = conversation_id.and_then(|c| self.chat_of(c)) {
                     chat.messages.confirm_pending(&echo_id, message_id);
                     chat.forget_upload(&echo_id);
+                    if let Some(host) = chat.host_events.try_get_value().flatten() {
+                        host.message_sent(chat.conversation_id, message_id, &echo_id);
+                    }
                 }
                 // Once per delivered file: its kind and size, never its name or bytes.
                 if let Some((conversation_id, files)) = self.files_of.remove(&echo_id) {
@@ -760,11 +803,17 @@ impl Inner {
                 }
             }
             Command::Status { echo_id, status } => {
-                let Some(chat) = self.chat else { return };
+                let conversation_id = self.conversation_of.get(&echo_id).copied();
+                let Some(chat) = conversation_id.and_then(|c| self.chat_of(c)) else {
+                    return;
+                };
                 if !chat.messages.is_pending(&echo_id) {
                     return;
                 }
                 if let SendStatus::Failed { reason } = &status {
+                    if let Some(host) = chat.host_events.try_get_value().flatten() {
+                        host.message_failed(chat.conversation_id, &echo_id, reason);
+                    }
                     chat.toast.set(Some(Toast {
                         echo_id: echo_id.clone(),
                         reason: reason.clone(),

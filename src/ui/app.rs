@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::effects::host_events::{HostCallbacks, HostEvents};
 use crate::effects::telemetry::Telemetry;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -17,13 +18,14 @@ use crate::ui::sign_in::SignIn;
 #[component]
 pub fn App(config: Config) -> impl IntoView {
     provide_context(Telemetry::new(config.telemetry.as_deref(), None, None));
+    let theme = theme_attribute(&config);
     let session = SessionCtx::new(config);
     provide_context(session);
     session.restore();
     crate::effects::clock::warm_up_date_formats();
 
     view! {
-        <div class="parley parley-standalone">
+        <div class="parley parley-standalone" data-theme=theme>
             <Router>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/app") view=SignInRoute/>
@@ -39,43 +41,53 @@ pub fn App(config: Config) -> impl IntoView {
     }
 }
 
-/// An embedded chat: one conversation, no router (the host page owns its URL).
+/// An embedded chat: one conversation at a time, no router (the host page owns its URL).
 #[component]
 pub fn EmbeddedApp(
     config: Config,
+    /// The conversation shown; the host switches it with `setConversation()`.
+    conversation: Signal<i64>,
     /// The embedder's `onTelemetry` callback, if it passed one.
-    #[prop(optional)]
     on_telemetry: Option<js_sys::Function>,
+    /// The embedder's other callbacks (sent, failed, unread).
+    callbacks: HostCallbacks,
     /// The element the host mounted Parley into (its DOM events are dispatched there).
-    #[prop(optional)]
-    host: Option<web_sys::HtmlElement>,
+    host: web_sys::HtmlElement,
 ) -> impl IntoView {
     provide_context(Telemetry::new(
         config.telemetry.as_deref(),
         on_telemetry,
-        host,
+        Some(host.clone()),
     ));
-    let conversation_id = config.conversation_id;
+    provide_context(HostEvents::new(host, callbacks));
     let account_id = config.account_id;
+    let theme = theme_attribute(&config);
     let session = SessionCtx::new(config);
     provide_context(session);
     session.restore();
     crate::effects::clock::warm_up_date_formats();
 
     view! {
-        <div class="parley parley-embedded">
+        <div class="parley parley-embedded" data-theme=theme>
             <RequireSession>
-                {move || match conversation_id {
-                    Some(id) => view! { <ChatScreen account_id=account_id conversation_id=id/> }.into_any(),
-                    None => view! {
-                        <p class="parley-fatal" role="alert">
-                            "Parley: mount() needs a conversationId in its config."
-                        </p>
-                    }
-                    .into_any(),
+                // Keyed by the id: another conversation gets a fresh screen and fresh state,
+                // and the old screen's connection closes.
+                {move || {
+                    let id = conversation.get();
+                    view! { <ChatScreen account_id=account_id conversation_id=id/> }
                 }}
             </RequireSession>
         </div>
+    }
+}
+
+/// `data-theme` for the root: the config's `"light"` or `"dark"`; none (follow
+/// `prefers-color-scheme`) for `"auto"` or nothing.
+fn theme_attribute(config: &Config) -> Option<&'static str> {
+    match config.theme.as_deref() {
+        Some("light") => Some("light"),
+        Some("dark") => Some("dark"),
+        _ => None,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::ui::conversation_header::ConversationHeader;
 use crate::ui::lightbox::{Lightbox, LightboxDialog};
 use crate::ui::message_list::MessageList;
 use crate::ui::send_toast::SendToast;
+use crate::ui::shortcuts_help::{asks_for_help, ShortcutsHelp};
 use crate::ui::typing_indicator::TypingIndicator;
 
 /// Shown over the conversation while files are dragged onto it.
@@ -79,6 +80,17 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
     );
     on_cleanup(move || chat.typing_stop());
 
+    // The host hears the unread count when it changes (from 0 at the start of the screen).
+    if let Some(host) = chat.host_events.get_value() {
+        Effect::new(move |previous: Option<u32>| {
+            let count = chat.unread.get();
+            if previous.unwrap_or(0) != count {
+                host.unread_count(conversation_id, count);
+            }
+            count
+        });
+    }
+
     let sign_out = Callback::new(move |_| {
         chat.typing_stop();
         session_ctx.sign_out();
@@ -125,10 +137,29 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
         }
     };
 
+    // `?` opens the keyboard help from anywhere in the chat; standalone, also when nothing
+    // has focus yet (an embedded chat leaves the host's keys to the host).
+    let help = RwSignal::new(false);
+    let help_key = move |ev: &web_sys::KeyboardEvent| {
+        if asks_for_help(ev) {
+            ev.prevent_default();
+            help.set(true);
+        }
+    };
+    let _help_listener = StoredValue::new_local((!embedded).then(|| {
+        WindowListener::on_document_event("keydown", move |ev| {
+            use wasm_bindgen::JsCast;
+            if let Some(ev) = ev.dyn_ref::<web_sys::KeyboardEvent>() {
+                help_key(ev);
+            }
+        })
+    }));
+
     view! {
         <section
             class="parley-chat"
             data-testid="chat-screen"
+            on:keydown=move |ev| help_key(&ev)
             on:dragenter=on_drag_enter
             on:dragover=on_drag_over
             on:dragleave=on_drag_leave
@@ -139,7 +170,11 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
                     {DROP_HINT}
                 </div>
             </Show>
-            <ConversationHeader chat=chat on_sign_out=(!embedded).then_some(sign_out)/>
+            <ConversationHeader
+                chat=chat
+                on_sign_out=(!embedded).then_some(sign_out)
+                on_help=Callback::new(move |()| help.set(true))
+            />
             <ConnectionBanner chat=chat/>
             {move || match chat.load.get() {
                 LoadState::Loading => view! { <Loading label="Loading the conversation…"/> }.into_any(),
@@ -156,6 +191,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
             <TypingIndicator chat=chat/>
             <SendToast chat=chat/>
             <Composer chat=chat/>
+            <ShortcutsHelp open=help rich_text=config.features.rich_text_editor/>
             <LightboxDialog chat=chat lightbox=lightbox/>
         </section>
     }

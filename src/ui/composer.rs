@@ -16,6 +16,7 @@ use crate::state::session::SessionCtx;
 use crate::state::voice_note::VoiceRecorder;
 use crate::ui::attachment_tray::AttachmentTray;
 use crate::ui::canned_picker::{option_id, CannedPicker, LISTBOX_ID};
+use crate::ui::format_toolbar::{apply_format, shortcut_of, ComposerPreview, FormatToolbar};
 use crate::ui::reply_quote::describe;
 use crate::ui::voice_recorder::{MicButton, RecorderPanel};
 use parley_core::telemetry::TelemetryEvent;
@@ -51,6 +52,10 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
         .map(|s| s.config())
         .filter(|c| c.features.voice_messages)
         .map(|c| VoiceRecorder::new(c.voice_max_ms()));
+    let rich_text = expect_context::<SessionCtx>()
+        .config()
+        .features
+        .rich_text_editor;
 
     // Replying starts typing: the caret goes to the composer.
     Effect::new(move |_| {
@@ -193,6 +198,13 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                 _ => {}
             }
         }
+        if let Some(format) = rich_text.then(|| shortcut_of(&ev)).flatten() {
+            ev.prevent_default();
+            if let Some(el) = input.get_untracked() {
+                apply_format(&el, format);
+            }
+            return;
+        }
         if ev.key() == "Escape" && chat.replying_to.get_untracked().is_some() {
             ev.prevent_default();
             chat.replying_to.set(None);
@@ -289,8 +301,10 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
             })}
             <AttachmentTray chat=chat/>
             {voice.map(|voice| view! { <RecorderPanel voice=voice chat=chat/> })}
+            {rich_text.then(|| view! { <FormatToolbar input=input/> })}
             <div class="parley-composer-box" class:parley-composer-over=move || over_limit.get()>
                 <textarea
+                    id="parley-composer-input"
                     data-testid="composer-input"
                     class="parley-composer-input"
                     rows="1"
@@ -302,8 +316,8 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     aria-label=move || if private() { "Private note" } else { "Message" }
                     aria-describedby="parley-composer-error"
                     aria-autocomplete="list"
-                    aria-controls=LISTBOX_ID
-                    aria-expanded=move || canned.at.with(Option::is_some).to_string()
+                    // Only while the list exists: an id that points nowhere is an error.
+                    aria-controls=move || canned.at.with(Option::is_some).then_some(LISTBOX_ID)
                     aria-activedescendant=move || {
                         (canned.at.with(Option::is_some) && canned.results.with(|r| !r.is_empty()))
                             .then(|| option_id(canned.active.get()))
@@ -366,6 +380,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     </button>
                 </div>
             </div>
+            {rich_text.then(|| view! { <ComposerPreview text=text/> })}
             <p
                 id="parley-composer-error"
                 class="parley-form-error"

@@ -6,7 +6,13 @@ use crate::state::conversation::ChatState;
 use crate::ui::avatar::Avatar;
 
 #[component]
-pub fn ConversationHeader(chat: ChatState, on_sign_out: Option<Callback<()>>) -> impl IntoView {
+pub fn ConversationHeader(
+    chat: ChatState,
+    on_sign_out: Option<Callback<()>>,
+    /// Opens the keyboard help.
+    #[prop(optional)]
+    on_help: Option<Callback<()>>,
+) -> impl IntoView {
     let name = Signal::derive(move || {
         chat.conversation.with(|c| {
             c.as_ref()
@@ -52,6 +58,22 @@ pub fn ConversationHeader(chat: ChatState, on_sign_out: Option<Callback<()>>) ->
                 <h1 data-testid="conversation-header">{move || name.get()}</h1>
                 <p class="parley-muted">{detail}</p>
             </div>
+            {on_help.map(|help| view! {
+                <button
+                    type="button"
+                    class="parley-button parley-button-quiet parley-icon-button"
+                    aria-label="Keyboard shortcuts"
+                    title="Keyboard shortcuts (?)"
+                    aria-haspopup="dialog"
+                    data-testid="shortcuts-button"
+                    on:click=move |_| help.run(())
+                >
+                    <svg viewBox="0 0 20 14" aria-hidden="true" class="parley-icon">
+                        <rect x="1" y="1" width="18" height="12" rx="2" fill="none" stroke="currentColor" stroke-width="1.4"/>
+                        <path d="M4 5h1.5M7.5 5H9M11 5h1.5M14.5 5H16M5 9.5h10" stroke="currentColor" stroke-width="1.4" stroke-linecap="round"/>
+                    </svg>
+                </button>
+            })}
             {on_sign_out.map(|sign_out| view! {
                 <div class="parley-header-actions">
                     <span class="parley-muted parley-agent-name">{agent}</span>

@@ -286,6 +286,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
         request_animation_frame(move || {
             if let Some(el) = list.get_untracked() {
                 at_bottom.set_value(true);
+                chat.set_at_latest(at_bottom.get_value());
                 new_below.set(0);
                 el.set_scroll_top(el.scroll_height());
                 settle();
@@ -314,6 +315,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
             let distance = el.scroll_height() - top - el.client_height();
             let near_bottom = f64::from(distance) <= BOTTOM_SLACK_PX;
             at_bottom.set_value(near_bottom || (at_bottom.get_value() && !moved_up));
+            chat.set_at_latest(at_bottom.get_value());
             last_scroll_top.set_value(top);
         }
         settle();
@@ -379,9 +381,11 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
             });
             if total - top > height + BOTTOM_SLACK_PX {
                 at_bottom.set_value(false);
+                chat.set_at_latest(at_bottom.get_value());
                 el.set_scroll_top((top + content_offset()) as i32);
             } else {
                 at_bottom.set_value(true);
+                chat.set_at_latest(at_bottom.get_value());
                 el.set_scroll_top(el.scroll_height());
             }
             kept_row.set_value(None);
@@ -411,6 +415,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
             return;
         };
         at_bottom.set_value(false);
+        chat.set_at_latest(at_bottom.get_value());
         kept_row.set_value(None);
         let y = top + content_offset() - f64::from(el.client_height()) / 3.0;
         el.set_scroll_top(y.max(0.0) as i32);

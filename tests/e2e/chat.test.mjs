@@ -108,7 +108,11 @@ describe('agent and customer chat live', { timeout: 180_000 }, () => {
     const last = before[before.length - 1];
     await agent.locator(MESSAGE, { hasText: last }).waitFor();
     const afterReload = await agentMessageTexts(agent);
-    assert.deepEqual(afterReload, before, 'same rows in the same order after a reload');
+    // The list is virtualized: how many older rows are rendered above the newest depends
+    // on the layout of the moment. The newest rows, all that both renders hold, are the same.
+    const n = Math.min(before.length, afterReload.length);
+    assert.ok(n >= 8, `both renders show the newest rows (${before.length} and ${afterReload.length})`);
+    assert.deepEqual(afterReload.slice(-n), before.slice(-n), 'same rows in the same order after a reload');
   });
 
   test('history survives a server restart on the same data dir', async () => {

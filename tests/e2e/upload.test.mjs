@@ -262,6 +262,29 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     await page.close();
   });
 
+  test('once the body is out the row says Processing… and offers no Cancel', async () => {
+    const page = await openAgent();
+    const caption = uniqueText('processing');
+    const file = path.join(dir, 'processing.txt');
+    await writeFile(file, randomBytes(128 * 1024));
+    // The server holds the message for 3 s after the whole body has arrived.
+    await faults({ upload_hold_ms: 3_000 });
+    try {
+      await attach(page, file);
+      await sendCaption(page, caption);
+      const row = page.locator(MESSAGE, { hasText: caption });
+      await row.locator('[data-testid=upload-processing]').waitFor({ timeout: 10_000 });
+      assert.equal((await row.locator('[data-testid=upload-processing]').textContent()).trim(), 'Processing…');
+      assert.equal(await row.locator('[data-testid=upload-cancel]').count(), 0, 'no Cancel once the server may hold it');
+      await waitConfirmed(page, caption);
+      assert.equal(await row.locator('[data-testid=upload-processing]').count(), 0);
+      assert.equal((await onServer(caption)).length, 1);
+    } finally {
+      await faults({ upload_hold_ms: 0 });
+    }
+    await page.close();
+  });
+
   test('a server failing twice then succeeding delivers the message once', async () => {
     const page = await openAgent();
     const caption = uniqueText('after two failures');

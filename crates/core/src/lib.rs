@@ -4,6 +4,7 @@
 //! - [`attachment`]: safe attachment URLs, names, sizes and reserved image boxes.
 //! - [`gallery`]: the images the lightbox moves through, in display order.
 //! - [`canned`]: the `/` picker's trigger, inserting a response, filling its variables.
+//! - [`formatting`]: the rich text editor's commands (bold, lists, link…) as markdown edits.
 //! - [`telemetry`]: the events reported to the embedder (never message text).
 //! - [`store`]: one conversation's messages in display order; deduplication by id and
 //!   `echo_id`, `(created_at, id)` ordering, statuses that never go backwards.
@@ -21,6 +22,7 @@
 pub mod attachment;
 pub mod canned;
 pub mod connection;
+pub mod formatting;
 pub mod gallery;
 pub mod markdown;
 pub mod outbox;

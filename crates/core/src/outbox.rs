@@ -289,6 +289,10 @@ pub struct Outbox {
     /// Conversations a resync of this instance has completed: `newest` bounds every
     /// message the server held then.
     synced: BTreeSet<i64>,
+    /// Entries cancelled while a request was out: the server may still have stored it (a
+    /// cancel racing the body's last bytes). Their messages, seen by `echo_id`, are never
+    /// taken for another entry with the same text.
+    cancelled_in_flight: BTreeSet<String>,
 }
 
 impl Outbox {
@@ -305,6 +309,7 @@ impl Outbox {
             resyncing: BTreeMap::new(),
             continues_earlier_page: false,
             synced: BTreeSet::new(),
+            cancelled_in_flight: BTreeSet::new(),
         }
     }
 
@@ -533,6 +538,7 @@ impl Outbox {
                     match self.entries[i].state {
                         EntryState::InFlight { .. } => {
                             self.entries.remove(i);
+                            self.cancelled_in_flight.insert(echo_id.clone());
                             out.push(Command::Abort {
                                 echo_id: echo_id.clone(),
                             });
@@ -694,6 +700,11 @@ impl Outbox {
         if let Some(echo) = &seen.echo_id {
             if self.index(echo).is_some() {
                 self.deliver(&echo.clone(), seen.id, out);
+                return;
+            }
+            if self.cancelled_in_flight.contains(echo) {
+                // Stored after all: it is that message, and no other entry's.
+                self.claimed.insert(seen.id);
                 return;
             }
         }

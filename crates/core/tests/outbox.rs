@@ -603,6 +603,8 @@ enum Step {
     Type {
         conv: i64,
         dup_text: bool,
+        /// A message with files: three attempts before it fails (then the agent retries).
+        files: bool,
     },
     Net(bool),
     Cable(bool),
@@ -615,7 +617,8 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        4 => (1i64..4, proptest::bool::weighted(0.15)).prop_map(|(conv, dup_text)| Step::Type { conv, dup_text }),
+        4 => (1i64..4, proptest::bool::weighted(0.15), proptest::bool::weighted(0.3))
+            .prop_map(|(conv, dup_text, files)| Step::Type { conv, dup_text, files }),
         1 => any::<bool>().prop_map(Step::Net),
         1 => any::<bool>().prop_map(Step::Cable),
         3 => (1u64..40_000, any::<bool>()).prop_map(|(ms, cable_first)| Step::Advance(ms, cable_first)),
@@ -837,7 +840,11 @@ impl World {
         let mut n = 0;
         for s in steps {
             match s {
-                Step::Type { conv, dup_text } => {
+                Step::Type {
+                    conv,
+                    dup_text,
+                    files,
+                } => {
                     n += 1;
                     let echo = format!("echo-{n}");
                     let text = if *dup_text {
@@ -846,9 +853,14 @@ impl World {
                         format!("message {n}")
                     };
                     self.typed.push((echo.clone(), *conv, text.clone()));
+                    let draft = if *files {
+                        with_files(*conv, &text)
+                    } else {
+                        draft(*conv, &text)
+                    };
                     self.feed(Event::Enqueue {
                         echo_id: echo,
-                        draft: draft(*conv, &text),
+                        draft,
                     });
                 }
                 Step::Net(up) => {
@@ -1303,4 +1315,68 @@ fn entries_persisted_before_files_existed_still_load() {
     };
     let back: Entry = serde_json::from_str(&serde_json::to_string(&files).unwrap()).unwrap();
     assert_eq!(back, files);
+}
+
+#[test]
+fn a_cancelled_upload_stored_after_all_is_never_taken_for_another_message() {
+    // A backend that forgets echo_id: reconciliation matches by text.
+    let mut o = Outbox::new(OutboxConfig::default(), 3);
+    o.handle(0, Event::Reachable(true));
+    o.handle(
+        0,
+        Event::Enqueue {
+            echo_id: "files".into(),
+            draft: with_files(1, "ok"),
+        },
+    );
+    // Cancelled as its last bytes left: the server stored it anyway.
+    o.handle(
+        10,
+        Event::Cancel {
+            echo_id: "files".into(),
+        },
+    );
+    // Another "ok" (text) goes out and its answer is lost: it must be reconciled.
+    enqueue(&mut o, 20, "text", 1, "ok");
+    o.handle(
+        30,
+        Event::SendFailed {
+            echo_id: "text".into(),
+            error: SendError::Ambiguous("dropped".into()),
+        },
+    );
+    assert_eq!(o.entries()[0].state, EntryState::Reconciling);
+    // The cable reports the cancelled message (its echo_id, its text).
+    let c = o.handle(
+        40,
+        Event::Seen(SeenMessage {
+            id: 7,
+            conversation_id: 1,
+            echo_id: Some("files".into()),
+            content: Some("ok".into()),
+            private: false,
+            from_me: true,
+            created_at_s: 0,
+        }),
+    );
+    assert!(
+        !c.iter().any(|c| matches!(c, Command::Delivered { .. })),
+        "the text \"ok\" is not the cancelled message: {c:?}"
+    );
+    // A resync that finds only that message does not take it either: the text is resent.
+    let c = o.handle(
+        50,
+        Event::Seen(SeenMessage {
+            id: 7,
+            conversation_id: 1,
+            echo_id: None,
+            content: Some("ok".into()),
+            private: false,
+            from_me: true,
+            created_at_s: 0,
+        }),
+    );
+    assert!(!c.iter().any(|c| matches!(c, Command::Delivered { .. })));
+    let c = o.handle(60, Event::ResyncDone { conversation_id: 1 });
+    assert_eq!(o.entries()[0].state, EntryState::Queued, "{c:?}");
 }

@@ -125,6 +125,10 @@ pub async fn create(
     }
     let mut drop_response = false;
     if state.config.test_controls {
+        let hold = state.faults.snapshot().upload_hold_ms;
+        if !input.uploads.is_empty() && hold > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
+        }
         if !input.uploads.is_empty() && state.faults.take_upload_fault() {
             crate::chat::discard_uploads(&state, &input.uploads);
             return Err(ApiError::Status(

@@ -1,0 +1,117 @@
+//! The keyboard help: every shortcut of the chat screen, opened with `?` (outside a text
+//! field) or the header's keyboard button. A native modal `<dialog>`: it keeps focus
+//! inside while open, Escape closes it, and focus goes back where it was.
+
+use leptos::html::Dialog;
+use leptos::prelude::*;
+
+use crate::ui::format_toolbar;
+
+/// Whether a key press is the agent asking for the help: `?` while not typing in a field.
+pub fn asks_for_help(ev: &web_sys::KeyboardEvent) -> bool {
+    use wasm_bindgen::JsCast;
+    if ev.key() != "?" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+        return false;
+    }
+    // In a field `?` is just a character. Inside a shadow root the event's target is the
+    // host; the composed path's first node is the element really focused.
+    let target = ev
+        .composed_path()
+        .get(0)
+        .dyn_into::<web_sys::Element>()
+        .ok();
+    !target.is_some_and(|el| {
+        matches!(el.tag_name().as_str(), "TEXTAREA" | "INPUT" | "SELECT")
+            || el
+                .dyn_ref::<web_sys::HtmlElement>()
+                .is_some_and(|h| h.is_content_editable())
+    })
+}
+
+#[component]
+pub fn ShortcutsHelp(open: RwSignal<bool>, rich_text: bool) -> impl IntoView {
+    let dialog = NodeRef::<Dialog>::new();
+    Effect::new(move |_| {
+        let Some(el) = dialog.get() else {
+            return;
+        };
+        if open.get() {
+            if !el.open() {
+                let _ = el.show_modal();
+            }
+        } else if el.open() {
+            el.close();
+        }
+    });
+
+    let mut rows: Vec<(String, Vec<String>)> = vec![
+        ("Send the message".into(), vec!["Enter".into()]),
+        ("New line".into(), vec!["Shift+Enter".into()]),
+        (
+            "Canned responses (at the start of a word)".into(),
+            vec!["/".into()],
+        ),
+        (
+            "Move in the canned responses, choose one".into(),
+            vec!["↑".into(), "↓".into(), "Enter".into()],
+        ),
+        (
+            "Close a list, a dialog or the image viewer; cancel a reply".into(),
+            vec!["Escape".into()],
+        ),
+        (
+            "Previous or next image in the image viewer".into(),
+            vec!["←".into(), "→".into()],
+        ),
+    ];
+    if rich_text {
+        rows.extend(
+            format_toolbar::shortcuts()
+                .into_iter()
+                .map(|(what, keys)| (what.to_string(), vec![keys])),
+        );
+        rows.push((
+            "Move between the formatting buttons".into(),
+            vec!["←".into(), "→".into()],
+        ));
+    }
+    rows.push(("Show this help".into(), vec!["?".into()]));
+
+    view! {
+        <dialog
+            class="parley-dialog parley-shortcuts"
+            aria-labelledby="parley-shortcuts-title"
+            data-testid="shortcuts-help"
+            node_ref=dialog
+            // Escape and the close button both end here.
+            on:close=move |_| open.set(false)
+        >
+            <div class="parley-dialog-head">
+                <h2 id="parley-shortcuts-title">"Keyboard shortcuts"</h2>
+                <button
+                    type="button"
+                    class="parley-button parley-button-quiet"
+                    data-testid="shortcuts-close"
+                    on:click=move |_| open.set(false)
+                >
+                    "Close"
+                </button>
+            </div>
+            <table class="parley-shortcut-table">
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|(what, keys)| view! {
+                            <tr>
+                                <th scope="row">{what}</th>
+                                <td>
+                                    {keys.into_iter().map(|k| view! { <kbd>{k}</kbd> }).collect_view()}
+                                </td>
+                            </tr>
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </dialog>
+    }
+}
