@@ -267,7 +267,8 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
 /// Tab from the last control goes to the first (Shift+Tab from the first to the last).
 /// Returns whether it moved focus.
 fn wrap_tab(dialog: &web_sys::HtmlDialogElement, backwards: bool) -> bool {
-    let Ok(list) = dialog.query_selector_all("a[href], button") else {
+    // The hidden prev/next (a single image) take no focus: they are not ends.
+    let Ok(list) = dialog.query_selector_all("a[href]:not([hidden]), button:not([hidden])") else {
         return false;
     };
     let controls: Vec<web_sys::HtmlElement> = (0..list.length())

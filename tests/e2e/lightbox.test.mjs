@@ -5,8 +5,10 @@
 // unmounts the thumbnail's row while it is open.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { PNG } from 'pngjs';
-import { Server, launchBrowser, makeLongConversation, newPage } from './harness.mjs';
+import { AGENT_TOKEN, DIST, Server, launchBrowser, makeLongConversation, newPage } from './harness.mjs';
 
 const THUMB = '[data-testid=attachment-image]';
 const LIGHTBOX = '[data-testid=lightbox]';
@@ -256,5 +258,66 @@ describe('the lightbox over a virtualized log', { timeout: 180_000 }, () => {
     s = await lightboxState(agent);
     assert.equal(s.focusedTestId, 'message-list', 'focus is not lost: it is on the log');
     assert.deepEqual(agent.errors, []);
+  });
+});
+
+describe('the lightbox in a chat mounted into a host page (Shadow DOM)', { timeout: 120_000 }, () => {
+  let server;
+  let browser;
+  let host;
+
+  before(async () => {
+    server = await Server.start({ demo: true });
+    browser = await launchBrowser();
+    host = await newPage(browser);
+    const html = await readFile(path.join(DIST, 'index.html'), 'utf8');
+    const js = html.match(/\/parley-[0-9a-f]+\.js/)[0];
+    const wasm = html.match(/\/parley-[0-9a-f]+_bg\.wasm/)[0];
+    await host.goto(`${server.baseUrl}/api/v1/host-page-of-the-lightbox-test`).catch(() => {});
+    await host.setContent(`<!doctype html><html><body>
+        <div id="chat" style="height: 700px"></div>
+        <script type="module">
+          import init, { mount } from '${js}';
+          await init({ module_or_path: '${wasm}' });
+          window.chat = mount(document.getElementById('chat'), { baseUrl: '', accountId: 1, conversationId: 1, token: '${AGENT_TOKEN}' });
+        </script></body></html>`);
+    await host.locator('[data-testid=connection-state][data-state=connected]').waitFor();
+    await host.locator('[data-testid=message-list]').evaluate((el) => {
+      el.scrollTop = 0;
+    });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.dispose();
+  });
+
+  /** The focused element inside the chat's shadow root. */
+  const focused = () =>
+    host.evaluate(() => {
+      const root = document.getElementById('chat').shadowRoot;
+      const a = root.activeElement;
+      const d = root.querySelector('[data-testid=lightbox]');
+      return { inside: d.contains(a), thumb: a?.getAttribute('data-lightbox-id') ?? null, open: d.open, modal: d.matches(':modal') };
+    });
+
+  test('opens modal, Tab stays inside, Escape returns focus to the thumbnail', async () => {
+    const thumb = host.locator(THUMB).first();
+    await thumb.focus();
+    await host.keyboard.press('Enter');
+    await host.locator(`${LIGHTBOX}[open]`).waitFor();
+    let f = await focused();
+    assert.deepEqual([f.open, f.modal, f.inside], [true, true, true]);
+    for (let i = 0; i < 4; i++) {
+      await host.keyboard.press('Tab');
+      assert.equal((await focused()).inside, true, `Tab ${i + 1} stays inside`);
+    }
+    await host.keyboard.press('Shift+Tab');
+    assert.equal((await focused()).inside, true, 'Shift+Tab stays inside');
+    await host.keyboard.press('Escape');
+    await host.locator(`${LIGHTBOX}:not([open])`).waitFor({ state: 'attached' });
+    f = await focused();
+    assert.equal(f.thumb, await thumb.getAttribute('data-lightbox-id'));
+    assert.deepEqual(host.errors.filter((e) => !/favicon|host-page-of-the-lightbox-test/.test(e)), []);
   });
 });
