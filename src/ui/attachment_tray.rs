@@ -34,9 +34,12 @@ pub fn AttachmentTray(chat: ChatState) -> impl IntoView {
             </ul>
         </Show>
         <Show when=move || !chat.tray_notes.with(Vec::is_empty)>
-            <ul class="parley-tray-notes" role="alert" data-testid="attachment-refused">
-                {move || chat.tray_notes.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
-            </ul>
+            // The alert wraps the list: on the list itself the role would replace its own.
+            <div class="parley-tray-notes" role="alert" data-testid="attachment-refused">
+                <ul>
+                    {move || chat.tray_notes.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                </ul>
+            </div>
         </Show>
     }
 }

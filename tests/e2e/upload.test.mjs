@@ -16,12 +16,26 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AGENT_TOKEN, DIST, Server, launchBrowser, newPage, uniqueText, withTimeout } from './harness.mjs';
+import { AGENT_TOKEN, DIST, ROOT, Server, launchBrowser, newPage, uniqueText, withTimeout } from './harness.mjs';
 
 const MB = 1024 * 1024;
 const MESSAGE = '[data-testid=message]';
 const CONNECTED = '[data-testid=connection-state][data-state=connected]';
 const CONFIRMED = /^(sent|delivered|read)$/;
+const AXE = path.join(ROOT, 'node_modules/axe-core/axe.min.js');
+
+/** axe-core's serious and critical violations inside Parley's root, described. */
+async function seriousViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    // Through the DevTools protocol: the app's CSP rightly refuses script tags.
+    await page.evaluate(await readFile(AXE, 'utf8'));
+  }
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document.querySelector('.parley'), { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
 
 describe('sending attachments', { timeout: 600_000 }, () => {
   let server;
@@ -477,6 +491,32 @@ describe('sending attachments', { timeout: 600_000 }, () => {
       }
     }, state.src);
     assert.equal(stillLoads, false, 'the object URL was revoked');
+    await page.close();
+  });
+
+  test('the tray, its refusals and an uploading row pass the accessibility audit', async () => {
+    const page = await openAgent();
+    const ok = path.join(dir, 'audit.txt');
+    await writeFile(ok, 'audit me');
+    const exe = path.join(dir, 'audit.exe');
+    await writeFile(exe, 'MZ');
+    await attach(page, [ok, exe]);
+    await page.locator('[data-testid=attachment-refused]').waitFor();
+    assert.deepEqual(await seriousViolations(page), [], 'tray with a refusal');
+    // The remove button says which file it removes.
+    assert.equal(await page.getByRole('button', { name: 'Remove audit.txt' }).count(), 1);
+    await throttleUpload(page, 256 * 1024);
+    const big = path.join(dir, 'audit-big.pdf');
+    await writeFile(big, randomBytes(4 * MB));
+    await page.locator('[data-testid=tray-remove]').click();
+    await attach(page, big);
+    await sendCaption(page, uniqueText('audited upload'));
+    const bar = page.getByRole('progressbar', { name: 'Uploading' });
+    await bar.waitFor();
+    assert.deepEqual(await seriousViolations(page), [], 'a row uploading, with its progress bar and Cancel');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.deepEqual(await seriousViolations(page), [], 'the same in the dark theme');
+    await page.getByRole('button', { name: 'Cancel sending these files' }).click();
     await page.close();
   });
 
