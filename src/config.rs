@@ -39,6 +39,9 @@ pub struct Config {
     /// The largest file an agent may attach, in bytes (Chatwoot's default: 40 MB).
     #[serde(default = "default_max_file_bytes")]
     pub max_file_bytes: u64,
+    /// The longest voice note, in seconds: 15 minutes when absent, never more.
+    #[serde(default)]
+    pub voice_max_seconds: Option<u64>,
 }
 
 /// Feature flags, as the config spells them (`{"voiceMessages": true}`).
@@ -111,6 +114,13 @@ impl Config {
         }
     }
 
+    /// The longest voice note, in milliseconds (at least a second, at most the default).
+    pub fn voice_max_ms(&self) -> u64 {
+        let default = parley_core::voice::DEFAULT_MAX_MS;
+        self.voice_max_seconds
+            .map_or(default, |s| s.saturating_mul(1000).clamp(1000, default))
+    }
+
     /// `ws(s)://<base>/cable`.
     pub fn cable_url(&self) -> String {
         let origin = self.api_origin();
@@ -159,6 +169,17 @@ mod tests {
         assert_eq!(c.locale.as_deref(), Some("ar"));
         assert_eq!(c.theme.as_deref(), Some("dark"));
         assert_eq!(c.max_file_bytes, 1000);
+        assert_eq!(c.voice_max_ms(), 15 * 60 * 1000);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_shorter_voice_limit_is_honoured_a_longer_one_is_not() {
+        let short = Config::from_json(r#"{"voiceMaxSeconds":5}"#).unwrap();
+        assert_eq!(short.voice_max_ms(), 5_000);
+        let long = Config::from_json(r#"{"voiceMaxSeconds":3600}"#).unwrap();
+        assert_eq!(long.voice_max_ms(), 15 * 60 * 1000);
+        let zero = Config::from_json(r#"{"voiceMaxSeconds":0}"#).unwrap();
+        assert_eq!(zero.voice_max_ms(), 1_000);
     }
 
     #[wasm_bindgen_test]

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod host_events;
 pub mod outbox_store;
 pub mod page;
+pub mod recorder;
 pub mod resize;
 pub mod socket;
 pub mod storage;

@@ -16,6 +16,10 @@ pub struct MessagesState {
     rows: StoredValue<HashMap<RowKey, RwSignal<Row>>>,
     /// Row keys in display order.
     pub order: RwSignal<Vec<RowKey>>,
+    /// The owner the state was made under: every row's signal is made under it, so a row
+    /// lives as long as the conversation, whichever component (a recorder's button, a
+    /// dialog) happened to add it.
+    owner: StoredValue<Option<Owner>>,
 }
 
 impl Default for MessagesState {
@@ -30,6 +34,7 @@ impl MessagesState {
             store: StoredValue::new(MessageStore::new()),
             rows: StoredValue::new(HashMap::new()),
             order: RwSignal::new(Vec::new()),
+            owner: StoredValue::new(Owner::current()),
         }
     }
 
@@ -63,6 +68,12 @@ impl MessagesState {
     pub fn timeline(&self, day_of: impl Fn(i64) -> i64, unread_after: Option<i64>) -> Vec<Item> {
         self.store
             .with_value(|s| parley_core::timeline::build(s.rows(), day_of, unread_after))
+    }
+
+    /// The images of the loaded messages in display order, for the lightbox.
+    pub fn images(&self) -> Vec<parley_core::gallery::GalleryImage> {
+        self.store
+            .with_value(|s| parley_core::gallery::images(s.rows()))
     }
 
     /// The last row's key, to tell "a message was appended" from "history was prepended".
@@ -230,9 +241,15 @@ impl MessagesState {
         let existing = self.row(key);
         match existing {
             Some(signal) => signal.set(row),
-            None => self.rows.update_value(|rows| {
-                rows.insert(key.clone(), RwSignal::new(row));
-            }),
+            None => {
+                let signal = match self.owner.get_value() {
+                    Some(owner) => owner.with(|| RwSignal::new(row)),
+                    None => RwSignal::new(row),
+                };
+                self.rows.update_value(|rows| {
+                    rows.insert(key.clone(), signal);
+                });
+            }
         }
     }
 
@@ -277,6 +294,20 @@ mod tests {
     fn in_owner(f: impl FnOnce()) {
         let owner = Owner::new();
         owner.with(f);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_row_added_by_a_short_lived_component_outlives_it() {
+        in_owner(|| {
+            let state = MessagesState::new();
+            let component = Owner::new();
+            component.with(|| {
+                state.upsert(message(1, 100, None));
+            });
+            component.cleanup();
+            let row = state.row(&state.last_key().unwrap()).unwrap();
+            assert_eq!(row.try_get_untracked().map(|r| r.message.id), Some(1));
+        });
     }
 
     #[wasm_bindgen_test]

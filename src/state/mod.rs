@@ -10,3 +10,4 @@ pub mod outbox;
 pub mod sending;
 pub mod session;
 pub mod typing;
+pub mod voice_note;

@@ -1,13 +1,15 @@
 //! A message's attachments: images as thumbnails (their box reserved before they load, so
-//! the log does not jump), video and audio in the browser's own players, anything else as
-//! a chip with name, size and download. A file that fails to load, or whose URL is not
-//! safe to use, degrades to the chip.
+//! the log does not jump) that open in the chat's lightbox, video and audio in the
+//! browser's own players, anything else as a chip with name, size and download. A file
+//! that fails to load, or whose URL is not safe to use, degrades to the chip.
 
 use leptos::prelude::*;
 use parley_core::attachment::{file_name, safe_url, thumb_box};
+use parley_core::gallery::GalleryImage;
 use parley_wire::{Attachment, FileType};
 
 use crate::i18n::{t, t_args};
+use crate::ui::lightbox::Lightbox;
 
 const THUMB_MAX_W: u32 = 280;
 const THUMB_MAX_H: u32 = 240;
@@ -53,22 +55,55 @@ fn AttachmentView(attachment: Attachment) -> impl IntoView {
             let (w, h) = thumb_box(attachment.width, attachment.height, THUMB_MAX_W, THUMB_MAX_H)
                 .unwrap_or((THUMB_MAX_W, THUMB_MAX_H * 3 / 4));
             let alt = t_args("attachment.image_alt", &[("name", &name)]);
-            view! {
-                <Show when=move || !broken.get() fallback=chip>
-                    <a class="parley-thumb" href=url.clone() target="_blank" rel="noopener noreferrer" data-testid="attachment-image">
-                        <img
-                            src=thumb.clone()
-                            alt=alt.clone()
-                            width=w
-                            height=h
-                            loading="lazy"
-                            decoding="async"
-                            on:error=move |_| broken.set(true)
-                        />
-                    </a>
-                </Show>
+            let img = move || {
+                view! {
+                    <img
+                        src=thumb.clone()
+                        alt=alt.clone()
+                        width=w
+                        height=h
+                        loading="lazy"
+                        decoding="async"
+                        on:error=move |_| broken.set(true)
+                    />
+                }
+            };
+            // In a chat screen the thumbnail opens the lightbox; elsewhere (or for a file
+            // the lightbox cannot show) it links to the image.
+            let opens = Lightbox::from_context().zip(GalleryImage::of(&attachment));
+            match opens {
+                Some((lightbox, image)) => {
+                    let label = t_args("lightbox.open", &[("name", &name)]);
+                    let id = image.id;
+                    view! {
+                        <Show when=move || !broken.get() fallback=chip.clone()>
+                            <button
+                                type="button"
+                                class="parley-thumb"
+                                data-testid="attachment-image"
+                                aria-haspopup="dialog"
+                                aria-label=label.clone()
+                                data-lightbox-id=id
+                                on:click={
+                                    let image = image.clone();
+                                    move |_| lightbox.open(image.clone())
+                                }
+                            >
+                                {img.clone()}
+                            </button>
+                        </Show>
+                    }
+                    .into_any()
+                }
+                None => view! {
+                    <Show when=move || !broken.get() fallback=chip.clone()>
+                        <a class="parley-thumb" href=url.clone() target="_blank" rel="noopener noreferrer" data-testid="attachment-image">
+                            {img.clone()}
+                        </a>
+                    </Show>
+                }
+                .into_any(),
             }
-            .into_any()
         }
         FileType::Video => view! {
             <Show when=move || !broken.get() fallback=chip>

@@ -13,6 +13,7 @@ use crate::ui::app::Loading;
 use crate::ui::composer::Composer;
 use crate::ui::connection_banner::ConnectionBanner;
 use crate::ui::conversation_header::ConversationHeader;
+use crate::ui::lightbox::{Lightbox, LightboxDialog};
 use crate::ui::message_list::MessageList;
 use crate::ui::send_toast::SendToast;
 use crate::ui::shortcuts_help::{asks_for_help, ShortcutsHelp};
@@ -98,6 +99,8 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
         }
     });
     let embedded = config.conversation_id.is_some() && !config.demo;
+    // Outside the log: the virtualized rows come and go, the lightbox stays.
+    let lightbox = Lightbox::provide();
 
     // Files dragged onto the conversation join the composer's tray. Enter and leave fire
     // for every child crossed, so the hint counts them to know when the drag has left.
@@ -189,6 +192,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
             <SendToast chat=chat/>
             <Composer chat=chat/>
             <ShortcutsHelp open=help rich_text=config.features.rich_text_editor/>
+            <LightboxDialog chat=chat lightbox=lightbox/>
         </section>
     }
     .into_any()

@@ -14,10 +14,12 @@ use crate::state::canned::{variables, CannedSearch};
 use crate::state::conversation::ChatState;
 use crate::state::sending::{char_count, validate, ComposeError, MAX_CONTENT_CHARS};
 use crate::state::session::SessionCtx;
+use crate::state::voice_note::VoiceRecorder;
 use crate::ui::attachment_tray::AttachmentTray;
 use crate::ui::canned_picker::{option_id, CannedPicker, LISTBOX_ID};
 use crate::ui::format_toolbar::{apply_format, shortcut_of, ComposerPreview, FormatToolbar};
 use crate::ui::reply_quote::describe;
+use crate::ui::voice_recorder::{MicButton, RecorderPanel};
 use parley_core::telemetry::TelemetryEvent;
 
 /// The strings of the attach button, in one place for the message catalogs.
@@ -48,6 +50,11 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
     });
     let canned = CannedSearch::new();
     let telemetry = Telemetry::from_context();
+    // Voice notes, when the config turns them on.
+    let voice = use_context::<SessionCtx>()
+        .map(|s| s.config())
+        .filter(|c| c.features.voice_messages)
+        .map(|c| VoiceRecorder::new(c.voice_max_ms()));
     let rich_text = expect_context::<SessionCtx>()
         .config()
         .features
@@ -303,6 +310,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                 }
             })}
             <AttachmentTray chat=chat/>
+            {voice.map(|voice| view! { <RecorderPanel voice=voice chat=chat/> })}
             {rich_text.then(|| view! { <FormatToolbar input=input/> })}
             <div class="parley-composer-box" class:parley-composer-over=move || over_limit.get()>
                 <textarea
@@ -361,6 +369,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                             <path d="M10.5 4.5l-5 5a1.5 1.5 0 002 2l5.5-5.5a3 3 0 00-4-4L3.5 7.5a4.5 4.5 0 006.5 6.5l4-4" fill="none" stroke="currentColor" stroke-width="1.3" stroke-linecap="round" stroke-linejoin="round"/>
                         </svg>
                     </button>
+                    {voice.map(|voice| view! { <MicButton voice=voice/> })}
                     <span
                         class="parley-counter"
                         class:parley-counter-over=move || over_limit.get()

@@ -38,7 +38,8 @@ describe('attachments in the log', { timeout: 120_000 }, () => {
     assert.ok(img.natural > 0, 'the image loaded');
     assert.match(img.alt, /^Image: /);
     assert.match(img.src, /^(https?:\/\/|\/)/);
-    assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+    // A button that opens the lightbox (tests/e2e/lightbox.test.mjs), not a link away.
+    assert.equal(await link.evaluate((el) => el.tagName), 'BUTTON');
   });
 
   test('a file is a chip with name, size and a download that serves it', async () => {

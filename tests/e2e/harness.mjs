@@ -308,3 +308,8 @@ export async function makeLongConversation(server, count) {
 export async function cleanupTempDir(dir) {
   if (dir) await rm(dir, { recursive: true, force: true });
 }
+
+/** Chromium flags for a fake microphone (a beeping test signal) whose permission is
+ * granted without a prompt: pass to launchBrowser. Without the second flag, headless
+ * Chromium denies the permission, which is how a test meets a refusal. */
+export const FAKE_MICROPHONE_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];

@@ -178,7 +178,25 @@ pub fn accepted_mime(mime: &str, file_name: &str) -> Option<String> {
     let media = ["image/", "audio/", "video/"]
         .iter()
         .any(|p| essence.starts_with(p) && essence.len() > p.len());
-    (media || ACCEPTED_DOCUMENT_TYPES.contains(&essence.as_str())).then_some(essence)
+    if !(media || ACCEPTED_DOCUMENT_TYPES.contains(&essence.as_str())) {
+        return None;
+    }
+    // An audio file keeps its codec: `audio/ogg; codecs=opus` is what tells a channel
+    // (WhatsApp, Telegram) that a voice note is Opus, not Vorbis.
+    let codecs = essence
+        .starts_with("audio/")
+        .then(|| {
+            mime.split(';').skip(1).find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                let v = v.trim().trim_matches('"').to_ascii_lowercase();
+                (k.trim().eq_ignore_ascii_case("codecs") && !v.is_empty()).then_some(v)
+            })
+        })
+        .flatten();
+    Some(match codecs {
+        Some(c) => format!("{essence}; codecs={c}"),
+        None => essence,
+    })
 }
 
 /// Why a file cannot be attached; the message names the file and says what to do.

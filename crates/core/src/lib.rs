@@ -2,6 +2,7 @@
 //! tested natively (`cargo test -p parley-core`).
 //!
 //! - [`attachment`]: safe attachment URLs, names, sizes and reserved image boxes.
+//! - [`gallery`]: the images the lightbox moves through, in display order.
 //! - [`canned`]: the `/` picker's trigger, inserting a response, filling its variables.
 //! - [`formatting`]: the rich text editor's commands (bold, lists, link…) as markdown edits.
 //! - [`telemetry`]: the events reported to the embedder (never message text).
@@ -11,6 +12,8 @@
 //!   only http/https/mailto/tel links, no images loaded, bare URLs linked).
 //! - [`timeline`]: the displayed log: day separators, the unread divider, sender groups.
 //! - [`i18n`]: the message catalogs (en, ar, fr), locale negotiation, placeholders.
+//! - [`voice`]: voice notes' length limit and warning, timer, meter, microphone errors,
+//!   file name.
 //! - [`viewport`]: the arithmetic of the virtualized list (windows, padding, anchoring).
 //! - [`connection`]: the sans-IO ActionCable connection; subscribes, notices a dead socket
 //!   by its silence, reconnects with jittered backoff, resyncs after an outage.
@@ -21,6 +24,7 @@ pub mod attachment;
 pub mod canned;
 pub mod connection;
 pub mod formatting;
+pub mod gallery;
 pub mod i18n;
 pub mod markdown;
 pub mod outbox;
@@ -28,3 +32,4 @@ pub mod store;
 pub mod telemetry;
 pub mod timeline;
 pub mod viewport;
+pub mod voice;

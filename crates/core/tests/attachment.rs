@@ -86,6 +86,15 @@ fn media_and_chatwoots_documents_are_accepted_others_are_not() {
         accepted_mime("Text/Plain; charset=utf-8", "a.txt").as_deref(),
         Some("text/plain")
     );
+    // A voice note's codec stays with it (and only the codec).
+    assert_eq!(
+        accepted_mime("audio/ogg; codecs=opus", "voice-note.ogg").as_deref(),
+        Some("audio/ogg; codecs=opus")
+    );
+    assert_eq!(
+        accepted_mime("Audio/WebM;codecs=\"OPUS\"; rate=48000", "v.webm").as_deref(),
+        Some("audio/webm; codecs=opus")
+    );
     assert!(accepted_mime("application/pdf", "a.pdf").is_some());
     assert!(accepted_mime("application/x-7z-compressed", "a.7z").is_some());
     assert_eq!(accepted_mime("application/x-msdownload", "setup.exe"), None);
