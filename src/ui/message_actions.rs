@@ -62,6 +62,28 @@ pub fn MessageActions(
             }
         });
     };
+    // Keyboard flow of the confirmation: it opens with the focus on Cancel (the safe
+    // answer); Escape or Cancel closes it and gives the focus back to Delete.
+    let cancel_button = NodeRef::<leptos::html::Button>::new();
+    let delete_button = NodeRef::<leptos::html::Button>::new();
+    let refocus_delete = StoredValue::new(false);
+    Effect::new(move |_| {
+        if let Some(el) = cancel_button.get() {
+            let _ = el.focus();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(el) = delete_button.get() {
+            if refocus_delete.get_value() {
+                refocus_delete.set_value(false);
+                let _ = el.focus();
+            }
+        }
+    });
+    let back_to_idle = move || {
+        refocus_delete.set_value(true);
+        state.set(DeleteState::Idle);
+    };
     view! {
         <Show when=move || can_reply.get() || can_edit_queued.get()>
             <div class="parley-message-actions">
@@ -80,19 +102,28 @@ pub fn MessageActions(
                         </Show>
                         <Show when=move || can_delete.get()>
                             <button type="button" class="parley-link-button parley-action" data-testid="delete-message"
+                                node_ref=delete_button
                                 on:click=move |_| state.set(DeleteState::Confirming)>
                                 {t("actions.delete")}
                             </button>
                         </Show>
                     }.into_any(),
                     DeleteState::Confirming => view! {
-                        <span class="parley-confirm" role="group" aria-label=t("actions.confirm_group")>
+                        <span class="parley-confirm" role="group" aria-label=t("actions.confirm_group")
+                            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                                if ev.key() == "Escape" {
+                                    ev.prevent_default();
+                                    ev.stop_propagation();
+                                    back_to_idle();
+                                }
+                            }>
                             <span>{t("actions.confirm_question")}</span>
                             <button type="button" class="parley-link-button parley-danger-link" data-testid="confirm-delete" on:click=confirm>
                                 {t("actions.delete")}
                             </button>
                             <button type="button" class="parley-link-button" data-testid="cancel-delete"
-                                on:click=move |_| state.set(DeleteState::Idle)>
+                                node_ref=cancel_button
+                                on:click=move |_| back_to_idle()>
                                 {t("common.cancel")}
                             </button>
                         </span>
