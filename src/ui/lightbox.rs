@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use parley_core::gallery::{neighbour, position, GalleryImage};
 use wasm_bindgen::JsCast;
 
+use crate::i18n::{number, t, t_args};
 use crate::state::conversation::ChatState;
 
 /// The lightbox of one chat screen, shared (as context) with the thumbnails in its log.
@@ -109,41 +110,48 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
         }
     });
 
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-        // The browser lets Tab leave a modal dialog for its own toolbar, and focus lands on
-        // the page's body on the way back, where the arrows do nothing: wrap instead.
-        "Tab" => {
-            if let Some(el) = dialog.get_untracked() {
-                if wrap_tab(&el, ev.shift_key()) {
-                    ev.prevent_default();
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        // Right to left, the previous image is on the right: the arrows follow the layout.
+        let rtl = dialog
+            .get_untracked()
+            .and_then(|el| el.closest("[dir=rtl]").ok().flatten())
+            .is_some();
+        match (ev.key().as_str(), rtl) {
+            // The browser lets Tab leave a modal dialog for its own toolbar, and focus lands on
+            // the page's body on the way back, where the arrows do nothing: wrap instead.
+            ("Tab", _) => {
+                if let Some(el) = dialog.get_untracked() {
+                    if wrap_tab(&el, ev.shift_key()) {
+                        ev.prevent_default();
+                    }
                 }
             }
-        }
-        "Escape" => {
-            ev.prevent_default();
-            lightbox.close();
-        }
-        "ArrowLeft" | "ArrowUp" | "PageUp" => {
-            ev.prevent_default();
-            step(-1);
-        }
-        "ArrowRight" | "ArrowDown" | "PageDown" => {
-            ev.prevent_default();
-            step(1);
-        }
-        "Home" | "End" => {
-            ev.prevent_default();
-            let images = chat.messages.images();
-            let end = if ev.key() == "Home" {
-                images.first()
-            } else {
-                images.last()
-            };
-            if let Some(image) = end {
-                lightbox.shown.set(Some(image.clone()));
+            ("Escape", _) => {
+                ev.prevent_default();
+                lightbox.close();
             }
+            ("ArrowLeft", false) | ("ArrowRight", true) | ("ArrowUp" | "PageUp", _) => {
+                ev.prevent_default();
+                step(-1);
+            }
+            ("ArrowRight", false) | ("ArrowLeft", true) | ("ArrowDown" | "PageDown", _) => {
+                ev.prevent_default();
+                step(1);
+            }
+            ("Home" | "End", _) => {
+                ev.prevent_default();
+                let images = chat.messages.images();
+                let end = if ev.key() == "Home" {
+                    images.first()
+                } else {
+                    images.last()
+                };
+                if let Some(image) = end {
+                    lightbox.shown.set(Some(image.clone()));
+                }
+            }
+            _ => {}
         }
-        _ => {}
     };
 
     // A click on the dim area around the image (not on the image or a control) closes.
@@ -174,7 +182,7 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
             aria-modal="true"
             // Focusable itself, so a click on the picture keeps focus (and the keys) inside.
             tabindex="-1"
-            aria-label=move || format!("{}: {}", text::IMAGE, name())
+            aria-label=move || t_args("lightbox.label", &[("name", &name())])
             node_ref=dialog
             on:keydown=on_keydown
             // Closed by the browser itself (a close request): the state follows.
@@ -187,7 +195,7 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
             <div class="parley-lightbox-bar">
                 <span class="parley-lightbox-name" data-testid="lightbox-name" title=name>{name}</span>
                 <span class="parley-lightbox-place" data-testid="lightbox-place">
-                    {move || place.get().map(|(at, count)| text::place(at + 1, count))}
+                    {move || place.get().map(|(at, count)| place_label(at + 1, count))}
                 </span>
                 <a
                     class="parley-button parley-button-quiet"
@@ -196,13 +204,13 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
                     rel="noopener noreferrer"
                     data-testid="lightbox-original"
                 >
-                    {text::OPEN_ORIGINAL}
+                    {t("lightbox.open_original")}
                 </a>
                 <button
                     type="button"
                     class="parley-button parley-lightbox-close"
                     data-testid="lightbox-close"
-                    aria-label=text::CLOSE
+                    aria-label=t("common.close")
                     node_ref=close_button
                     on:click=move |_| lightbox.close()
                 >
@@ -216,14 +224,14 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
                     type="button"
                     class="parley-button parley-lightbox-step parley-lightbox-prev"
                     data-testid="lightbox-prev"
-                    aria-label=text::PREVIOUS
+                    aria-label=t("lightbox.previous")
                     hidden=alone
                     // Not `disabled`: a focused button that turns disabled drops focus out
                     // of the dialog, and the arrows with it.
                     aria-disabled=move || (!has_prev()).to_string()
                     on:click=move |_| step(-1)
                 >
-                    <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
+                    <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon parley-icon-directional">
                         <path d="M10 3L5 8l5 5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
                     </svg>
                 </button>
@@ -231,7 +239,7 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
                     when=move || !failed.get()
                     fallback=move || view! {
                         <p class="parley-lightbox-error" role="alert" data-testid="lightbox-error">
-                            {text::FAILED}
+                            {t("lightbox.failed")}
                         </p>
                     }
                 >
@@ -250,12 +258,12 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
                     type="button"
                     class="parley-button parley-lightbox-step parley-lightbox-next"
                     data-testid="lightbox-next"
-                    aria-label=text::NEXT
+                    aria-label=t("lightbox.next")
                     hidden=alone
                     aria-disabled=move || (!has_next()).to_string()
                     on:click=move |_| step(1)
                 >
-                    <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
+                    <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon parley-icon-directional">
                         <path d="M6 3l5 5-5 5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
                     </svg>
                 </button>
@@ -315,16 +323,10 @@ fn return_focus(dialog: &web_sys::HtmlDialogElement, opened_from: Option<i64>) {
     }
 }
 
-/// The lightbox's words, in one place.
-mod text {
-    pub const IMAGE: &str = "Image";
-    pub const OPEN_ORIGINAL: &str = "Open original";
-    pub const CLOSE: &str = "Close";
-    pub const PREVIOUS: &str = "Previous image";
-    pub const NEXT: &str = "Next image";
-    pub const FAILED: &str = "This image could not be loaded. Try “Open original”.";
-
-    pub fn place(n: usize, count: usize) -> String {
-        format!("{n} of {count}")
-    }
+/// "2 of 5", with the locale's digits.
+fn place_label(n: usize, count: usize) -> String {
+    t_args(
+        "lightbox.place",
+        &[("n", &number(n)), ("count", &number(count))],
+    )
 }

@@ -9,6 +9,7 @@ use parley_core::voice::{self, Limit, MicError};
 use parley_media::Container;
 
 use crate::effects::telemetry::Telemetry;
+use crate::i18n::t;
 use crate::state::conversation::ChatState;
 use crate::state::voice_note::{Phase, Preview, StoppedBy, VoiceRecorder};
 
@@ -21,8 +22,8 @@ pub fn MicButton(voice: VoiceRecorder) -> impl IntoView {
             type="button"
             class="parley-button parley-mic"
             data-testid="voice-record"
-            aria-label=text::RECORD
-            title=text::RECORD
+            aria-label=t("voice.record")
+            title=t("voice.record")
             disabled=busy
             on:click=move |_| voice.start()
         >
@@ -70,32 +71,32 @@ pub fn RecorderPanel(voice: VoiceRecorder, chat: ChatState) -> impl IntoView {
                 Phase::Asking => view! {
                     <div class="parley-voice-row" role="status">
                         <span class="parley-spinner" aria-hidden="true"></span>
-                        <span class="parley-voice-text">{text::ASKING}</span>
+                        <span class="parley-voice-text">{t("voice.asking")}</span>
                         <button type="button" class="parley-button parley-button-quiet" data-testid="voice-cancel"
                             on:click=move |_| voice.cancel()>
-                            {text::CANCEL}
+                            {t("common.cancel")}
                         </button>
                     </div>
                 }.into_any(),
                 Phase::Recording => view! {
                     <div class="parley-voice-row" class:parley-voice-near=move || matches!(limit.get(), Limit::Near { .. })>
                         <span class="parley-voice-dot" aria-hidden="true"></span>
-                        <span class="parley-voice-text">{text::RECORDING}</span>
+                        <span class="parley-voice-text">{t("voice.recording")}</span>
                         <span class="parley-voice-timer" role="timer" data-testid="voice-timer"
-                            aria-label=move || voice::spoken_length(voice.elapsed_ms.get())>
+                            aria-label=move || text::spoken_length(voice.elapsed_ms.get())>
                             {move || voice::clock_label(voice.elapsed_ms.get())}
                         </span>
                         <LevelMeter voice=voice/>
                         <button type="button" class="parley-button parley-button-quiet" data-testid="voice-cancel"
                             on:click=move |_| voice.cancel()>
-                            {text::CANCEL}
+                            {t("common.cancel")}
                         </button>
                         <button type="button" class="parley-button parley-button-primary" data-testid="voice-stop"
                             node_ref=stop_button on:click=move |_| voice.stop()>
                             <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
                                 <rect x="3.5" y="3.5" width="9" height="9" rx="1.5" fill="currentColor"/>
                             </svg>
-                            {text::STOP}
+                            {t("voice.stop")}
                         </button>
                     </div>
                     <p class="parley-voice-warning" role="status" data-testid="voice-warning"
@@ -106,7 +107,7 @@ pub fn RecorderPanel(voice: VoiceRecorder, chat: ChatState) -> impl IntoView {
                 Phase::Finishing => view! {
                     <div class="parley-voice-row" role="status">
                         <span class="parley-spinner" aria-hidden="true"></span>
-                        <span class="parley-voice-text">{text::FINISHING}</span>
+                        <span class="parley-voice-text">{t("voice.finishing")}</span>
                     </div>
                 }.into_any(),
                 Phase::Preview(preview) => view! {
@@ -135,7 +136,7 @@ fn LevelMeter(voice: VoiceRecorder) -> impl IntoView {
         <span
             class="parley-voice-meter"
             role="meter"
-            aria-label=text::LEVEL
+            aria-label=t("voice.level")
             aria-valuemin="0"
             aria-valuemax="100"
             aria-valuenow=move || level().to_string()
@@ -173,14 +174,14 @@ fn PreviewRow(
             </span>
             <button type="button" class="parley-button parley-button-quiet" data-testid="voice-discard"
                 on:click=move |_| voice.discard()>
-                {text::DISCARD}
+                {t("voice.discard")}
             </button>
             <button type="button" class="parley-button parley-button-primary" data-testid="voice-send"
                 node_ref=send_button on:click=move |_| voice.send(chat, telemetry)>
                 <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
                     <path d="M2 8l11-5-4 11-2-4.5z" fill="currentColor"/>
                 </svg>
-                {text::SEND}
+                {t("composer.send")}
             </button>
         </div>
         {kept.map(|k| view! { <p class="parley-voice-notice" data-testid="voice-kept">{k}</p> })}
@@ -203,11 +204,11 @@ fn MicProblem(error: MicError, voice: VoiceRecorder) -> impl IntoView {
                     voice.dismiss_error();
                     voice.start();
                 }>
-                    {text::TRY_AGAIN}
+                    {t("common.try_again")}
                 </button>
                 <button type="button" class="parley-button parley-button-quiet" data-testid="voice-dismiss"
                     on:click=move |_| voice.dismiss_error()>
-                    {text::DISMISS}
+                    {t("common.dismiss")}
                 </button>
             </div>
         </div>
@@ -217,94 +218,79 @@ fn MicProblem(error: MicError, voice: VoiceRecorder) -> impl IntoView {
 /// The recorder's words, in one place.
 mod text {
     use super::*;
+    use crate::i18n::{t_args, t_count};
 
-    pub const RECORD: &str = "Record a voice note";
-    pub const ASKING: &str = "Waiting for access to the microphone… (your browser may be asking)";
-    pub const RECORDING: &str = "Recording";
-    pub const LEVEL: &str = "Microphone level";
-    pub const CANCEL: &str = "Cancel";
-    pub const STOP: &str = "Stop";
-    pub const FINISHING: &str = "Preparing the voice note…";
-    pub const DISCARD: &str = "Discard";
-    pub const SEND: &str = "Send";
-    pub const TRY_AGAIN: &str = "Try again";
-    pub const DISMISS: &str = "Dismiss";
+    /// A length said in words, in the locale: "4 seconds", "1 minute 5 seconds".
+    pub fn spoken_length(ms: u64) -> String {
+        let s = (ms / 1000) as usize;
+        let (m, s) = (s / 60, s % 60);
+        match (m, s) {
+            (0, s) => t_count("voice.seconds", s, &[]),
+            (m, 0) => t_count("voice.minutes", m, &[]),
+            (m, s) => t_args(
+                "voice.minutes_seconds",
+                &[
+                    ("minutes", &t_count("voice.minutes", m, &[])),
+                    ("seconds", &t_count("voice.seconds", s, &[])),
+                ],
+            ),
+        }
+    }
 
     pub fn near_limit(max_ms: u64) -> String {
-        format!(
-            "Less than {} left: recording stops by itself at {}.",
-            voice::spoken_length(voice::warn_window_ms(max_ms)),
-            voice::clock_label(max_ms)
+        t_args(
+            "voice.near_limit",
+            &[
+                ("left", &spoken_length(voice::warn_window_ms(max_ms))),
+                ("limit", &voice::clock_label(max_ms)),
+            ],
         )
     }
 
     pub fn limit_reached(max_ms: u64) -> String {
-        format!(
-            "Recording stopped at the {} limit. Listen, then send or discard it.",
-            voice::clock_label(max_ms)
+        t_args(
+            "voice.limit_reached",
+            &[("limit", &voice::clock_label(max_ms))],
         )
     }
 
     pub fn interrupted(e: &MicError) -> String {
-        let why = match e {
-            MicError::Lost => {
-                "the microphone went away (unplugged, or its permission withdrawn)".to_owned()
-            }
-            MicError::Recorder(detail) => format!("the recording failed ({detail})"),
-            other => problem(other).0.to_owned(),
-        };
-        format!("Recording stopped: {why}. What was recorded up to then is kept below.")
+        match e {
+            MicError::Lost => t("voice.interrupted.lost").to_owned(),
+            MicError::Recorder(detail) => t_args("voice.interrupted.failed", &[("detail", detail)]),
+            other => t_args("voice.interrupted.other", &[("why", problem(other).0)]),
+        }
     }
 
     pub fn format(container: Container) -> &'static str {
         match container {
             Container::Ogg => "OGG/Opus",
             Container::Webm => "WebM",
-            Container::Other => "as recorded",
+            Container::Other => t("voice.format.as_recorded"),
         }
     }
 
     pub fn kept_webm(why: &str) -> String {
-        format!(
-            "This note will be sent as WebM, not OGG: {why}. Some channels (WhatsApp) may not play it."
-        )
+        t_args("voice.kept_webm", &[("why", why)])
     }
 
     /// (what happened, how to fix it)
     pub fn problem(e: &MicError) -> (&'static str, String) {
-        match e {
-            MicError::Denied => (
-                "Parley can't use your microphone: access was denied.",
-                "To allow it, click the icon at the left of the address bar (the lock or the site settings), set Microphone to Allow, then press Try again. If your organisation manages this browser, its policy may block the microphone.".into(),
-            ),
-            MicError::BlockedByPage => (
-                "The page Parley is embedded in does not allow the microphone.",
-                "Open Parley in its own tab, or ask the page's owner to allow it (the frame needs allow=\"microphone\").".into(),
-            ),
-            MicError::NoMicrophone => (
-                "No microphone was found.",
-                "Connect a microphone or a headset, check it is turned on in your system's sound settings, then press Try again.".into(),
-            ),
-            MicError::Busy => (
-                "The microphone could not be started.",
-                "Another app or tab may be using it (a call, a recorder): close it, or check your system's privacy settings allow this browser to use the microphone, then press Try again.".into(),
-            ),
-            MicError::InsecureContext => (
-                "Recording needs a secure connection.",
-                "Browsers only give the microphone to pages served over https://. Open Parley at an https:// address.".into(),
-            ),
-            MicError::Unsupported => (
-                "This browser can't record audio.",
-                "Use a current version of Chrome, Edge, Firefox or Safari.".into(),
-            ),
-            MicError::Lost => (
-                "The microphone went away.",
-                "Check it is connected, then press Try again.".into(),
-            ),
-            MicError::Recorder(detail) => (
-                "The recording failed.",
-                format!("The browser said: {detail}. Press Try again; if it keeps failing, reload the page."),
-            ),
-        }
+        let (what, fix) = match e {
+            MicError::Denied => ("voice.denied.what", "voice.denied.fix"),
+            MicError::BlockedByPage => ("voice.blocked.what", "voice.blocked.fix"),
+            MicError::NoMicrophone => ("voice.no_mic.what", "voice.no_mic.fix"),
+            MicError::Busy => ("voice.busy.what", "voice.busy.fix"),
+            MicError::InsecureContext => ("voice.insecure.what", "voice.insecure.fix"),
+            MicError::Unsupported => ("voice.unsupported.what", "voice.unsupported.fix"),
+            MicError::Lost => ("voice.lost.what", "voice.lost.fix"),
+            MicError::Recorder(detail) => {
+                return (
+                    t("voice.failed.what"),
+                    t_args("voice.failed.fix", &[("detail", detail)]),
+                )
+            }
+        };
+        (t(what), t(fix).to_owned())
     }
 }
