@@ -276,3 +276,98 @@ describe('languages', { timeout: 180_000 }, () => {
     }
   });
 });
+
+/** Arabic-Indic digits as Latin ones, so a place ("٣ من ٤") reads the same in any numbering. */
+const latinDigits = (s) => s.replace(/[\u0660-\u0669]/g, (d) => String(d.charCodeAt(0) - 0x0660));
+/** Without the invisible marks that isolate values inside a right-to-left sentence. */
+const unisolated = (s) => s.replace(/[\u2066-\u2069]/g, '');
+
+describe('the voice recorder and the lightbox in other languages', { timeout: 180_000 }, () => {
+  let server;
+
+  before(async () => {
+    server = await Server.start({ demo: true });
+    // Three images from the customer, so the lightbox has somewhere to move to.
+    const { inbox, contact, conversation } = server.customerIds();
+    const body = new FormData();
+    const { PNG } = await import('pngjs');
+    for (const [name, rgb] of [['red.png', [200, 40, 40]], ['green.png', [40, 160, 60]], ['blue.png', [40, 60, 200]]]) {
+      const image = new PNG({ width: 40, height: 30 });
+      for (let i = 0; i < 40 * 30; i++) image.data.set([...rgb, 255], i * 4);
+      body.append('attachments[]', new Blob([PNG.sync.write(image)], { type: 'image/png' }), name);
+    }
+    const res = await fetch(`${server.baseUrl}/public/api/v1/inboxes/${inbox}/contacts/${contact}/conversations/${conversation}/messages`, { method: 'POST', body });
+    assert.equal(res.status, 200, await res.text());
+  });
+
+  after(async () => {
+    await server?.dispose();
+  });
+
+  test('a refused microphone is explained in French, with how to allow it', async () => {
+    // A fake device but no automatic grant: headless Chromium refuses the prompt.
+    const browser = await launchBrowser(['--use-fake-device-for-media-stream']);
+    try {
+      const page = await pageIn(browser, 'fr-FR');
+      await page.goto(server.info.agentUrl);
+      await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
+      const mic = page.locator('[data-testid=voice-record]');
+      assert.equal(await mic.getAttribute('aria-label'), 'Enregistrer un message vocal');
+      await mic.click();
+      const problem = page.locator('[data-testid=voice-error]');
+      await problem.waitFor();
+      assert.equal((await problem.locator('.parley-voice-problem-what').textContent()).trim(),
+        'Parley ne peut pas utiliser votre micro : l’accès a été refusé.');
+      assert.match(await problem.locator('.parley-voice-problem-fix').textContent(), /barre d’adresse.*Micro sur Autoriser/);
+      assert.equal((await page.locator('[data-testid=voice-retry]').textContent()).trim(), 'Réessayer');
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('the lightbox in Arabic: its labels, and ArrowLeft goes to the next image, the arrows pointing the other way', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await pageIn(browser, 'ar');
+      await page.goto(server.info.agentUrl);
+      assert.equal(await page.locator('.parley').first().getAttribute('dir'), 'rtl');
+      const thumbs = page.locator('[data-testid=attachment-image]');
+      await thumbs.nth(2).waitFor();
+      const count = await thumbs.count();
+      // The next-to-last image: there is one before it and one after it.
+      await thumbs.nth(count - 2).click();
+      const dialog = page.locator('[data-testid=lightbox][open]');
+      await dialog.waitFor();
+      const place = async () => latinDigits((await page.locator('[data-testid=lightbox-place]').textContent()).trim());
+      assert.equal(await place(), `${count - 1} من ${count}`);
+      assert.equal(unisolated(await dialog.getAttribute('aria-label')), 'صورة: green.png');
+      assert.equal(await page.locator('[data-testid=lightbox-next]').getAttribute('aria-label'), 'الصورة التالية');
+      assert.equal(await page.locator('[data-testid=lightbox-prev]').getAttribute('aria-label'), 'الصورة السابقة');
+      assert.equal((await page.locator('[data-testid=lightbox-original]').textContent()).trim(), 'فتح الأصل');
+      assert.equal(await page.locator('[data-testid=lightbox-close]').getAttribute('aria-label'), 'إغلاق');
+
+      // Mirrored: "previous" is on the right, its chevron points right; "next" on the left.
+      const prev = await box(page.locator('[data-testid=lightbox-prev]'));
+      const next = await box(page.locator('[data-testid=lightbox-next]'));
+      assert.ok(prev.x > next.x, `previous (x ${prev.x}) is right of next (x ${next.x})`);
+      const flipped = await page.locator('[data-testid=lightbox-prev] svg').evaluate((el) => getComputedStyle(el).transform);
+      assert.equal(flipped, 'matrix(-1, 0, 0, 1, 0, 0)', 'the previous chevron is turned');
+
+      // ArrowLeft moves on, towards the left where "next" is; ArrowRight goes back.
+      await page.keyboard.press('ArrowLeft');
+      await page.waitForFunction(() => document.querySelector('[data-testid=lightbox-name]').textContent === 'blue.png');
+      assert.equal(await place(), `${count} من ${count}`);
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      await page.waitForFunction(() => document.querySelector('[data-testid=lightbox-name]').textContent === 'red.png');
+      assert.equal(await place(), `${count - 2} من ${count}`);
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' }).catch(() => {});
+      assert.equal(await page.locator('[data-testid=lightbox][open]').count(), 0);
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
