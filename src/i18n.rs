@@ -121,6 +121,17 @@ pub fn file_size(bytes: i64) -> String {
     catalog::fill(template, &[("n", &decimal(value, fraction))])
 }
 
+/// A size limit as people set it, in the locale's units: "40 MB" ("40 Mo") when it is
+/// whole megabytes, else as [`file_size`] writes it.
+pub fn size_limit(bytes: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    if bytes >= MB && bytes.is_multiple_of(MB) {
+        catalog::fill(t("size.mb"), &[("n", &decimal((bytes / MB) as f64, 0))])
+    } else {
+        file_size(bytes.min(i64::MAX as u64) as i64)
+    }
+}
+
 /// `value` with the locale's digits and exactly `fraction` decimals.
 fn decimal(value: f64, fraction: u8) -> String {
     let tag = locale().tag;
@@ -215,10 +226,14 @@ mod tests {
             assert_eq!(file_size(3_565_158), "3.4 MB");
             assert_eq!(file_size(41 * 1024 * 1024), "41.0 MB");
             assert_eq!(file_size(-5), "0 B");
+            assert_eq!(size_limit(40 * 1024 * 1024), "40 MB");
+            assert_eq!(size_limit(1000), "1,000 B");
+            assert_eq!(size_limit(1024 * 1024 + 1), "1.0 MB");
         });
         with("fr", || {
             assert_eq!(file_size(12 * 1024), "12\u{a0}Ko");
             assert_eq!(file_size(3_565_158), "3,4\u{a0}Mo");
+            assert_eq!(size_limit(40 * 1024 * 1024), "40\u{a0}Mo");
         });
         with("ar", || {
             // The digits are Intl's choice for Arabic; the unit is the catalog's.

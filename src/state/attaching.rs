@@ -16,7 +16,7 @@ use parley_core::attachment::{
 use parley_core::outbox::Draft;
 
 use crate::effects::outbox_store::blob_key;
-use crate::i18n::{number, t, t_args, t_count};
+use crate::i18n::{file_size, number, size_limit, t, t_args, t_count};
 use crate::state::conversation::ChatState;
 use crate::state::outbox;
 use crate::state::sending::{char_count, MAX_CONTENT_CHARS};
@@ -41,12 +41,16 @@ pub enum AttachError {
     CaptionTooLong { over: usize },
 }
 
-/// Why a file was refused, in the agent's language (the sizes as the core wrote them).
+/// Why a file was refused, in the agent's language, sizes in its units.
 pub fn refusal_text(refusal: &FileRefusal) -> String {
     match refusal {
         FileRefusal::TooBig { name, size, limit } => t_args(
             "attach.too_big",
-            &[("name", name), ("size", size), ("limit", limit)],
+            &[
+                ("name", name),
+                ("size", &file_size((*size).min(i64::MAX as u64) as i64)),
+                ("limit", &size_limit(*limit)),
+            ],
         ),
         FileRefusal::TypeNotAccepted { name } => t_args("attach.type", &[("name", name)]),
         FileRefusal::Empty { name } => t_args("attach.empty_file", &[("name", name)]),
@@ -357,7 +361,7 @@ mod tests {
             .unwrap_err();
             assert_eq!(
                 e.to_string(),
-                "“big.pdf” is 2 KB, over the 1000 B limit per file."
+                "“big.pdf” is 2 KB, over the 1,000 B limit per file."
             );
             let e = send_files_with_limit(
                 chat,

@@ -202,13 +202,10 @@ pub fn accepted_mime(mime: &str, file_name: &str) -> Option<String> {
 /// Why a file cannot be attached; the message names the file and says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileRefusal {
-    #[error("“{name}” is {size}, over the {limit} limit per file.")]
-    TooBig {
-        name: String,
-        size: String,
-        /// "40 MB" (or the exact size when the limit is not whole megabytes).
-        limit: String,
-    },
+    /// Sizes in bytes: the app writes them in the agent's language and units; this
+    /// English text (for logs and tests) uses [`human_size`] and [`limit_label`].
+    #[error("“{name}” is {}, over the {} limit per file.", human_size(byte_count(*.size)), limit_label(*.limit))]
+    TooBig { name: String, size: u64, limit: u64 },
     #[error("“{name}” can't be sent: this type of file is not accepted.")]
     TypeNotAccepted { name: String },
     #[error("“{name}” is empty.")]
@@ -243,8 +240,8 @@ pub fn check_file(
     if size > max_file_bytes {
         return Err(FileRefusal::TooBig {
             name: name.to_owned(),
-            size: human_size(size.min(i64::MAX as u64) as i64),
-            limit: limit_label(max_file_bytes),
+            size,
+            limit: max_file_bytes,
         });
     }
     Ok(mime)
@@ -256,8 +253,13 @@ pub fn limit_label(bytes: u64) -> String {
     if bytes >= MB && bytes.is_multiple_of(MB) {
         format!("{} MB", bytes / MB)
     } else {
-        human_size(bytes.min(i64::MAX as u64) as i64)
+        human_size(byte_count(bytes))
     }
+}
+
+/// A byte count as the signed sizes of the wire types (clamped, not wrapped).
+fn byte_count(bytes: u64) -> i64 {
+    bytes.min(i64::MAX as u64) as i64
 }
 
 /// How a pending file is previewed before it is sent.
