@@ -4,7 +4,8 @@
 // while a Latin message in an Arabic UI still reads left to right. An unknown locale is
 // English.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AGENT_TOKEN, DIST, Server, launchBrowser, uniqueText } from './harness.mjs';
@@ -323,6 +324,28 @@ describe('the voice recorder and the lightbox in other languages', { timeout: 18
       assert.deepEqual(page.errors, []);
     } finally {
       await browser.close();
+    }
+  });
+
+  test('a file over the size limit is refused in French, its sizes in French units', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'parley-i18n-'));
+    const tooBig = path.join(dir, 'trop-gros.pdf');
+    await writeFile(tooBig, '');
+    await truncate(tooBig, 41 * 1024 * 1024);
+    const browser = await launchBrowser();
+    try {
+      const page = await pageIn(browser, 'fr-FR');
+      await page.goto(server.info.agentUrl);
+      await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
+      await page.locator('[data-testid=attach-input]').setInputFiles([tooBig]);
+      const refused = page.locator('[data-testid=attachment-refused] li');
+      await refused.first().waitFor();
+      const note = (await refused.first().textContent()).trim().replace(/[\u00a0\u202f]/g, ' ');
+      assert.equal(note, '« trop-gros.pdf » fait 41,0 Mo, au-delà de la limite de 40 Mo par fichier.');
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await browser.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
