@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -205,6 +205,8 @@ describe('files through a same-origin proxy (--upstream)', { timeout: 300_000 },
       t.diagnostic(`proxy peak RSS growth: upload of 40 MB ${mb(upGrowth)} MB, download ${mb(downGrowth)} MB`);
       assert.ok(upGrowth < STREAMING_GROWTH_LIMIT, `the upload raised the proxy's peak by ${mb(upGrowth)} MB`);
       assert.ok(downGrowth < STREAMING_GROWTH_LIMIT, `the download raised the proxy's peak by ${mb(downGrowth)} MB`);
+      // No local database and no file kept on the proxy's side.
+      assert.deepEqual(await readdir(lean.options.dataDir), [], 'the proxy wrote nothing to its data dir');
     } finally {
       await lean.dispose();
     }
