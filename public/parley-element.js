@@ -27,6 +27,22 @@ export async function ready() {
   return { mount };
 }
 
+// What the element says before the module is there, in the chat's language (the catalogs
+// live in the wasm, which is what is loading): the `locale` attribute's language, an
+// unknown one meaning English as in the app; without one, the browser's first language
+// Parley has. Arabic and French say what "chat.loading" says in locales/*.json.
+const LOADING = {
+  en: { text: 'Loading the chat…', dir: 'ltr' },
+  ar: { text: 'جارٍ تحميل المحادثة…', dir: 'rtl' },
+  fr: { text: 'Chargement de la conversation…', dir: 'ltr' },
+};
+
+function loadingNote(locale) {
+  const tags = locale ? [locale] : navigator.languages ?? [];
+  const lang = tags.map((t) => t.split(/[-_]/)[0].toLowerCase()).find((l) => l in LOADING);
+  return { lang: lang ?? 'en', ...LOADING[lang ?? 'en'] };
+}
+
 const NOTE_STYLE = 'all:initial;display:block;padding:12px;font:14px/1.45 system-ui,sans-serif;';
 const LOADING_STYLE = `${NOTE_STYLE}color:#6b7385`;
 const ERROR_STYLE = `${NOTE_STYLE}color:#c62f3c;background:#fdecee`;
@@ -70,7 +86,10 @@ class ParleyChat extends HTMLElement {
   async #remount() {
     const generation = ++this.#generation;
     // Until the module is there (the first chat of a page downloads it), say so.
-    if (!this.#handle) this.#note('status', LOADING_STYLE, 'Loading the chat…');
+    if (!this.#handle) {
+      const note = loadingNote(this.getAttribute('locale'));
+      this.#note('status', LOADING_STYLE, note.text, note);
+    }
     try {
       await loadParley();
     } catch (e) {
@@ -101,10 +120,12 @@ class ParleyChat extends HTMLElement {
     return config;
   }
 
-  #note(role, style, text) {
+  #note(role, style, text, { lang, dir } = {}) {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
     const box = document.createElement('p');
     box.setAttribute('role', role);
+    if (lang) box.setAttribute('lang', lang);
+    if (dir) box.setAttribute('dir', dir);
     box.setAttribute('style', style);
     box.textContent = text;
     root.replaceChildren(box);

@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 
 pub mod config;
 pub mod effects;
+pub mod i18n;
 pub mod state;
 pub mod ui;
 

@@ -9,11 +9,13 @@ use parley_wire::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::i18n::{t, t_args};
+
 /// Why a request did not give us what we asked for.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     /// No HTTP answer at all: offline, DNS, refused connection, CORS, dropped response.
-    #[error("Can't reach the server. Check your connection and try again.")]
+    #[error("{}", t("api.network"))]
     Network,
     /// 401: a wrong token, an expired session, a wrong password (the caller knows which).
     #[error("{0}")]
@@ -22,7 +24,7 @@ pub enum ApiError {
     #[error("{message}")]
     Http { status: u16, message: String },
     /// A 2xx answer we could not read: a contract drift, shown rather than swallowed.
-    #[error("The server sent a response Parley could not read ({0}).")]
+    #[error("{}", t_args("api.decode", &[("detail", .0)]))]
     Decode(String),
 }
 
@@ -153,9 +155,9 @@ impl Api {
             self.post_json("/auth/sign_in", &body)
                 .await
                 .map_err(|e| match e {
-                    ApiError::Unauthorized(_) => ApiError::Unauthorized(
-                        "That email and password don't match an agent on this server.".into(),
-                    ),
+                    ApiError::Unauthorized(_) => {
+                        ApiError::Unauthorized(t("api.wrong_password").into())
+                    }
                     other => other,
                 })?;
         Ok(resp.data)
@@ -164,9 +166,7 @@ impl Api {
     /// `GET /api/v1/profile`: validates the token and gives the cable `pubsub_token`.
     pub async fn profile(&self) -> Result<Profile, ApiError> {
         self.get("/api/v1/profile").await.map_err(|e| match e {
-            ApiError::Unauthorized(_) => ApiError::Unauthorized(
-                "This access token is invalid or has expired. Sign in again.".into(),
-            ),
+            ApiError::Unauthorized(_) => ApiError::Unauthorized(t("api.token_invalid").into()),
             other => other,
         })
     }
@@ -365,13 +365,13 @@ pub(crate) fn error_from(status: u16, text: &str) -> ApiError {
         .ok()
         .and_then(|b| b.text().map(str::to_owned));
     match status {
-        401 => ApiError::Unauthorized(
-            server_text.unwrap_or_else(|| "You are not signed in.".to_owned()),
-        ),
+        401 => {
+            ApiError::Unauthorized(server_text.unwrap_or_else(|| t("api.not_signed_in").to_owned()))
+        }
         _ => ApiError::Http {
             status,
             message: server_text
-                .unwrap_or_else(|| format!("The server answered with an error ({status}).")),
+                .unwrap_or_else(|| t_args("api.http", &[("status", &status.to_string())])),
         },
     }
 }

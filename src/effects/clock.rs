@@ -52,36 +52,98 @@ impl Drop for Interval {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+/// Which `Intl.DateTimeFormat` a label needs.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum DateFormat {
+    Time,
+    DayTime,
+    YearDayTime,
+    Full,
+    Day,
+    YearDay,
+}
 
-/// "14:05" today, "24 Nov, 14:05" earlier this year, "24 Nov 2025, 14:05" before, in the
-/// agent's local time zone: a history spans days, and a bare time would mislead.
-pub fn local_time_label(unix_s: i64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_s as f64 * 1000.0));
-    let now = js_sys::Date::new_0();
-    let time = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
-    let same_year = date.get_full_year() == now.get_full_year();
-    if same_year && date.get_month() == now.get_month() && date.get_date() == now.get_date() {
-        return time;
-    }
-    let month = MONTHS[date.get_month() as usize % 12];
-    if same_year {
-        format!("{} {month}, {time}", date.get_date())
-    } else {
-        format!(
-            "{} {month} {}, {time}",
-            date.get_date(),
-            date.get_full_year()
-        )
+impl DateFormat {
+    fn options(self) -> js_sys::Object {
+        let options = js_sys::Object::new();
+        let set = |k: &str, v: &str| {
+            let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+        };
+        match self {
+            DateFormat::Full => {
+                set("dateStyle", "full");
+                set("timeStyle", "short");
+            }
+            DateFormat::Day | DateFormat::YearDay => {
+                set("weekday", "long");
+                set("day", "numeric");
+                set("month", "long");
+            }
+            DateFormat::Time | DateFormat::DayTime | DateFormat::YearDayTime => {
+                set("hour", "numeric");
+                set("minute", "2-digit");
+            }
+        }
+        if matches!(self, DateFormat::DayTime | DateFormat::YearDayTime) {
+            set("day", "numeric");
+            set("month", "short");
+        }
+        if matches!(self, DateFormat::YearDayTime | DateFormat::YearDay) {
+            set("year", "numeric");
+        }
+        options
     }
 }
 
-/// A full local date and time for the `title`/`datetime` of a timestamp.
-pub fn local_datetime_label(unix_s: i64) -> String {
+/// Formats `unix_s` with the browser's `Intl` in the mount's locale. The formatters are
+/// built once per locale and kind: building one costs far more than using it, and a log
+/// formats a time per row.
+fn format_date(unix_s: i64, kind: DateFormat) -> String {
+    thread_local! {
+        static FORMATS: std::cell::RefCell<std::collections::HashMap<(String, DateFormat), js_sys::Function>> =
+            Default::default();
+    }
+    let tag = crate::i18n::locale().tag;
+    let format = FORMATS.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry((tag.clone(), kind))
+            .or_insert_with(|| {
+                js_sys::Intl::DateTimeFormat::new(&crate::i18n::locales(&tag), &kind.options())
+                    .format()
+            })
+            .clone()
+    });
+    format
+        .call1(
+            &wasm_bindgen::JsValue::NULL,
+            &wasm_bindgen::JsValue::from_f64(unix_s as f64 * 1000.0),
+        )
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// The time today, with the day earlier this year, and the year before, in the agent's
+/// time zone and locale ("14:05", "24 nov., 14:05", "2:05 PM"): a history spans days, and
+/// a bare time would mislead.
+pub fn local_time_label(unix_s: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_s as f64 * 1000.0));
-    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+    let now = js_sys::Date::new_0();
+    let same_year = date.get_full_year() == now.get_full_year();
+    let kind = if local_day(unix_s) == local_day(now_s()) {
+        DateFormat::Time
+    } else if same_year {
+        DateFormat::DayTime
+    } else {
+        DateFormat::YearDayTime
+    };
+    format_date(unix_s, kind)
+}
+
+/// A full local date and time for the `title` of a timestamp.
+pub fn local_datetime_label(unix_s: i64) -> String {
+    format_date(unix_s, DateFormat::Full)
 }
 
 /// ISO 8601 (UTC) for `<time datetime>`.
@@ -98,27 +160,21 @@ pub fn local_day(unix_s: i64) -> i64 {
     ((ms - offset_min * 60_000.0) / 86_400_000.0).floor() as i64
 }
 
-/// "Today", "Yesterday", or the date in the agent's locale ("Monday, 24 November", with the
-/// year when it is not this year).
+/// "Today", "Yesterday" (from the catalog), or the date in the agent's locale ("Monday,
+/// 24 November", with the year when it is not this year).
 pub fn day_label(unix_s: i64) -> String {
     let today = local_day(now_s());
     match today - local_day(unix_s) {
-        0 => return "Today".into(),
-        1 => return "Yesterday".into(),
+        0 => return crate::i18n::t("day.today").into(),
+        1 => return crate::i18n::t("day.yesterday").into(),
         _ => {}
     }
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_s as f64 * 1000.0));
-    let options = js_sys::Object::new();
-    let set = |k: &str, v: &str| {
-        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
-    };
-    set("weekday", "long");
-    set("day", "numeric");
-    set("month", "long");
     if date.get_full_year() != js_sys::Date::new_0().get_full_year() {
-        set("year", "numeric");
+        format_date(unix_s, DateFormat::YearDay)
+    } else {
+        format_date(unix_s, DateFormat::Day)
     }
-    String::from(date.to_locale_date_string("default", &options))
 }
 
 /// The browser builds its date formatter (ICU data) on first use, 10 to 20 ms of one task.
@@ -134,7 +190,11 @@ pub fn warm_up_date_formats() {
     leptos::prelude::set_timeout(
         || {
             let now = now_s();
-            let _ = (day_label(now - 3 * 86_400), local_datetime_label(now));
+            let _ = (
+                day_label(now - 3 * 86_400),
+                local_datetime_label(now),
+                local_time_label(now),
+            );
         },
         std::time::Duration::ZERO,
     );

@@ -30,6 +30,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode};
 
+use crate::i18n::t_args;
+
 const STORE: &str = "entries";
 const BLOBS: &str = "blobs";
 /// 1: entries. 2: blobs added.
@@ -37,13 +39,13 @@ const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
-    #[error("This browser does not offer IndexedDB here ({0}).")]
+    #[error("{}", t_args("store.unavailable", &[("detail", .0)]))]
     Unavailable(String),
-    #[error("IndexedDB refused the request: {0}")]
+    #[error("{}", t_args("store.refused", &[("detail", .0)]))]
     Request(String),
-    #[error("A stored outbox entry could not be read: {0}")]
+    #[error("{}", t_args("store.unreadable", &[("detail", .0)]))]
     Decode(String),
-    #[error("Another Parley tab, of an older version, holds the outbox open.")]
+    #[error("{}", crate::i18n::t("store.held_by_older_tab"))]
     HeldByOlderTab,
 }
 

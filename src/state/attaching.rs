@@ -16,6 +16,7 @@ use parley_core::attachment::{
 use parley_core::outbox::Draft;
 
 use crate::effects::outbox_store::blob_key;
+use crate::i18n::{number, t, t_args, t_count};
 use crate::state::conversation::ChatState;
 use crate::state::outbox;
 use crate::state::sending::{char_count, MAX_CONTENT_CHARS};
@@ -30,16 +31,27 @@ pub struct OutgoingFile {
 /// Why files could not be sent; each says what a person can do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AttachError {
-    #[error("Add a file first.")]
+    #[error("{}", t("attach.no_files"))]
     NoFiles,
-    #[error("A message can carry at most {MAX_FILES_PER_MESSAGE} files; remove {over} to send.")]
+    #[error("{}", t_count("attach.too_many", *.over, &[("max", &number(MAX_FILES_PER_MESSAGE))]))]
     TooMany { over: usize },
-    #[error(transparent)]
+    #[error("{}", refusal_text(.0))]
     Refused(#[from] FileRefusal),
-    #[error(
-        "The caption is {over} characters over the 150,000-character limit. Shorten it to send."
-    )]
+    #[error("{}", t_count("attach.caption_too_long", *.over, &[("max", &number(MAX_CONTENT_CHARS))]))]
     CaptionTooLong { over: usize },
+}
+
+/// Why a file was refused, in the agent's language (the sizes as the core wrote them).
+pub fn refusal_text(refusal: &FileRefusal) -> String {
+    match refusal {
+        FileRefusal::TooBig { name, size, limit } => t_args(
+            "attach.too_big",
+            &[("name", name), ("size", size), ("limit", limit)],
+        ),
+        FileRefusal::TypeNotAccepted { name } => t_args("attach.type", &[("name", name)]),
+        FileRefusal::Empty { name } => t_args("attach.empty_file", &[("name", name)]),
+        FileRefusal::TooMany { name, max } => t_count("attach.not_added", *max, &[("name", name)]),
+    }
 }
 
 /// Where a message with files stands, for its pending row.
@@ -182,7 +194,7 @@ impl ChatState {
                         preview,
                     });
                 }
-                Err(refusal) => notes.push(refusal.to_string()),
+                Err(refusal) => notes.push(refusal_text(&refusal)),
             }
         }
         self.tray_notes.set(notes);

@@ -7,6 +7,7 @@ use parley_core::canned::{Context, Variables};
 use parley_wire::CannedResponse;
 
 use crate::effects::clock::Timer;
+use crate::i18n::t_args;
 use crate::state::conversation::ChatState;
 
 /// Wait this long after the last keystroke before asking the server.
@@ -81,9 +82,10 @@ impl CannedSearch {
                         self.active.set(0);
                         self.error.set(None);
                     }
-                    Err(e) => self
-                        .error
-                        .set(Some(format!("Couldn't load canned responses: {e}"))),
+                    Err(e) => self.error.set(Some(t_args(
+                        "canned.load_failed",
+                        &[("error", &e.to_string())],
+                    ))),
                 }
             });
         });

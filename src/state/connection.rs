@@ -4,19 +4,15 @@
 /// `data-state` of `connection-state` is [`ConnectionState::as_str`].
 pub use parley_core::connection::ConnectionStatus as ConnectionState;
 
+use crate::i18n::t;
+
 /// What the banner says; `None` when there is nothing to say.
 pub fn banner_message(state: ConnectionState) -> Option<&'static str> {
     match state {
         ConnectionState::Connected => None,
-        ConnectionState::Connecting => Some("Connecting…"),
-        ConnectionState::Reconnecting => {
-            Some("Connection lost. Reconnecting… New messages will appear when it is back.")
-        }
-        ConnectionState::Offline => Some(
-            "You are offline. Messages you send wait here and go out when you are back online.",
-        ),
-        ConnectionState::Refused => {
-            Some("Live updates are off: the server refused the live connection.")
-        }
+        ConnectionState::Connecting => Some(t("connection.connecting")),
+        ConnectionState::Reconnecting => Some(t("connection.reconnecting")),
+        ConnectionState::Offline => Some(t("connection.offline")),
+        ConnectionState::Refused => Some(t("connection.refused")),
     }
 }

@@ -7,6 +7,7 @@ use parley_wire::{CableEvent, Conversation, Message, MessageType, Profile};
 
 use crate::effects::api::{Api, ApiError, MessagePage};
 use crate::effects::host_events::HostEvents;
+use crate::i18n::{t, t_args};
 use crate::state::connection::ConnectionState;
 use crate::state::messages::MessagesState;
 use crate::state::outbox;
@@ -197,8 +198,9 @@ impl ChatState {
                 added
             }
             Err(e) => {
-                self.older.set(OlderState::Failed(format!(
-                    "Couldn't load older messages: {e}"
+                self.older.set(OlderState::Failed(t_args(
+                    "log.older_failed",
+                    &[("error", &e.to_string())],
                 )));
                 0
             }
@@ -251,8 +253,9 @@ impl ChatState {
                     }
                 }
                 Err(e) => {
-                    self.notice.set(Some(format!(
-                        "Couldn't fetch messages missed while disconnected: {e}"
+                    self.notice.set(Some(t_args(
+                        "notice.missed_failed",
+                        &[("error", &e.to_string())],
                     )));
                     break;
                 }
@@ -311,7 +314,7 @@ impl ChatState {
             return Err(e.to_string());
         }
         let Some(api) = self.try_api() else {
-            return Err("The conversation is closed.".into());
+            return Err(t("chat.closed").into());
         };
         match api
             .edit_message(self.account_id, self.conversation_id, message_id, &content)
@@ -321,7 +324,7 @@ impl ChatState {
                 self.receive(message);
                 Ok(())
             }
-            Err(e) => Err(format!("Couldn't save the edit. {e}")),
+            Err(e) => Err(t_args("edit.failed", &[("error", &e.to_string())])),
         }
     }
 
@@ -329,7 +332,7 @@ impl ChatState {
     /// sees it deleted). The error is in words for the row.
     pub async fn delete_message(self, message_id: i64) -> Result<(), String> {
         let Some(api) = self.try_api() else {
-            return Err("The conversation is closed.".into());
+            return Err(t("chat.closed").into());
         };
         match api
             .delete_message(self.account_id, self.conversation_id, message_id)
@@ -339,7 +342,7 @@ impl ChatState {
                 self.receive(message);
                 Ok(())
             }
-            Err(e) => Err(format!("Couldn't delete the message. {e}")),
+            Err(e) => Err(t_args("delete.failed", &[("error", &e.to_string())])),
         }
     }
 
@@ -380,8 +383,10 @@ impl ChatState {
             {
                 // Not worth a banner when offline: the connection state already says so.
                 if !matches!(e, ApiError::Network) {
-                    self.notice
-                        .set(Some(format!("Couldn't mark the conversation as read: {e}")));
+                    self.notice.set(Some(t_args(
+                        "notice.mark_read_failed",
+                        &[("error", &e.to_string())],
+                    )));
                 }
             }
         });
@@ -409,11 +414,9 @@ impl ChatState {
 
 fn describe_load(e: &ApiError) -> String {
     match e {
-        ApiError::Http { status: 404, .. } => {
-            "This conversation does not exist, or you don't have access to it.".into()
-        }
-        ApiError::Unauthorized(msg) => format!("{msg} Sign out and sign in again."),
-        other => format!("Couldn't load the conversation. {other}"),
+        ApiError::Http { status: 404, .. } => t("load.not_found").into(),
+        ApiError::Unauthorized(msg) => t_args("load.unauthorized", &[("error", msg)]),
+        other => t_args("load.failed", &[("error", &other.to_string())]),
     }
 }
 
@@ -424,14 +427,14 @@ fn announcement_of(m: &Message) -> String {
         .sender
         .as_ref()
         .and_then(|s| s.display_name())
-        .unwrap_or("Customer");
+        .unwrap_or_else(|| t("message.customer"));
     let text = m.content.as_deref().unwrap_or("").trim();
     let text = if text.is_empty() && !m.attachments().is_empty() {
-        "sent an attachment".to_owned()
+        t("announce.attachment").to_owned()
     } else if text.chars().count() > MAX_CHARS {
         format!("{}…", text.chars().take(MAX_CHARS).collect::<String>())
     } else {
         text.to_owned()
     };
-    format!("New message from {who}: {text}")
+    t_args("announce.new_message", &[("name", who), ("text", &text)])
 }

@@ -34,6 +34,7 @@ use crate::effects::page::{browser_online, WindowListener};
 use crate::effects::tab_locks::TabLocks;
 use crate::effects::telemetry::Telemetry;
 use crate::effects::upload::{upload, UploadFile, UploadProgress, UploadRequest};
+use crate::i18n::t;
 use crate::state::attaching::UploadPhase;
 use crate::state::connection::ConnectionState;
 use crate::state::conversation::{ChatState, Toast};
@@ -41,25 +42,20 @@ use crate::state::sending::{classify, new_message_body};
 use parley_core::attachment::{telemetry_file_type, AttachmentDraft};
 use parley_core::telemetry::TelemetryEvent;
 
-/// Said once when the outbox cannot be made durable.
-const NOT_DURABLE: &str = "This browser does not let Parley store unsent messages: \
-     messages waiting to be sent will be lost if you reload or close the page.";
+/// Said once when the outbox cannot be made durable (a catalog key, like the two below).
+const NOT_DURABLE: &str = "outbox.not_durable";
 
 /// Said when a tab of an older release keeps the outbox's storage from being upgraded.
-const HELD_BY_OLDER_TAB: &str = "Another Parley tab, of an older version, is open: reload or \
-     close it, then reload this page. Until then, messages waiting to be sent will be lost if \
-     you reload or close this page.";
+const HELD_BY_OLDER_TAB: &str = "outbox.held_by_older_tab";
 
 /// How often to look again for entries of tabs that have gone.
 const ADOPT_AGAIN_MS: u64 = 5_000;
 
 /// Said when the files of a message could not be stored (quota, storage turned off).
-const FILES_NOT_DURABLE: &str = "This browser could not keep the files of a message: \
-     they will be sent from this page, but reloading or closing it before then loses them.";
+const FILES_NOT_DURABLE: &str = "outbox.files_not_durable";
 
 /// Said when a restored message's files are gone from the browser's storage.
-const FILES_GONE: &str =
-    "Its files are no longer stored in this browser. Delete it and attach them again.";
+const FILES_GONE: &str = "outbox.files_gone";
 
 /// Upload progress tells the outbox the request is alive at most this often.
 const ALIVE_EVERY_MS: u64 = 1_000;
@@ -664,7 +660,7 @@ impl Inner {
             if let Err(e) = write.done().await {
                 leptos::logging::warn!("parley: could not store a file: {e}");
                 if let (true, Some(chat)) = (durable, chat) {
-                    chat.notice.set(Some(FILES_NOT_DURABLE.to_owned()));
+                    chat.notice.set(Some(t(FILES_NOT_DURABLE).to_owned()));
                 }
             }
         });
@@ -714,7 +710,7 @@ impl Inner {
             return;
         }
         if let Some(chat) = self.chats.first() {
-            chat.notice.set(Some(self.not_durable_notice.to_owned()));
+            chat.notice.set(Some(t(self.not_durable_notice).to_owned()));
             self.told_not_durable = true;
         }
     }
@@ -884,7 +880,7 @@ impl Inner {
                     Err(SendError::NotSent)
                 } else {
                     match blobs_of(store.as_ref(), files).await {
-                        None => Err(SendError::Rejected(FILES_GONE.to_owned())),
+                        None => Err(SendError::Rejected(t(FILES_GONE).to_owned())),
                         Some(files) => {
                             let request = UploadRequest {
                                 echo_id: echo_id.clone(),
@@ -1031,7 +1027,7 @@ fn send_state_of(e: &Entry, reachable: bool) -> SendState {
             error: e
                 .last_error
                 .clone()
-                .unwrap_or_else(|| "Checking whether it arrived.".into()),
+                .unwrap_or_else(|| t("outbox.checking").into()),
         },
         // Waiting for its turn or its backoff: retrying after an error, else queued.
         EntryState::Queued => match &e.last_error {

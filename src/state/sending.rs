@@ -8,6 +8,7 @@ use parley_core::outbox::{Draft, SendError};
 use parley_wire::{Message, MessageStatus, MessageType, NewMessage, Sender, UserPush};
 
 use crate::effects::api::ApiError;
+use crate::i18n::{number, t, t_count};
 use crate::state::conversation::ChatState;
 use crate::state::outbox;
 
@@ -16,11 +17,9 @@ pub const MAX_CONTENT_CHARS: usize = 150_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ComposeError {
-    #[error("Type a message first.")]
+    #[error("{}", t("compose.empty"))]
     Empty,
-    #[error(
-        "This message is {over} characters over the 150,000-character limit. Shorten it to send."
-    )]
+    #[error("{}", t_count("compose.too_long", *.over, &[("max", &number(MAX_CONTENT_CHARS))]))]
     TooLong { over: usize },
 }
 

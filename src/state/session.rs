@@ -7,6 +7,7 @@ use parley_wire::Profile;
 use crate::config::Config;
 use crate::effects::api::{Api, ApiError};
 use crate::effects::storage::{self, StoredSession};
+use crate::i18n::{t, t_args};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -84,7 +85,7 @@ impl SessionCtx {
                     // perfectly valid once the server is back.
                     let notice = if matches!(e, ApiError::Unauthorized(_)) {
                         storage::clear_session(&origin);
-                        "Your session has expired or was ended elsewhere. Sign in again.".into()
+                        t("session.expired").into()
                     } else {
                         self.describe(&e)
                     };
@@ -108,9 +109,7 @@ impl SessionCtx {
             .sign_in(&email, &password)
             .await
             .map_err(|e| match e {
-                ApiError::Unauthorized(_) => {
-                    "Wrong email or password. Check both and try again.".to_owned()
-                }
+                ApiError::Unauthorized(_) => t("signin.wrong_password").to_owned(),
                 other => self.describe(&other),
             })?;
         self.sign_in_with_token(profile.access_token).await
@@ -119,11 +118,11 @@ impl SessionCtx {
     pub async fn sign_in_with_token(self, token: String) -> Result<(), String> {
         let token = token.trim().to_owned();
         if token.is_empty() {
-            return Err("Paste your access token (Profile settings → Access token).".into());
+            return Err(t("signin.paste_token").into());
         }
         let api = self.anonymous_api().with_token(&token);
         let profile = api.profile().await.map_err(|e| match e {
-            ApiError::Unauthorized(_) => "That access token was not accepted. Copy it again from Profile settings → Access token.".to_owned(),
+            ApiError::Unauthorized(_) => t("signin.token_rejected").to_owned(),
             other => self.describe(&other),
         })?;
         self.signed_in(api, profile);
@@ -144,17 +143,14 @@ impl SessionCtx {
     pub fn sign_out(self) {
         storage::clear_session(&self.origin());
         self.state.set(SessionState::SignedOut {
-            notice: Some("You have signed out.".into()),
+            notice: Some(t("signin.signed_out").into()),
         });
     }
 
     /// The text a person reads in the sign-in form.
     fn describe(&self, e: &ApiError) -> String {
         match e {
-            ApiError::Network => format!(
-                "Can't reach the server at {}. Check that it is running and that you are online, then try again.",
-                self.origin()
-            ),
+            ApiError::Network => t_args("signin.unreachable", &[("origin", &self.origin())]),
             other => other.to_string(),
         }
     }

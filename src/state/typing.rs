@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use parley_wire::{Sender, TypingStatus};
 
 use crate::effects::clock::{now_ms, Timer};
+use crate::i18n::t;
 use crate::state::conversation::ChatState;
 
 /// Chatwoot's dashboard auto-off for remote typers.
@@ -58,7 +59,10 @@ impl TypingState {
 
     pub fn remote_on(self, sender: &Sender, is_private: bool) {
         let key = typer_key(sender);
-        let mut name = sender.display_name().unwrap_or("Someone").to_owned();
+        let mut name = sender
+            .display_name()
+            .unwrap_or_else(|| t("typing.someone"))
+            .to_owned();
         if is_private {
             name.push_str(" (private note)");
         }

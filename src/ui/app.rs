@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use leptos_router::path;
 
 use crate::config::Config;
+use crate::i18n::{self, t};
 use crate::state::session::{SessionCtx, SessionState};
 use crate::ui::chat_screen::ChatScreen;
 use crate::ui::conversation_list::ConversationList;
@@ -18,6 +19,15 @@ use crate::ui::sign_in::SignIn;
 #[component]
 pub fn App(config: Config) -> impl IntoView {
     provide_context(Telemetry::new(config.telemetry.as_deref(), None, None));
+    let locale = i18n::resolve(config.locale.as_deref());
+    let (lang, dir) = (locale.tag.clone(), locale.lang.dir());
+    // Standalone, the page is Parley's: its <html> speaks the language too (the title,
+    // the browser's own UI, a screen reader's voice before the root is reached).
+    if let Some(html) = document().document_element() {
+        let _ = html.set_attribute("lang", &lang);
+        let _ = html.set_attribute("dir", dir);
+    }
+    i18n::provide(locale);
     let theme = theme_attribute(&config);
     let session = SessionCtx::new(config);
     provide_context(session);
@@ -25,7 +35,7 @@ pub fn App(config: Config) -> impl IntoView {
     crate::effects::clock::warm_up_date_formats();
 
     view! {
-        <div class="parley parley-standalone" data-theme=theme>
+        <div class="parley parley-standalone" lang=lang dir=dir data-theme=theme>
             <Router>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/app") view=SignInRoute/>
@@ -60,6 +70,10 @@ pub fn EmbeddedApp(
         Some(host.clone()),
     ));
     provide_context(HostEvents::new(host, callbacks));
+    // Parley's own root carries the language and direction, never the host's <html>.
+    let locale = i18n::resolve(config.locale.as_deref());
+    let (lang, dir) = (locale.tag.clone(), locale.lang.dir());
+    i18n::provide(locale);
     let account_id = config.account_id;
     let theme = theme_attribute(&config);
     let session = SessionCtx::new(config);
@@ -68,7 +82,7 @@ pub fn EmbeddedApp(
     crate::effects::clock::warm_up_date_formats();
 
     view! {
-        <div class="parley parley-embedded" data-theme=theme>
+        <div class="parley parley-embedded" lang=lang dir=dir data-theme=theme>
             <RequireSession>
                 // Keyed by the id: another conversation gets a fresh screen and fresh state,
                 // and the old screen's connection closes.
@@ -102,7 +116,7 @@ fn RequireSession(children: ChildrenFn) -> impl IntoView {
         if signed_in.get() {
             children().into_any()
         } else if checking.get() {
-            view! { <Loading label="Checking your session…"/> }.into_any()
+            view! { <Loading label=t("app.checking_session")/> }.into_any()
         } else {
             view! { <SignIn/> }.into_any()
         }
@@ -125,7 +139,7 @@ fn SignInRoute() -> impl IntoView {
     });
     move || match session.state.get() {
         SessionState::Checking | SessionState::SignedIn(_) => {
-            view! { <Loading label="Signing in…"/> }.into_any()
+            view! { <Loading label=t("app.signing_in")/> }.into_any()
         }
         SessionState::SignedOut { .. } => view! { <SignIn/> }.into_any(),
     }
@@ -178,9 +192,9 @@ pub fn Loading(#[prop(into)] label: String) -> impl IntoView {
 fn NotFound() -> impl IntoView {
     view! {
         <div class="parley-empty-state">
-            <h1>"Nothing here"</h1>
-            <p>"This address does not lead to a conversation."</p>
-            <a href="/app/login">"Go to sign-in"</a>
+            <h1>{t("app.not_found.title")}</h1>
+            <p>{t("app.not_found.text")}</p>
+            <a href="/app/login">{t("app.not_found.link")}</a>
         </div>
     }
 }

@@ -4,10 +4,11 @@
 //! that fails to load, or whose URL is not safe to use, degrades to the chip.
 
 use leptos::prelude::*;
-use parley_core::attachment::{file_name, human_size, safe_url, thumb_box};
+use parley_core::attachment::{file_name, safe_url, thumb_box};
 use parley_core::gallery::GalleryImage;
 use parley_wire::{Attachment, FileType};
 
+use crate::i18n::{t, t_args};
 use crate::ui::lightbox::Lightbox;
 
 const THUMB_MAX_W: u32 = 280;
@@ -33,8 +34,8 @@ fn AttachmentView(attachment: Attachment) -> impl IntoView {
         .data_url
         .as_deref()
         .map(file_name)
-        .unwrap_or_else(|| "file".into());
-    let size = attachment.file_size.map(human_size);
+        .unwrap_or_else(|| t("attachment.file").into());
+    let size = attachment.file_size.map(crate::i18n::file_size);
     let broken = RwSignal::new(url.is_none());
     let Some(url) = url else {
         return view! { <FileChip name=name size=size url=None/> }.into_any();
@@ -53,7 +54,7 @@ fn AttachmentView(attachment: Attachment) -> impl IntoView {
                 .map_or_else(|| url.clone(), str::to_owned);
             let (w, h) = thumb_box(attachment.width, attachment.height, THUMB_MAX_W, THUMB_MAX_H)
                 .unwrap_or((THUMB_MAX_W, THUMB_MAX_H * 3 / 4));
-            let alt = format!("Image: {name}");
+            let alt = t_args("attachment.image_alt", &[("name", &name)]);
             let img = move || {
                 view! {
                     <img
@@ -72,7 +73,7 @@ fn AttachmentView(attachment: Attachment) -> impl IntoView {
             let opens = Lightbox::from_context().zip(GalleryImage::of(&attachment));
             match opens {
                 Some((lightbox, image)) => {
-                    let label = format!("Open image {name}");
+                    let label = t_args("lightbox.open", &[("name", &name)]);
                     let id = image.id;
                     view! {
                         <Show when=move || !broken.get() fallback=chip.clone()>
@@ -123,7 +124,7 @@ fn AttachmentView(attachment: Attachment) -> impl IntoView {
 /// Icon, name, size, and a download link when the file can be fetched.
 #[component]
 fn FileChip(name: String, size: Option<String>, url: Option<String>) -> impl IntoView {
-    let label = format!("Download {name}");
+    let label = t_args("attachment.download_label", &[("name", &name)]);
     view! {
         <div class="parley-file-chip" data-testid="attachment-file">
             <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
@@ -135,10 +136,10 @@ fn FileChip(name: String, size: Option<String>, url: Option<String>) -> impl Int
             {match url {
                 Some(url) => view! {
                     <a class="parley-link-button" href=url download=name target="_blank" rel="noopener noreferrer" aria-label=label>
-                        "Download"
+                        {t("attachment.download")}
                     </a>
                 }.into_any(),
-                None => view! { <span class="parley-muted">"Unavailable"</span> }.into_any(),
+                None => view! { <span class="parley-muted">{t("attachment.unavailable")}</span> }.into_any(),
             }}
         </div>
     }

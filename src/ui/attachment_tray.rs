@@ -3,16 +3,19 @@
 //! a button to take it out; and, when a file was not added, which one and why.
 
 use leptos::prelude::*;
-use parley_core::attachment::{human_size, preview_kind, PreviewKind};
+use parley_core::attachment::{preview_kind, PreviewKind};
 
 use crate::state::attaching::PickedFile;
 use crate::state::conversation::ChatState;
 
 /// The strings of this component, in one place for the message catalogs.
 mod text {
-    pub const LIST_LABEL: &str = "Files to send";
+    use crate::i18n::{t, t_args};
+    pub fn list_label() -> &'static str {
+        t("tray.label")
+    }
     pub fn remove(name: &str) -> String {
-        format!("Remove {name}")
+        t_args("tray.remove", &[("name", name)])
     }
 }
 
@@ -24,7 +27,7 @@ pub fn AttachmentTray(chat: ChatState) -> impl IntoView {
     });
     view! {
         <Show when=move || !ids.with(Vec::is_empty)>
-            <ul class="parley-tray" aria-label=text::LIST_LABEL data-testid="attachment-tray">
+            <ul class="parley-tray" aria-label=text::list_label() data-testid="attachment-tray">
                 <For each=move || ids.get() key=|id| *id let:id>
                     {chat
                         .tray
@@ -55,7 +58,7 @@ fn TrayItem(chat: ChatState, file: PickedFile) -> impl IntoView {
         ..
     } = file;
     let label = text::remove(&name);
-    let size = human_size(size.min(i64::MAX as u64) as i64);
+    let size = crate::i18n::file_size(size.min(i64::MAX as u64) as i64);
     let preview = match (preview_kind(&mime), preview) {
         (PreviewKind::Image, Some(url)) => view! {
             <img class="parley-tray-preview" src=url alt="" data-testid="tray-image"/>

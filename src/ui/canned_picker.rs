@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use parley_wire::CannedResponse;
 
+use crate::i18n::t;
 use crate::state::canned::CannedSearch;
 
 pub const LISTBOX_ID: &str = "parley-canned-list";
@@ -24,11 +25,11 @@ pub fn CannedPicker(search: CannedSearch, on_choose: Callback<CannedResponse>) -
                     }
                     let results = search.results.get();
                     if results.is_empty() {
-                        let text = if search.loading.get() { "Searching…" } else { "No canned response matches." };
+                        let text = if search.loading.get() { t("canned.searching") } else { t("canned.no_match") };
                         return view! { <p class="parley-muted" role="status">{text}</p> }.into_any();
                     }
                     view! {
-                        <ul id=LISTBOX_ID role="listbox" aria-label="Canned responses">
+                        <ul id=LISTBOX_ID role="listbox" aria-label=t("canned.list")>
                             {results
                                 .into_iter()
                                 .enumerate()
@@ -48,7 +49,7 @@ pub fn CannedPicker(search: CannedSearch, on_choose: Callback<CannedResponse>) -
                                             on:mouseenter=move |_| search.active.set(i)
                                         >
                                             <span class="parley-canned-code">{format!("/{}", r.short_code)}</span>
-                                            <span class="parley-canned-content">{r.content}</span>
+                                            <span class="parley-canned-content" dir="auto">{r.content}</span>
                                         </li>
                                     }
                                 })

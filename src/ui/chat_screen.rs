@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::effects::cable::LiveCable;
 use crate::effects::page::WindowListener;
+use crate::i18n::t;
 use crate::state::conversation::{ChatState, LoadState};
 use crate::state::outbox;
 use crate::state::session::SessionCtx;
@@ -19,13 +20,12 @@ use crate::ui::shortcuts_help::{asks_for_help, ShortcutsHelp};
 use crate::ui::typing_indicator::TypingIndicator;
 
 /// Shown over the conversation while files are dragged onto it.
-const DROP_HINT: &str = "Drop files to attach them";
 
 #[component]
 pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
     let session_ctx = expect_context::<SessionCtx>();
     let Some(session) = session_ctx.session() else {
-        return view! { <Loading label="Checking your session…"/> }.into_any();
+        return view! { <Loading label=t("app.checking_session")/> }.into_any();
     };
     let chat = ChatState::new(
         session.api.clone(),
@@ -167,7 +167,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
         >
             <Show when=move || { drag_depth.get() > 0 }>
                 <div class="parley-drop-hint" data-testid="drop-hint" aria-hidden="true">
-                    {DROP_HINT}
+                    {t("composer.drop_hint")}
                 </div>
             </Show>
             <ConversationHeader
@@ -177,12 +177,12 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
             />
             <ConnectionBanner chat=chat/>
             {move || match chat.load.get() {
-                LoadState::Loading => view! { <Loading label="Loading the conversation…"/> }.into_any(),
+                LoadState::Loading => view! { <Loading label=t("chat.loading")/> }.into_any(),
                 LoadState::Failed(message) => view! {
                     <div class="parley-load-error" role="alert">
                         <p>{message}</p>
                         <button type="button" class="parley-button" on:click=move |_| leptos::task::spawn_local(chat.load())>
-                            "Try again"
+                            {t("common.try_again")}
                         </button>
                     </div>
                 }.into_any(),

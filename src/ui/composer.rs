@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::effects::storage;
 use crate::effects::telemetry::Telemetry;
+use crate::i18n::{number, t};
 use crate::state::attaching::files_of;
 use crate::state::canned::{variables, CannedSearch};
 use crate::state::conversation::ChatState;
@@ -23,7 +24,9 @@ use parley_core::telemetry::TelemetryEvent;
 
 /// The strings of the attach button, in one place for the message catalogs.
 mod attach_text {
-    pub const BUTTON: &str = "Attach files";
+    pub fn button() -> &'static str {
+        crate::i18n::t("composer.attach")
+    }
 }
 
 /// Show the counter once the text is this close to the limit.
@@ -120,17 +123,22 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
         let _ = el.focus();
     });
 
-    // The limit is explained as soon as it is crossed, not when Enter is pressed.
+    // The limit is explained as soon as it is crossed, not when Enter is pressed, and the
+    // explanation goes when the text is short enough again (other errors stay).
+    let limit_error = StoredValue::new(None::<String>);
     Effect::new(move |_| {
         if over_limit.get() {
-            error.set(Some(
-                ComposeError::TooLong {
-                    over: count.get() - MAX_CONTENT_CHARS,
-                }
-                .to_string(),
-            ));
-        } else if error.with_untracked(|e| e.as_deref().is_some_and(|e| e.contains("limit"))) {
-            error.set(None);
+            let message = ComposeError::TooLong {
+                over: count.get() - MAX_CONTENT_CHARS,
+            }
+            .to_string();
+            limit_error.set_value(Some(message.clone()));
+            error.set(Some(message));
+        } else if let Some(shown) = limit_error.get_value() {
+            limit_error.set_value(None);
+            if error.with_untracked(|e| e.as_deref() == Some(shown.as_str())) {
+                error.set(None);
+            }
         }
     });
 
@@ -265,7 +273,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                 send();
             }
         >
-            <div class="parley-composer-modes" role="group" aria-label="Write">
+            <div class="parley-composer-modes" role="group" aria-label=t("composer.modes")>
                 <button
                     type="button"
                     class="parley-mode"
@@ -273,7 +281,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     aria-pressed=move || (!private()).to_string()
                     on:click=move |_| set_mode(false)
                 >
-                    "Reply"
+                    {t("composer.reply")}
                 </button>
                 <button
                     type="button"
@@ -282,17 +290,19 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     aria-pressed=move || private().to_string()
                     on:click=move |_| set_mode(true)
                 >
-                    "Private note"
+                    {t("composer.private")}
                 </button>
             </div>
             <CannedPicker search=canned on_choose=choose/>
             {move || chat.replying_to.get().map(|id| {
-                let (who, text) = describe(chat, id).unwrap_or_else(|| ("a message".into(), String::new()));
+                let (who, text) = describe(chat, id).unwrap_or_else(|| (t("composer.a_message").into(), String::new()));
+                // The name is bold inside the sentence, wherever the language puts it.
+                let (before, after) = t("composer.replying_to").split_once("{name}").unwrap_or((t("composer.replying_to"), ""));
                 view! {
                     <div class="parley-replying" data-testid="replying-to">
-                        <span class="parley-replying-label">"Replying to " <strong>{who}</strong></span>
-                        <span class="parley-quote-text">{text}</span>
-                        <button type="button" class="parley-link-button" aria-label="Cancel the reply" data-testid="cancel-reply"
+                        <span class="parley-replying-label">{before}<strong>{who}</strong>{after}</span>
+                        <span class="parley-quote-text" dir="auto">{text}</span>
+                        <button type="button" class="parley-link-button" aria-label=t("composer.cancel_reply") data-testid="cancel-reply"
                             on:click=move |_| chat.replying_to.set(None)>
                             "✕"
                         </button>
@@ -309,11 +319,11 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     class="parley-composer-input"
                     rows="1"
                     placeholder=move || if private() {
-                        "Private note, only agents see it… (Enter to send)"
+                        t("composer.placeholder_private")
                     } else {
-                        "Reply… (Enter to send, Shift+Enter for a new line)"
+                        t("composer.placeholder")
                     }
-                    aria-label=move || if private() { "Private note" } else { "Message" }
+                    aria-label=move || if private() { t("composer.private") } else { t("composer.label") }
                     aria-describedby="parley-composer-error"
                     aria-autocomplete="list"
                     // Only while the list exists: an id that points nowhere is an error.
@@ -346,8 +356,8 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     <button
                         type="button"
                         class="parley-button parley-attach"
-                        aria-label=attach_text::BUTTON
-                        title=attach_text::BUTTON
+                        aria-label=attach_text::button()
+                        title=attach_text::button()
                         data-testid="attach-button"
                         on:click=move |_| {
                             if let Some(el) = picker.get_untracked() {
@@ -365,7 +375,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                         class:parley-counter-over=move || over_limit.get()
                         hidden=move || count.get() < COUNTER_FROM
                     >
-                        {move || format!("{} / {}", group(count.get()), group(MAX_CONTENT_CHARS))}
+                        {move || format!("{} / {}", number(count.get()), number(MAX_CONTENT_CHARS))}
                     </span>
                     <button
                         type="submit"
@@ -373,10 +383,10 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                         data-testid="send-button"
                         disabled=move || !can_send.get()
                     >
-                        <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon">
+                        <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon parley-icon-directional">
                             <path d="M2 8l11-5-4 11-2-4.5z" fill="currentColor"/>
                         </svg>
-                        <span>"Send"</span>
+                        <span>{t("composer.send")}</span>
                     </button>
                 </div>
             </div>
@@ -392,19 +402,6 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
             </p>
         </form>
     }
-}
-
-/// 150000 → "150,000".
-fn group(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The caret as a byte offset into `value` (the browser counts UTF-16 units).

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::t;
 use crate::state::connection::{banner_message, ConnectionState};
 use crate::state::conversation::ChatState;
 
@@ -19,13 +20,13 @@ pub fn ConnectionBanner(chat: ChatState) -> impl IntoView {
             class:parley-connection-hidden=move || !visible()
         >
             <span class="parley-connection-dot" aria-hidden="true"></span>
-            <span>{move || banner_message(state.get()).unwrap_or("Connected")}</span>
+            <span>{move || banner_message(state.get()).unwrap_or_else(|| t("connection.connected"))}</span>
         </div>
         <Show when=move || chat.notice.with(Option::is_some)>
             <div class="parley-notice" role="alert">
                 <span>{move || chat.notice.get().unwrap_or_default()}</span>
-                <button type="button" class="parley-link-button" aria-label="Dismiss" on:click=move |_| chat.notice.set(None)>
-                    "Dismiss"
+                <button type="button" class="parley-link-button" aria-label=t("common.dismiss") on:click=move |_| chat.notice.set(None)>
+                    {t("common.dismiss")}
                 </button>
             </div>
         </Show>

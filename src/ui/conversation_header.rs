@@ -2,8 +2,20 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{t, t_args};
 use crate::state::conversation::ChatState;
 use crate::ui::avatar::Avatar;
+
+/// Chatwoot's conversation status in the agent's language (an unknown one as it is).
+fn status_label(status: &str) -> &str {
+    match status {
+        "open" => t("conversation.open"),
+        "resolved" => t("conversation.resolved"),
+        "pending" => t("conversation.pending"),
+        "snoozed" => t("conversation.snoozed"),
+        other => other,
+    }
+}
 
 #[component]
 pub fn ConversationHeader(
@@ -18,7 +30,7 @@ pub fn ConversationHeader(
             c.as_ref()
                 .and_then(|c| c.meta.sender.name.clone())
                 .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| "Customer".into())
+                .unwrap_or_else(|| t("message.customer").into())
         })
     });
     let avatar = Signal::derive(move || {
@@ -38,11 +50,15 @@ pub fn ConversationHeader(
                     .clone()
                     .or_else(|| c.meta.sender.phone_number.clone())
                     .unwrap_or_default();
-                let status = c.status.clone();
+                let status = status_label(&c.status);
+                let id = c.id.to_string();
                 if contact.is_empty() {
-                    format!("#{} · {status}", c.id)
+                    t_args("header.detail", &[("id", &id), ("status", status)])
                 } else {
-                    format!("#{} · {contact} · {status}", c.id)
+                    t_args(
+                        "header.detail_contact",
+                        &[("id", &id), ("contact", &contact), ("status", status)],
+                    )
                 }
             })
         })
@@ -55,15 +71,15 @@ pub fn ConversationHeader(
         <header class="parley-header">
             <Avatar name=name url=avatar large=true/>
             <div class="parley-header-text">
-                <h1 data-testid="conversation-header">{move || name.get()}</h1>
+                <h1 data-testid="conversation-header"><bdi>{move || name.get()}</bdi></h1>
                 <p class="parley-muted">{detail}</p>
             </div>
             {on_help.map(|help| view! {
                 <button
                     type="button"
                     class="parley-button parley-button-quiet parley-icon-button"
-                    aria-label="Keyboard shortcuts"
-                    title="Keyboard shortcuts (?)"
+                    aria-label=t("shortcuts.title")
+                    title=t("shortcuts.button_title")
                     aria-haspopup="dialog"
                     data-testid="shortcuts-button"
                     on:click=move |_| help.run(())
@@ -83,7 +99,7 @@ pub fn ConversationHeader(
                         data-testid="sign-out"
                         on:click=move |_| sign_out.run(())
                     >
-                        "Sign out"
+                        {t("header.sign_out")}
                     </button>
                 </div>
             })}

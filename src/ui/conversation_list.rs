@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use parley_wire::Conversation;
 
+use crate::i18n::{t, t_args};
 use crate::state::session::SessionCtx;
 use crate::ui::app::Loading;
 use crate::ui::avatar::Avatar;
@@ -26,7 +27,9 @@ pub fn ConversationList(account_id: i64) -> impl IntoView {
         leptos::task::spawn_local(async move {
             state.set(match session.api.conversations(account_id).await {
                 Ok(list) => ListState::Ready(list.data.payload),
-                Err(e) => ListState::Failed(format!("Couldn't load conversations. {e}")),
+                Err(e) => {
+                    ListState::Failed(t_args("list.load_failed", &[("error", &e.to_string())]))
+                }
             });
         });
     };
@@ -37,7 +40,7 @@ pub fn ConversationList(account_id: i64) -> impl IntoView {
             <header class="parley-header">
                 <div class="parley-brand">
                     <span class="parley-logo" aria-hidden="true">"P"</span>
-                    <h1>"Conversations"</h1>
+                    <h1>{t("list.title")}</h1>
                 </div>
                 <div class="parley-header-actions">
                     <button type="button" class="parley-button parley-button-quiet" data-testid="sign-out"
@@ -47,25 +50,25 @@ pub fn ConversationList(account_id: i64) -> impl IntoView {
                                 let _ = w.location().set_href("/app/login");
                             }
                         }>
-                        "Sign out"
+                        {t("header.sign_out")}
                     </button>
                 </div>
             </header>
             {move || match state.get() {
-                ListState::Loading => view! { <Loading label="Loading conversations…"/> }.into_any(),
+                ListState::Loading => view! { <Loading label=t("list.loading")/> }.into_any(),
                 ListState::Failed(msg) => view! {
                     <div class="parley-load-error" role="alert">
                         <p>{msg}</p>
-                        <button type="button" class="parley-button" on:click=move |_| load()>"Try again"</button>
+                        <button type="button" class="parley-button" on:click=move |_| load()>{t("common.try_again")}</button>
                     </div>
                 }.into_any(),
                 ListState::Ready(list) if list.is_empty() => view! {
-                    <p class="parley-empty-log">"No conversations yet."</p>
+                    <p class="parley-empty-log">{t("list.empty")}</p>
                 }.into_any(),
                 ListState::Ready(list) => view! {
                     <ul class="parley-conversations" data-testid="conversation-list">
                         {list.into_iter().map(|c| {
-                            let name = c.meta.sender.name.clone().unwrap_or_else(|| "Customer".into());
+                            let name = c.meta.sender.name.clone().unwrap_or_else(|| t("message.customer").into());
                             let avatar = c.meta.sender.thumbnail.clone().filter(|u| !u.is_empty());
                             let preview = c.last_non_activity_message.as_ref()
                                 .and_then(|m| m.content.clone())
@@ -77,8 +80,8 @@ pub fn ConversationList(account_id: i64) -> impl IntoView {
                                     <a class="parley-conversation-link" href=href>
                                         <Avatar name=name.clone() url=avatar/>
                                         <span class="parley-conversation-text">
-                                            <strong>{name}</strong>
-                                            <span class="parley-muted parley-preview">{preview}</span>
+                                            <strong><bdi>{name}</bdi></strong>
+                                            <span class="parley-muted parley-preview"><bdi>{preview}</bdi></span>
                                         </span>
                                         <span class="parley-muted">{format!("#{}", c.id)}</span>
                                         {(unread > 0).then(|| view! {

@@ -10,8 +10,11 @@ use leptos::prelude::*;
 use parley_core::formatting::{apply, Format};
 use wasm_bindgen::JsCast;
 
+use crate::i18n::t;
+
 struct Button {
     format: Format,
+    /// The English name, for the class and the test id (the words shown are [`name`]).
     label: &'static str,
     /// The key with Ctrl/Cmd (and Shift when `shift`).
     key: &'static str,
@@ -78,6 +81,20 @@ const BUTTONS: [Button; 8] = [
     },
 ];
 
+/// What a button is called, in the agent's language.
+fn name(format: Format) -> &'static str {
+    match format {
+        Format::Bold => t("format.bold"),
+        Format::Italic => t("format.italic"),
+        Format::Strikethrough => t("format.strikethrough"),
+        Format::Code => t("format.code"),
+        Format::Link => t("format.link"),
+        Format::BulletList => t("format.bulleted"),
+        Format::NumberedList => t("format.numbered"),
+        Format::Quote => t("format.quote"),
+    }
+}
+
 /// Whether the platform's shortcut modifier is ⌘ (Apple) rather than Ctrl.
 fn apple() -> bool {
     web_sys::window()
@@ -90,7 +107,12 @@ pub fn shortcut_label(key: &str, shift: bool) -> String {
     if apple() {
         format!("⌘{}{key}", if shift { "⇧" } else { "" })
     } else {
-        format!("Ctrl+{}{key}", if shift { "Shift+" } else { "" })
+        let shift = if shift {
+            format!("{}+", t("key.shift"))
+        } else {
+            String::new()
+        };
+        format!("{}+{shift}{key}", t("key.ctrl"))
     }
 }
 
@@ -98,7 +120,7 @@ pub fn shortcut_label(key: &str, shift: bool) -> String {
 pub fn shortcuts() -> Vec<(&'static str, String)> {
     BUTTONS
         .iter()
-        .map(|b| (b.label, shortcut_label(b.key, b.shift)))
+        .map(|b| (name(b.format), shortcut_label(b.key, b.shift)))
         .collect()
 }
 
@@ -221,7 +243,7 @@ pub fn FormatToolbar(input: NodeRef<Textarea>) -> impl IntoView {
         <div
             class="parley-format-toolbar"
             role="toolbar"
-            aria-label="Formatting"
+            aria-label=t("format.toolbar")
             aria-controls="parley-composer-input"
             data-testid="format-toolbar"
             node_ref=buttons
@@ -232,7 +254,7 @@ pub fn FormatToolbar(input: NodeRef<Textarea>) -> impl IntoView {
                 .enumerate()
                 .map(|(i, b)| {
                     let format = b.format;
-                    let title = format!("{} ({})", b.label, shortcut_label(b.key, b.shift));
+                    let title = format!("{} ({})", name(format), shortcut_label(b.key, b.shift));
                     let slug = b.label.to_lowercase().replace(' ', "-");
                     let glyph = match icon_path(format) {
                         Some(d) => view! {
@@ -247,7 +269,7 @@ pub fn FormatToolbar(input: NodeRef<Textarea>) -> impl IntoView {
                         <button
                             type="button"
                             class=format!("parley-format-button parley-format-{slug}")
-                            aria-label=b.label
+                            aria-label=name(format)
                             title=title
                             data-testid=format!("format-{slug}")
                             tabindex=move || if active.get() == i { "0" } else { "-1" }
@@ -287,7 +309,7 @@ pub fn ComposerPreview(#[prop(into)] text: Signal<String>) -> impl IntoView {
     view! {
         <Show when=move || formatted.get()>
             <div class="parley-composer-preview" data-testid="composer-preview">
-                <span class="parley-composer-preview-label">"Preview"</span>
+                <span class="parley-composer-preview-label">{t("format.preview")}</span>
                 <div class="parley-content" inner_html=move || html.get()></div>
             </div>
         </Show>

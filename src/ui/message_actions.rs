@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use parley_core::store::{Row, SendState};
 use parley_wire::{MessageType, Sender};
 
+use crate::i18n::t;
 use crate::state::conversation::ChatState;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +62,28 @@ pub fn MessageActions(
             }
         });
     };
+    // Keyboard flow of the confirmation: it opens with the focus on Cancel (the safe
+    // answer); Escape or Cancel closes it and gives the focus back to Delete.
+    let cancel_button = NodeRef::<leptos::html::Button>::new();
+    let delete_button = NodeRef::<leptos::html::Button>::new();
+    let refocus_delete = StoredValue::new(false);
+    Effect::new(move |_| {
+        if let Some(el) = cancel_button.get() {
+            let _ = el.focus();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(el) = delete_button.get() {
+            if refocus_delete.get_value() {
+                refocus_delete.set_value(false);
+                let _ = el.focus();
+            }
+        }
+    });
+    let back_to_idle = move || {
+        refocus_delete.set_value(true);
+        state.set(DeleteState::Idle);
+    };
     view! {
         <Show when=move || can_reply.get() || can_edit_queued.get()>
             <div class="parley-message-actions">
@@ -68,43 +91,52 @@ pub fn MessageActions(
                     DeleteState::Idle => view! {
                         <Show when=move || can_reply.get()>
                             <button type="button" class="parley-link-button parley-action" data-testid="reply-message" on:click=reply>
-                                "Reply"
+                                {t("actions.reply")}
                             </button>
                         </Show>
                         <Show when=move || can_edit_queued.get() || (can_delete.get() && chat.can_edit.get())>
                             <button type="button" class="parley-link-button parley-action" data-testid="edit-message"
                                 on:click=move |_| editing.set(true)>
-                                "Edit"
+                                {t("actions.edit")}
                             </button>
                         </Show>
                         <Show when=move || can_delete.get()>
                             <button type="button" class="parley-link-button parley-action" data-testid="delete-message"
+                                node_ref=delete_button
                                 on:click=move |_| state.set(DeleteState::Confirming)>
-                                "Delete"
+                                {t("actions.delete")}
                             </button>
                         </Show>
                     }.into_any(),
                     DeleteState::Confirming => view! {
-                        <span class="parley-confirm" role="group" aria-label="Confirm deletion">
-                            <span>"Delete for everyone?"</span>
+                        <span class="parley-confirm" role="group" aria-label=t("actions.confirm_group")
+                            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                                if ev.key() == "Escape" {
+                                    ev.prevent_default();
+                                    ev.stop_propagation();
+                                    back_to_idle();
+                                }
+                            }>
+                            <span>{t("actions.confirm_question")}</span>
                             <button type="button" class="parley-link-button parley-danger-link" data-testid="confirm-delete" on:click=confirm>
-                                "Delete"
+                                {t("actions.delete")}
                             </button>
                             <button type="button" class="parley-link-button" data-testid="cancel-delete"
-                                on:click=move |_| state.set(DeleteState::Idle)>
-                                "Cancel"
+                                node_ref=cancel_button
+                                on:click=move |_| back_to_idle()>
+                                {t("common.cancel")}
                             </button>
                         </span>
                     }.into_any(),
                     DeleteState::Deleting => view! {
-                        <span class="parley-muted" role="status">"Deleting…"</span>
+                        <span class="parley-muted" role="status">{t("actions.deleting")}</span>
                     }.into_any(),
                     DeleteState::Failed(e) => view! {
                         <span class="parley-inline-error" role="alert">
                             {e}
                             " "
                             <button type="button" class="parley-link-button" on:click=move |_| state.set(DeleteState::Confirming)>
-                                "Try again"
+                                {t("common.try_again")}
                             </button>
                         </span>
                     }.into_any(),

@@ -4,6 +4,7 @@
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
+use crate::i18n::t;
 use crate::state::conversation::ChatState;
 
 /// What is edited: a sent message (the server's edit extension), or one still in the
@@ -74,7 +75,7 @@ pub fn MessageEditor(
         <div class="parley-editor" data-testid="message-editor">
             <textarea
                 class="parley-editor-input"
-                aria-label="Edit the message"
+                aria-label=t("editor.label")
                 node_ref=input
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))
@@ -82,10 +83,10 @@ pub fn MessageEditor(
             ></textarea>
             <div class="parley-editor-actions">
                 <button type="button" class="parley-link-button" data-testid="save-edit" disabled=move || saving.get() on:click=move |_| save()>
-                    {move || if saving.get() { "Saving…" } else { "Save" }}
+                    {move || if saving.get() { t("editor.saving") } else { t("editor.save") }}
                 </button>
                 <button type="button" class="parley-link-button" data-testid="cancel-edit" on:click=move |_| on_done.run(())>
-                    "Cancel"
+                    {t("common.cancel")}
                 </button>
             </div>
             <Show when=move || error.with(Option::is_some)>

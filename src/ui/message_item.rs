@@ -6,6 +6,7 @@ use parley_core::store::{Row, SendState};
 use parley_wire::{MessageStatus, MessageType, Sender};
 
 use crate::effects::clock::{iso_datetime, local_datetime_label, local_time_label};
+use crate::i18n::{t, t_args};
 use crate::state::conversation::ChatState;
 use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
@@ -47,11 +48,13 @@ fn type_of(row: &Row) -> &'static str {
 fn failure_of(row: &Row) -> Option<String> {
     match &row.send {
         Some(SendState::Failed { reason }) => Some(reason.clone()),
-        Some(SendState::Retrying { error }) => Some(format!("{error} Retrying…")),
+        Some(SendState::Retrying { error }) => {
+            Some(t_args("message.retrying", &[("error", error)]))
+        }
         _ if row.message.status == MessageStatus::Failed => Some(
             row.message
                 .external_error()
-                .unwrap_or("The channel could not deliver this message.")
+                .unwrap_or_else(|| t("message.channel_failed"))
                 .to_owned(),
         ),
         _ => None,
@@ -60,9 +63,12 @@ fn failure_of(row: &Row) -> Option<String> {
 
 fn sender_name(row: &Row) -> String {
     match row.message.sender.as_ref() {
-        Some(sender) => sender.display_name().unwrap_or("Unknown").to_owned(),
-        None if row.message.message_type == MessageType::Incoming => "Customer".into(),
-        None => "Bot".into(),
+        Some(sender) => sender
+            .display_name()
+            .unwrap_or_else(|| t("message.unknown_sender"))
+            .to_owned(),
+        None if row.message.message_type == MessageType::Incoming => t("message.customer").into(),
+        None => t("message.bot").into(),
     }
 }
 
@@ -109,7 +115,10 @@ pub fn MessageItem(
             let before = edited
                 .get("previous")
                 .and_then(|p| p.as_array()?.last()?.get("content")?.as_str());
-            Some(before.map_or_else(|| "Edited".to_owned(), |p| format!("Edited. Before: {p}")))
+            Some(before.map_or_else(
+                || t("message.edited_title").to_owned(),
+                |p| t_args("message.edited_before", &[("text", p)]),
+            ))
         })
     });
     let reply_to = Memo::new(move |_| {
@@ -173,7 +182,7 @@ pub fn MessageItem(
                 when=move || kind.get() != "activity"
                 fallback=move || view! {
                     <div class="parley-activity">
-                        <span data-testid="message-content" class="parley-activity-text" inner_html=move || html.get()></span>
+                        <span data-testid="message-content" class="parley-activity-text" dir="auto" inner_html=move || html.get()></span>
                         <span class="parley-visually-hidden" data-testid="message-sender">{move || name.get()}</span>
                         <time
                             data-testid="message-time"
@@ -188,11 +197,11 @@ pub fn MessageItem(
                 <Avatar name=name url=avatar/>
                 <div class="parley-bubble-column">
                     <div class="parley-message-meta">
-                        <span class="parley-sender" data-testid="message-sender">{move || name.get()}</span>
+                        <span class="parley-sender" dir="auto" data-testid="message-sender">{move || name.get()}</span>
                         <Show when=move || private.get()>
                             <span class="parley-private-label">
                                 <LockIcon/>
-                                "Private note"
+                                {t("message.private_note")}
                             </span>
                         </Show>
                     </div>
@@ -203,7 +212,7 @@ pub fn MessageItem(
                         <Show
                             when=move || editing.get()
                             fallback=move || view! {
-                                <div class="parley-content" data-testid="message-content" inner_html=move || html.get()></div>
+                                <div class="parley-content" dir="auto" data-testid="message-content" inner_html=move || html.get()></div>
                             }
                         >
                             <MessageEditor
@@ -219,7 +228,7 @@ pub fn MessageItem(
                         </Show>
                         <div class="parley-bubble-footer">
                             {move || edited.get().map(|title| view! {
-                                <span class="parley-edited" data-testid="edited" title=title>"edited"</span>
+                                <span class="parley-edited" data-testid="edited" title=title>{t("message.edited")}</span>
                             })}
                             <time
                                 data-testid="message-time"
@@ -241,10 +250,10 @@ pub fn MessageItem(
                             <span>{move || failure.get().unwrap_or_default()}</span>
                             <Show when=move || retryable.get()>
                                 <button type="button" class="parley-link-button" data-testid="retry-button" on:click=retry>
-                                    "Retry"
+                                    {t("common.retry")}
                                 </button>
                                 <button type="button" class="parley-link-button" data-testid="delete-failed" on:click=discard>
-                                    "Delete"
+                                    {t("actions.delete")}
                                 </button>
                             </Show>
                         </div>
@@ -259,12 +268,12 @@ pub fn MessageItem(
 #[component]
 fn DeliveryStatus(status: Memo<&'static str>) -> impl IntoView {
     let label = move || match status.get() {
-        "queued" => "Queued, waiting for the connection",
-        "sending" => "Sending",
-        "sent" => "Sent",
-        "delivered" => "Delivered",
-        "read" => "Read",
-        "failed" => "Not sent",
+        "queued" => t("status.queued"),
+        "sending" => t("status.sending"),
+        "sent" => t("status.sent"),
+        "delivered" => t("status.delivered"),
+        "read" => t("status.read"),
+        "failed" => t("status.failed"),
         _ => "",
     };
     view! {

@@ -19,6 +19,7 @@ use wasm_bindgen::JsCast;
 
 use crate::effects::clock::local_day;
 use crate::effects::resize::ResizeWatch;
+use crate::i18n::{t, t_count};
 use crate::state::conversation::{ChatState, OlderState};
 use crate::ui::day_separator::DaySeparator;
 use crate::ui::message_item::MessageItem;
@@ -406,9 +407,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
             Some((key.0, layout.with_untracked(|l| l.top(i))))
         });
         let Some((key, top)) = target else {
-            chat.notice.set(Some(
-                "The original message is further back: scroll up to load it.".into(),
-            ));
+            chat.notice.set(Some(t("log.original_further_back").into()));
             return;
         };
         let Some(el) = list.get_untracked() else {
@@ -466,7 +465,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
                 // Rows enter and leave the DOM as the agent scrolls: that must not be read
                 // out. New incoming messages are announced by the live region below.
                 aria-live="off"
-                aria-label="Messages"
+                aria-label=t("log.label")
                 tabindex="0"
                 node_ref=list
                 on:scroll=on_scroll
@@ -474,7 +473,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
                 <HistoryEdge chat=chat load_older=load_older/>
                 <div class="parley-log-content" node_ref=content>
                     <Show when=move || items.with(Vec::is_empty)>
-                        <p class="parley-empty-log">"No messages yet. Say hello!"</p>
+                        <p class="parley-empty-log">{t("log.empty")}</p>
                     </Show>
                     <div class="parley-spacer" aria-hidden="true" node_ref=top_spacer style:height=move || px(window.with(|w| w.pad_top))></div>
                     <For
@@ -498,10 +497,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
             </div>
             <Show when=move || { new_below.get() != 0 }>
                 <button type="button" class="parley-new-pill" data-testid="new-messages-pill" on:click=move |_| scroll_to_bottom()>
-                    {move || match new_below.get() {
-                        1 => "1 new message".to_owned(),
-                        n => format!("{n} new messages"),
-                    }}
+                    {move || t_count("log.new_messages", new_below.get(), &[])}
                     <span aria-hidden="true">" ↓"</span>
                 </button>
             </Show>
@@ -520,10 +516,10 @@ fn HistoryEdge(
         <div class="parley-history-edge">
             {move || match chat.older.get() {
                 OlderState::Loading => view! {
-                    <span class="parley-muted" role="status">"Loading older messages…"</span>
+                    <span class="parley-muted" role="status">{t("log.loading_older")}</span>
                 }.into_any(),
                 OlderState::Exhausted => view! {
-                    <span class="parley-muted">"Start of the conversation"</span>
+                    <span class="parley-muted">{t("log.start")}</span>
                 }.into_any(),
                 OlderState::Failed(msg) => view! {
                     <span class="parley-inline-error" role="alert">
@@ -532,12 +528,12 @@ fn HistoryEdge(
                         <button type="button" class="parley-link-button" on:click=move |_| {
                             chat.older.set(OlderState::Idle);
                             load_older();
-                        }>"Try again"</button>
+                        }>{t("common.try_again")}</button>
                     </span>
                 }.into_any(),
                 OlderState::Idle => view! {
                     <button type="button" class="parley-link-button" on:click=move |_| load_older()>
-                        "Load older messages"
+                        {t("log.load_older")}
                     </button>
                 }.into_any(),
             }}

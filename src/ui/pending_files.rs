@@ -5,7 +5,6 @@
 //! nothing could take it back (it can be deleted once it appears).
 
 use leptos::prelude::*;
-use parley_core::attachment::human_size;
 use parley_core::store::SendState;
 
 use crate::state::attaching::{PendingUpload, UploadPhase};
@@ -13,14 +12,24 @@ use crate::state::conversation::ChatState;
 
 /// The strings of this component, in one place for the message catalogs.
 mod text {
-    pub const UPLOADING: &str = "Uploading";
-    pub const PROCESSING: &str = "Processing…";
-    pub const PROCESSING_TITLE: &str =
-        "The server has the files and is storing them; once the message appears it can be deleted.";
-    pub const CANCEL: &str = "Cancel";
-    pub const CANCEL_LABEL: &str = "Cancel sending these files";
+    use crate::i18n::{number, t, t_args};
+    pub fn uploading() -> &'static str {
+        t("upload.uploading")
+    }
+    pub fn processing() -> &'static str {
+        t("upload.processing")
+    }
+    pub fn processing_title() -> &'static str {
+        t("upload.processing_title")
+    }
+    pub fn cancel() -> &'static str {
+        t("common.cancel")
+    }
+    pub fn cancel_label() -> &'static str {
+        t("upload.cancel_label")
+    }
     pub fn percent(p: u32) -> String {
-        format!("{p}%")
+        t_args("upload.percent", &[("n", &number(p as usize))])
     }
 }
 
@@ -62,7 +71,7 @@ pub fn PendingFiles(
                 {move || files().into_iter().map(|f| view! {
                     <li class="parley-file-chip" data-testid="pending-file">
                         <span class="parley-file-name" title=f.file_name.clone()>{f.file_name.clone()}</span>
-                        <span class="parley-file-size">{human_size(f.size.min(i64::MAX as u64) as i64)}</span>
+                        <span class="parley-file-size">{crate::i18n::file_size(f.size.min(i64::MAX as u64) as i64)}</span>
                     </li>
                 }).collect_view()}
             </ul>
@@ -71,7 +80,7 @@ pub fn PendingFiles(
                     <div
                         class="parley-progress"
                         role="progressbar"
-                        aria-label=text::UPLOADING
+                        aria-label=text::uploading()
                         aria-valuemin="0"
                         aria-valuemax="100"
                         aria-valuenow=move || percent.get().to_string()
@@ -83,19 +92,19 @@ pub fn PendingFiles(
                 </div>
             </Show>
             <Show when=processing>
-                <span class="parley-upload-processing" title=text::PROCESSING_TITLE data-testid="upload-processing">
-                    {text::PROCESSING}
+                <span class="parley-upload-processing" title=text::processing_title() data-testid="upload-processing">
+                    {text::processing()}
                 </span>
             </Show>
             <Show when=move || cancellable.get()>
                 <button
                     type="button"
                     class="parley-link-button"
-                    aria-label=text::CANCEL_LABEL
+                    aria-label=text::cancel_label()
                     data-testid="upload-cancel"
                     on:click=cancel.clone()
                 >
-                    {text::CANCEL}
+                    {text::cancel()}
                 </button>
             </Show>
         </div>

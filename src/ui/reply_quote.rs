@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::t;
 use crate::state::conversation::ChatState;
 
 /// The first words of a message, on one line.
@@ -25,7 +26,7 @@ pub fn describe(chat: ChatState, id: i64) -> Option<(String, String)> {
             .sender
             .as_ref()
             .and_then(|s| s.display_name())
-            .unwrap_or("Customer")
+            .unwrap_or_else(|| t("message.customer"))
             .to_owned();
         (who, excerpt(r.message.content.as_deref().unwrap_or("")))
     }))
@@ -48,10 +49,10 @@ pub fn ReplyQuote(chat: ChatState, id: i64) -> impl IntoView {
         >
             {move || match original() {
                 Some((who, text)) => view! {
-                    <span class="parley-quote-who">{who}</span>
-                    <span class="parley-quote-text">{text}</span>
+                    <span class="parley-quote-who" dir="auto">{who}</span>
+                    <span class="parley-quote-text" dir="auto">{text}</span>
                 }.into_any(),
-                None => view! { <span class="parley-quote-text">"Earlier message"</span> }.into_any(),
+                None => view! { <span class="parley-quote-text">{t("quote.earlier")}</span> }.into_any(),
             }}
         </button>
     }

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{t, t_args};
 use crate::state::conversation::ChatState;
 
 #[component]
@@ -16,14 +17,16 @@ pub fn SendToast(chat: ChatState) -> impl IntoView {
         <Show when=move || chat.toast.with(Option::is_some)>
             <div class="parley-toast" role="alert" data-testid="toast">
                 <span>
-                    "Message not sent: "
-                    {move || chat.toast.with(|t| t.as_ref().map(|t| t.reason.clone()).unwrap_or_default())}
+                    {move || chat.toast.with(|toast| {
+                        let reason = toast.as_ref().map(|toast| toast.reason.as_str()).unwrap_or_default();
+                        t_args("toast.not_sent", &[("reason", reason)])
+                    })}
                 </span>
                 <button type="button" class="parley-link-button" data-testid="toast-retry" on:click=retry>
-                    "Retry"
+                    {t("common.retry")}
                 </button>
-                <button type="button" class="parley-link-button" aria-label="Dismiss" on:click=move |_| chat.toast.set(None)>
-                    "Dismiss"
+                <button type="button" class="parley-link-button" aria-label=t("common.dismiss") on:click=move |_| chat.toast.set(None)>
+                    {t("common.dismiss")}
                 </button>
             </div>
         </Show>

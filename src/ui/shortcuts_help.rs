@@ -5,12 +5,14 @@
 use leptos::html::Dialog;
 use leptos::prelude::*;
 
+use crate::i18n::t;
 use crate::ui::format_toolbar;
 
-/// Whether a key press is the agent asking for the help: `?` while not typing in a field.
+/// Whether a key press is the agent asking for the help: `?` while not typing in a field
+/// (`؟` on an Arabic keyboard, the same key).
 pub fn asks_for_help(ev: &web_sys::KeyboardEvent) -> bool {
     use wasm_bindgen::JsCast;
-    if ev.key() != "?" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+    if !matches!(ev.key().as_str(), "?" | "؟") || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
         return false;
     }
     // In a field `?` is just a character. Inside a shadow root the event's target is the
@@ -44,25 +46,20 @@ pub fn ShortcutsHelp(open: RwSignal<bool>, rich_text: bool) -> impl IntoView {
         }
     });
 
+    let (enter, shift, escape) = (t("key.enter"), t("key.shift"), t("key.escape"));
     let mut rows: Vec<(String, Vec<String>)> = vec![
-        ("Send the message".into(), vec!["Enter".into()]),
-        ("New line".into(), vec!["Shift+Enter".into()]),
+        (t("shortcuts.send").into(), vec![enter.into()]),
         (
-            "Canned responses (at the start of a word)".into(),
-            vec!["/".into()],
+            t("shortcuts.new_line").into(),
+            vec![format!("{shift}+{enter}")],
         ),
+        (t("shortcuts.canned").into(), vec!["/".into()]),
         (
-            "Move in the canned responses, choose one".into(),
-            vec!["↑".into(), "↓".into(), "Enter".into()],
+            t("shortcuts.canned_move").into(),
+            vec!["↑".into(), "↓".into(), enter.into()],
         ),
-        (
-            "Close a list, a dialog or the image viewer; cancel a reply".into(),
-            vec!["Escape".into()],
-        ),
-        (
-            "Previous or next image in the image viewer".into(),
-            vec!["←".into(), "→".into()],
-        ),
+        (t("shortcuts.escape").into(), vec![escape.into()]),
+        (t("shortcuts.images").into(), vec!["←".into(), "→".into()]),
     ];
     if rich_text {
         rows.extend(
@@ -70,12 +67,9 @@ pub fn ShortcutsHelp(open: RwSignal<bool>, rich_text: bool) -> impl IntoView {
                 .into_iter()
                 .map(|(what, keys)| (what.to_string(), vec![keys])),
         );
-        rows.push((
-            "Move between the formatting buttons".into(),
-            vec!["←".into(), "→".into()],
-        ));
+        rows.push((t("shortcuts.toolbar").into(), vec!["←".into(), "→".into()]));
     }
-    rows.push(("Show this help".into(), vec!["?".into()]));
+    rows.push((t("shortcuts.help").into(), vec!["?".into()]));
 
     view! {
         <dialog
@@ -87,14 +81,14 @@ pub fn ShortcutsHelp(open: RwSignal<bool>, rich_text: bool) -> impl IntoView {
             on:close=move |_| open.set(false)
         >
             <div class="parley-dialog-head">
-                <h2 id="parley-shortcuts-title">"Keyboard shortcuts"</h2>
+                <h2 id="parley-shortcuts-title">{t("shortcuts.title")}</h2>
                 <button
                     type="button"
                     class="parley-button parley-button-quiet"
                     data-testid="shortcuts-close"
                     on:click=move |_| open.set(false)
                 >
-                    "Close"
+                    {t("common.close")}
                 </button>
             </div>
             <table class="parley-shortcut-table">

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::t;
 use crate::state::session::{SessionCtx, SessionState};
 
 #[component]
@@ -35,9 +36,7 @@ pub fn SignIn() -> impl IntoView {
             None
         };
         let Some(attempt) = attempt else {
-            error.set(Some(
-                "Enter your email and password, or paste an access token.".into(),
-            ));
+            error.set(Some(t("signin.missing").into()));
             return;
         };
         busy.set(true);
@@ -59,11 +58,11 @@ pub fn SignIn() -> impl IntoView {
             <form class="parley-card parley-sign-in-card" data-testid="sign-in-form" on:submit=submit novalidate>
                 <div class="parley-brand">
                     <span class="parley-logo" aria-hidden="true">"P"</span>
-                    <h1>"Sign in to Parley"</h1>
+                    <h1>{t("signin.title")}</h1>
                 </div>
-                <p class="parley-muted">"Use your Chatwoot agent account."</p>
+                <p class="parley-muted">{t("signin.subtitle")}</p>
                 <label class="parley-field">
-                    <span>"Email"</span>
+                    <span>{t("signin.email")}</span>
                     <input
                         type="email"
                         name="email"
@@ -73,7 +72,7 @@ pub fn SignIn() -> impl IntoView {
                     />
                 </label>
                 <label class="parley-field">
-                    <span>"Password"</span>
+                    <span>{t("signin.password")}</span>
                     <input
                         type="password"
                         name="password"
@@ -82,14 +81,14 @@ pub fn SignIn() -> impl IntoView {
                         on:input=move |ev| password.set(event_target_value(&ev))
                     />
                 </label>
-                <div class="parley-divider"><span>"or"</span></div>
+                <div class="parley-divider"><span>{t("signin.or")}</span></div>
                 <label class="parley-field">
-                    <span>"Access token"</span>
+                    <span>{t("signin.token")}</span>
                     <input
                         type="password"
                         name="token"
                         autocomplete="off"
-                        placeholder="From Profile settings → Access token"
+                        placeholder=t("signin.token_placeholder")
                         prop:value=move || token.get()
                         on:input=move |ev| token.set(event_target_value(&ev))
                     />
@@ -103,7 +102,7 @@ pub fn SignIn() -> impl IntoView {
                     {move || error.get().unwrap_or_default()}
                 </p>
                 <button class="parley-button parley-button-primary" type="submit" disabled=move || busy.get()>
-                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                    {move || if busy.get() { t("app.signing_in") } else { t("signin.submit") }}
                 </button>
             </form>
         </main>

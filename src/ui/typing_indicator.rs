@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{t_args, t_count};
 use crate::state::conversation::ChatState;
 
 #[component]
@@ -20,8 +21,8 @@ pub fn TypingIndicator(chat: ChatState) -> impl IntoView {
 fn describe(names: &[String]) -> String {
     match names {
         [] => String::new(),
-        [one] => format!("{one} is typing…"),
-        [a, b] => format!("{a} and {b} are typing…"),
-        [a, rest @ ..] => format!("{a} and {} others are typing…", rest.len()),
+        [one] => t_args("typing.one", &[("name", one)]),
+        [a, b] => t_args("typing.two", &[("a", a), ("b", b)]),
+        [a, rest @ ..] => t_count("typing.many", rest.len(), &[("name", a)]),
     }
 }

@@ -3,12 +3,11 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::t_count;
+
 #[component]
 pub fn UnreadDivider(count: usize) -> impl IntoView {
-    let label = match count {
-        1 => "1 unread message".to_owned(),
-        n => format!("{n} unread messages"),
-    };
+    let label = t_count("log.unread", count, &[]);
     let aria_label = label.clone();
     view! {
         <div class="parley-unread" data-testid="unread-divider" role="separator" aria-label=aria_label>

@@ -17,6 +17,8 @@ async function audit(page) {
     // Evaluated through the DevTools protocol: the app's CSP rightly refuses script tags.
     await page.evaluate(await readFile(AXE, 'utf8'));
   }
+  // A theme switch fades colours (CSS transitions): audit what the agent ends up seeing.
+  await page.waitForFunction(() => document.getAnimations().every((a) => !(a instanceof CSSTransition)));
   const violations = await page.evaluate(async () => {
     const result = await window.axe.run(document.querySelector('.parley'), {
       resultTypes: ['violations'],
@@ -69,6 +71,21 @@ describe('accessibility', { timeout: 180_000 }, () => {
     const found = await audit(agent);
     assert.deepEqual(found, [], describeViolations(found));
     await agent.emulateMedia({ colorScheme: 'light' });
+  });
+
+  test('axe finds no serious or critical violation right to left (Arabic), light and dark', async () => {
+    const page = await openAgent(browser, server, server.info.agentUrl, { locale: 'ar' });
+    await page.locator('[data-testid=message]').first().waitFor();
+    assert.equal(await page.evaluate(() => document.querySelector('.parley').getAttribute('dir')), 'rtl');
+    await page.locator('[data-testid=composer-input]').fill('**عريض** و [رابط](https://example.com)');
+    await page.locator('[data-testid=composer-preview]').waitFor();
+    for (const colorScheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme });
+      const found = await audit(page);
+      assert.deepEqual(found, [], `${colorScheme}: ${describeViolations(found)}`);
+    }
+    await page.locator('[data-testid=composer-input]').fill('');
+    await page.close();
   });
 
   test('axe finds nothing serious in the keyboard help dialog either', async () => {

@@ -39,6 +39,25 @@ describe('deleting a sent message', { timeout: 120_000 }, () => {
     assert.equal(await theirs.locator('[data-testid=delete-message]').count(), 0);
   });
 
+  test('from the keyboard: the confirmation opens on Cancel, Escape closes it and focus goes back to Delete', async () => {
+    const row = agent.locator(MESSAGE, { hasText: text });
+    const del = row.locator('[data-testid=delete-message]');
+    await del.focus();
+    await agent.keyboard.press('Enter');
+    await row.locator('[data-testid=confirm-delete]').waitFor();
+    assert.equal(await agent.evaluate(() => document.activeElement?.dataset.testid), 'cancel-delete', 'the safe answer has the focus');
+    await agent.keyboard.press('Escape');
+    await del.waitFor();
+    assert.equal(await agent.evaluate(() => document.activeElement?.dataset.testid), 'delete-message');
+    assert.equal(await row.locator('[data-testid=confirm-delete]').count(), 0);
+    // Space on Cancel does the same.
+    await agent.keyboard.press('Enter');
+    await row.locator('[data-testid=cancel-delete]').waitFor();
+    await agent.keyboard.press(' ');
+    await del.waitFor();
+    assert.equal(await agent.evaluate(() => document.activeElement?.dataset.testid), 'delete-message');
+  });
+
   test('Cancel keeps it; Delete after confirming deletes it for everyone, live', async () => {
     const row = agent.locator(MESSAGE, { hasText: text });
     await row.hover();

@@ -235,8 +235,8 @@ export async function launchBrowser(extraArgs = []) {
 }
 
 /** A page with sane timeouts whose console errors and page errors are kept for reports. */
-export async function newPage(browser, { viewport = { width: 1100, height: 800 } } = {}) {
-  const context = await browser.newContext({ viewport });
+export async function newPage(browser, { viewport = { width: 1100, height: 800 }, locale } = {}) {
+  const context = await browser.newContext({ viewport, ...(locale ? { locale } : {}) });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.setDefaultNavigationTimeout(20_000);
@@ -272,8 +272,8 @@ export async function agentMessageTexts(page) {
 }
 
 /** A new page on the agent url (the demo conversation), once its live connection is up. */
-export async function openAgent(browser, server, url = server.info.agentUrl) {
-  const page = await newPage(browser);
+export async function openAgent(browser, server, url = server.info.agentUrl, options = {}) {
+  const page = await newPage(browser, options);
   await page.goto(url);
   await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
   return page;

@@ -11,6 +11,7 @@
 //! - [`markdown`]: message text to HTML that is safe in `innerHTML` (raw HTML as text,
 //!   only http/https/mailto/tel links, no images loaded, bare URLs linked).
 //! - [`timeline`]: the displayed log: day separators, the unread divider, sender groups.
+//! - [`i18n`]: the message catalogs (en, ar, fr), locale negotiation, placeholders.
 //! - [`voice`]: voice notes' length limit and warning, timer, meter, microphone errors,
 //!   file name.
 //! - [`viewport`]: the arithmetic of the virtualized list (windows, padding, anchoring).
@@ -24,6 +25,7 @@ pub mod canned;
 pub mod connection;
 pub mod formatting;
 pub mod gallery;
+pub mod i18n;
 pub mod markdown;
 pub mod outbox;
 pub mod store;
