@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
+use crate::config::AppFeatures;
 use crate::AppState;
 
 const CUSTOMER_HTML: &str = include_str!("../assets/customer.html");
@@ -126,6 +127,7 @@ pub fn config_block(
     token: Option<&str>,
     demo: bool,
     max_file_bytes: u64,
+    features: AppFeatures,
 ) -> String {
     // The server's own limit per file, so the app refuses a file before uploading it.
     let mut cfg = json!({
@@ -134,10 +136,10 @@ pub fn config_block(
         "demo": demo,
         "maxFileBytes": max_file_bytes,
     });
-    if demo {
-        // The demo shows everything Parley can do.
-        cfg["features"] = json!({ "voiceMessages": true, "richTextEditor": true });
-    }
+    cfg["features"] = json!({
+        "voiceMessages": features.voice_messages,
+        "richTextEditor": features.rich_text_editor,
+    });
     if let Some(t) = token {
         cfg["token"] = json!(t);
     }
@@ -160,6 +162,7 @@ async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> Response
             token: token.as_deref(),
             demo: state.config.demo,
             max_file_bytes: state.config.max_file_bytes,
+            features: state.config.features,
             extra_media_sources: "",
         },
         &headers,
@@ -175,6 +178,8 @@ pub struct AppPage<'a> {
     pub demo: bool,
     /// The largest file per attachment this server (or its upstream) takes.
     pub max_file_bytes: u64,
+    /// `--features`.
+    pub features: AppFeatures,
     /// Appended to img-src and media-src, with a leading space (proxy mode: files on the
     /// upstream's cloud storage).
     pub extra_media_sources: &'a str,
@@ -196,7 +201,13 @@ pub async fn render_app(page: &AppPage<'_>, headers: &HeaderMap) -> Response {
         )
             .into_response();
     };
-    let block = config_block(page.account_id, page.token, page.demo, page.max_file_bytes);
+    let block = config_block(
+        page.account_id,
+        page.token,
+        page.demo,
+        page.max_file_bytes,
+        page.features,
+    );
     let doc = match html.find("</head>") {
         Some(i) => format!("{}{block}\n{}", &html[..i], &html[i..]),
         None => format!("{block}\n{html}"),
@@ -430,13 +441,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn config_block_carries_the_feature_flags() {
+        let only_rich = AppFeatures {
+            voice_messages: false,
+            rich_text_editor: true,
+        };
+        let b = config_block(1, None, false, 40, only_rich);
+        assert!(
+            b.contains(r#""features":{"richTextEditor":true,"voiceMessages":false}"#),
+            "{b}"
+        );
+    }
+
+    #[test]
     fn config_block_escapes_markup() {
-        let b = config_block(1, Some("</script><b>"), true, 40);
+        let b = config_block(1, Some("</script><b>"), true, 40, AppFeatures::ALL);
         assert!(!b["<script".len()..b.len() - "</script>".len()].contains('<'));
         assert!(b.contains("\\u003c/script\\u003e"));
-        assert!(config_block(1, None, false, 40).contains(r#""accountId":1"#));
-        assert!(config_block(1, None, false, 40).contains(r#""maxFileBytes":40"#));
-        assert!(!config_block(1, None, false, 40).contains("token"));
+        assert!(config_block(1, None, false, 40, AppFeatures::ALL).contains(r#""accountId":1"#));
+        assert!(config_block(1, None, false, 40, AppFeatures::ALL).contains(r#""maxFileBytes":40"#));
+        assert!(!config_block(1, None, false, 40, AppFeatures::ALL).contains("token"));
     }
 
     #[test]

@@ -37,6 +37,14 @@ pub struct Cli {
     /// Largest accepted upload, per file, in MB (Chatwoot's MAXIMUM_FILE_UPLOAD_SIZE).
     #[arg(long, default_value_t = 40)]
     pub max_file_mb: u64,
+    /// The app's optional features, comma-separated: `voiceMessages`, `richTextEditor`, or
+    /// `none`. Both are on unless this says otherwise.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "voiceMessages,richTextEditor"
+    )]
+    pub features: Vec<Feature>,
     /// Proxy mode: serve the app and forward /api, /auth, /public/api, /cable and file URLs
     /// to this Chatwoot (e.g. https://chatwoot.example.com). No database, no demo data.
     #[arg(long, value_name = "URL")]
@@ -48,6 +56,38 @@ pub struct Cli {
     /// progress, no response body bytes) before the request fails with 504.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub upstream_timeout: u64,
+}
+
+/// One of the app's feature flags, as `--features` names it (and as the app's config does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Feature {
+    #[value(name = "voiceMessages")]
+    VoiceMessages,
+    #[value(name = "richTextEditor")]
+    RichTextEditor,
+    #[value(name = "none")]
+    None,
+}
+
+/// The feature flags put in the app page's config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppFeatures {
+    pub voice_messages: bool,
+    pub rich_text_editor: bool,
+}
+
+impl AppFeatures {
+    pub const ALL: AppFeatures = AppFeatures {
+        voice_messages: true,
+        rich_text_editor: true,
+    };
+
+    pub fn from_list(list: &[Feature]) -> AppFeatures {
+        AppFeatures {
+            voice_messages: list.contains(&Feature::VoiceMessages),
+            rich_text_editor: list.contains(&Feature::RichTextEditor),
+        }
+    }
 }
 
 /// `--upstream`: where a proxying server forwards to, and how long it waits.
@@ -72,6 +112,7 @@ pub struct Config {
     pub idempotency: bool,
     pub test_controls: bool,
     pub max_file_bytes: u64,
+    pub features: AppFeatures,
     /// Proxy mode when set (see `proxy`): nothing of the fields above but bind, port and
     /// dist is used.
     pub upstream: Option<Upstream>,
@@ -94,6 +135,7 @@ impl From<Cli> for Config {
             idempotency: !c.no_idempotency,
             test_controls: c.test_controls,
             max_file_bytes: c.max_file_mb.saturating_mul(1024 * 1024),
+            features: AppFeatures::from_list(&c.features),
             upstream: c.upstream.map(|url| Upstream {
                 url,
                 connect_timeout: Duration::from_secs(c.upstream_connect_timeout),
@@ -116,7 +158,42 @@ impl Config {
             idempotency: true,
             test_controls: true,
             max_file_bytes: 40 * 1024 * 1024,
+            features: AppFeatures::ALL,
             upstream: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn features(args: &[&str]) -> AppFeatures {
+        let cli = Cli::try_parse_from(["parley-server"].iter().chain(args)).unwrap();
+        Config::from(cli).features
+    }
+
+    #[test]
+    fn features_are_on_unless_the_command_line_says_otherwise() {
+        assert_eq!(features(&[]), AppFeatures::ALL);
+        assert_eq!(
+            features(&["--features", "none"]),
+            AppFeatures {
+                voice_messages: false,
+                rich_text_editor: false
+            }
+        );
+        assert_eq!(
+            features(&["--features", "richTextEditor"]),
+            AppFeatures {
+                voice_messages: false,
+                rich_text_editor: true
+            }
+        );
+        assert_eq!(
+            features(&["--features", "voiceMessages,richTextEditor"]),
+            AppFeatures::ALL
+        );
+        assert!(Cli::try_parse_from(["parley-server", "--features", "telepathy"]).is_err());
     }
 }

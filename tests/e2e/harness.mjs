@@ -144,6 +144,11 @@ export class Server {
     return this.info;
   }
 
+  /** The running process's id (to read its memory use in /proc), or undefined. */
+  get pid() {
+    return this.child?.pid;
+  }
+
   /** Stops the process (SIGTERM, then SIGKILL after a grace period); the data dir stays. */
   async stop() {
     const child = this.child;

@@ -88,6 +88,19 @@ describe('through a same-origin proxy (--upstream)', { timeout: 180_000 }, () =>
     assert.equal(new URL(loaded.src).origin, proxy.baseUrl, 'file URLs are rewritten to the proxy origin');
   });
 
+  test("the proxied cable keeps ActionCable's subprotocol and speaks it", async () => {
+    const opened = await agent.evaluate(() => new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/cable`, ['actioncable-v1-json', 'actioncable-unsupported']);
+      ws.onmessage = (e) => {
+        resolve({ protocol: ws.protocol, first: JSON.parse(e.data).type });
+        ws.close();
+      };
+      ws.onerror = () => reject(new Error('the cable failed'));
+      setTimeout(() => reject(new Error('no frame within 5 s')), 5_000);
+    }));
+    assert.deepEqual(opened, { protocol: 'actioncable-v1-json', first: 'welcome' });
+  });
+
   test('an upstream that is down gets a clear error, not a hang', async () => {
     await upstream.stop();
     try {

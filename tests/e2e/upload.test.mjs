@@ -16,12 +16,12 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AGENT_TOKEN, DIST, ROOT, Server, launchBrowser, newPage, uniqueText, withTimeout } from './harness.mjs';
+import { AGENT_TOKEN, DIST, ROOT, Server, launchBrowser, newPage, uniqueText } from './harness.mjs';
+import { recordProgress, throttleUpload, waitConfirmed } from './uploads.mjs';
 
 const MB = 1024 * 1024;
 const MESSAGE = '[data-testid=message]';
 const CONNECTED = '[data-testid=connection-state][data-state=connected]';
-const CONFIRMED = /^(sent|delivered|read)$/;
 const AXE = path.join(ROOT, 'node_modules/axe-core/axe.min.js');
 
 /** axe-core's serious and critical violations inside Parley's root, described. */
@@ -71,19 +71,6 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     return page;
   }
 
-  /** Limits the page's upload to `bytesPerSecond` (-1: no limit). */
-  async function throttleUpload(page, bytesPerSecond) {
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: bytesPerSecond,
-    });
-    return cdp;
-  }
-
   async function faults(body) {
     const res = await server.api('/__parley/test/faults', { method: 'POST', body });
     assert.equal(res.status, 200, `faults: ${res.text}`);
@@ -116,34 +103,6 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     await input.fill(caption);
     await input.press('Enter');
     await page.locator(MESSAGE, { hasText: caption }).first().waitFor();
-  }
-
-  async function waitConfirmed(page, caption, timeout = 30_000) {
-    const row = page.locator(MESSAGE, { hasText: caption });
-    await withTimeout(
-      (async () => {
-        for (;;) {
-          const state = await row.evaluateAll((els) => els.map((el) => ({ id: el.dataset.id, status: el.dataset.status })));
-          if (state.length === 1 && /^\d+$/.test(state[0].id) && CONFIRMED.test(state[0].status)) return;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })(),
-      timeout,
-      `"${caption}" confirmed`,
-    );
-  }
-
-  /** Records every aria-valuenow the upload progress bars take, from now on. */
-  async function recordProgress(page) {
-    await page.evaluate(() => {
-      window.progressSeen = [];
-      new MutationObserver((records) => {
-        for (const r of records) {
-          const el = r.target;
-          if (el.dataset?.testid === 'upload-progress') window.progressSeen.push(Number(el.getAttribute('aria-valuenow')));
-        }
-      }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['aria-valuenow'] });
-    });
   }
 
   test('a 30 MB file shows its progress and arrives intact', async () => {

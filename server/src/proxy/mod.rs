@@ -105,6 +105,8 @@ struct Inner {
     /// `--max-file-mb`: the upstream's limit is not published (Chatwoot has no endpoint for
     /// it), so the app is told this one (Chatwoot's default unless set).
     max_file_bytes: u64,
+    /// `--features`: the app's flags, as on a server of its own.
+    features: crate::config::AppFeatures,
 }
 
 /// Mozilla's roots through ring: the same trust for HTTP and the cable, and no system
@@ -157,6 +159,7 @@ pub async fn start(config: Config, upstream: Upstream) -> Result<RunningServer, 
         timeout: upstream.timeout,
         dist: config.dist.clone(),
         max_file_bytes: config.max_file_bytes,
+        features: config.features,
     }));
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(crate::connections::accept_loop(
@@ -205,6 +208,7 @@ async fn app_page(State(state): State<ProxyState>, headers: HeaderMap) -> Respon
             token: None,
             demo: false,
             max_file_bytes: state.0.max_file_bytes,
+            features: state.0.features,
             // Chatwoot with S3/GCS storage redirects file URLs to the bucket.
             extra_media_sources: " https:",
         },

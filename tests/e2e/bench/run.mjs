@@ -106,7 +106,9 @@ async function main() {
     const row = (label, t) => [label, kb(t.raw), kb(t.gzip), kb(t.brotli)];
     sections.push(
       'Bundle size (dist/)\n' +
-        table(['what', 'raw', 'gzip -9', 'brotli 11'], [row('wasm', s.wasm), row('js', s.js), row('css', s.css), ...s.files.map((f) => row(`  ${f.file}`, f))]),
+        table(['what', 'raw', 'gzip -9', 'brotli 11'], [row('wasm', s.wasm), row('js', s.js), row('css', s.css), ...s.files.map((f) => row(`  ${f.file}`, f)), row('first visit (module, wasm, css)', s.firstVisit)]) +
+        `\nbudget for a first visit: ${kb(s.budget.brotli)} brotli, ${kb(s.budget.gzip)} gzip: ` +
+        (s.firstVisit.brotli <= s.budget.brotli && s.firstVisit.gzip <= s.budget.gzip ? 'ok' : 'OVER'),
     );
   }
 
