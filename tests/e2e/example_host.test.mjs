@@ -203,7 +203,8 @@ describe('the example host page', { timeout: 240_000 }, () => {
 
       const textB = uniqueText('from the mounted chat');
       await send(host, 'chat-b', textB);
-      await chat('chat-b').locator('[data-testid=message]', { hasText: textB }).waitFor();
+      // Confirmed by the server (a pending row is there before the request leaves).
+      await chat('chat-b').locator('[data-testid=message][data-status=sent], [data-testid=message][data-status=delivered], [data-testid=message][data-status=read]', { hasText: textB }).waitFor();
       const conv2 = await server.api('/api/v1/accounts/1/conversations/2/messages');
       assert.ok(conv2.json.payload.some((m) => m.content === textB), 'conversation 2 on the server has it');
       await host.waitForTimeout(300);
