@@ -503,19 +503,24 @@ mod tests {
         blobs_round_trip(&OutboxStore::memory()).await;
     }
 
-    #[wasm_bindgen_test]
-    async fn a_version_1_database_keeps_its_entries_and_gains_the_blob_store() {
-        let name = format!("parley-outbox-test-{}", uuid::Uuid::new_v4());
-        // Version 1 as the previous release created it, with one entry in it.
+    /// `name` opened as the previous release did: version 1, its one object store.
+    async fn open_version_1(name: &str) -> IdbDatabase {
         let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-        let request = factory.open_with_u32(&name, 1).unwrap();
+        let request = factory.open_with_u32(name, 1).unwrap();
         let target = request.clone();
         let on_upgrade = Closure::once_into_js(move |_: web_sys::Event| {
             let db: IdbDatabase = target.result().unwrap().unchecked_into();
             db.create_object_store(STORE).unwrap();
         });
         request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-        let v1: IdbDatabase = request_result(&request).await.unwrap().unchecked_into();
+        request_result(&request).await.unwrap().unchecked_into()
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_version_1_database_keeps_its_entries_and_gains_the_blob_store() {
+        let name = format!("parley-outbox-test-{}", uuid::Uuid::new_v4());
+        // Version 1 as the previous release created it, with one entry in it.
+        let v1 = open_version_1(&name).await;
         let old = Stored {
             owner: None,
             entry: entry("old", 1),
@@ -539,15 +544,7 @@ mod tests {
     async fn an_old_tab_holding_version_1_makes_the_open_give_up_not_hang() {
         let name = format!("parley-outbox-test-{}", uuid::Uuid::new_v4());
         // An older release's tab: version 1 open, no versionchange handler, never closed.
-        let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-        let request = factory.open_with_u32(&name, 1).unwrap();
-        let target = request.clone();
-        let on_upgrade = Closure::once_into_js(move |_: web_sys::Event| {
-            let db: IdbDatabase = target.result().unwrap().unchecked_into();
-            db.create_object_store(STORE).unwrap();
-        });
-        request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-        let old_tab: IdbDatabase = request_result(&request).await.unwrap().unchecked_into();
+        let old_tab = open_version_1(&name).await;
         assert!(matches!(
             OutboxStore::open(&name).await,
             Err(StoreError::HeldByOlderTab)
