@@ -220,21 +220,12 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
                 </button>
             </div>
             <div class="parley-lightbox-stage" on:click=on_backdrop>
-                <button
-                    type="button"
-                    class="parley-button parley-lightbox-step parley-lightbox-prev"
-                    data-testid="lightbox-prev"
-                    aria-label=t("lightbox.previous")
-                    hidden=alone
-                    // Not `disabled`: a focused button that turns disabled drops focus out
-                    // of the dialog, and the arrows with it.
-                    aria-disabled=move || (!has_prev()).to_string()
-                    on:click=move |_| step(-1)
-                >
-                    <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon parley-icon-directional">
-                        <path d="M10 3L5 8l5 5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
-                    </svg>
-                </button>
+                <StepButton
+                    forward=false
+                    hidden=Signal::derive(alone)
+                    at_end=Signal::derive(move || !has_prev())
+                    on_step=Callback::new(move |()| step(-1))
+                />
                 <Show
                     when=move || !failed.get()
                     fallback=move || view! {
@@ -254,19 +245,12 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
                         on:error=move |_| failed.set(true)
                     />
                 </Show>
-                <button
-                    type="button"
-                    class="parley-button parley-lightbox-step parley-lightbox-next"
-                    data-testid="lightbox-next"
-                    aria-label=t("lightbox.next")
-                    hidden=alone
-                    aria-disabled=move || (!has_next()).to_string()
-                    on:click=move |_| step(1)
-                >
-                    <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon parley-icon-directional">
-                        <path d="M6 3l5 5-5 5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
-                    </svg>
-                </button>
+                <StepButton
+                    forward=true
+                    hidden=Signal::derive(alone)
+                    at_end=Signal::derive(move || !has_next())
+                    on_step=Callback::new(move |()| step(1))
+                />
             </div>
         </dialog>
     }
@@ -329,4 +313,48 @@ fn place_label(n: usize, count: usize) -> String {
         "lightbox.place",
         &[("n", &number(n)), ("count", &number(count))],
     )
+}
+
+/// The previous or next button beside the image.
+#[component]
+fn StepButton(
+    forward: bool,
+    /// One image: nothing to move to.
+    hidden: Signal<bool>,
+    /// No image further this way.
+    at_end: Signal<bool>,
+    on_step: Callback<()>,
+) -> impl IntoView {
+    let (class, testid, label, path) = if forward {
+        (
+            "parley-lightbox-next",
+            "lightbox-next",
+            "lightbox.next",
+            "M6 3l5 5-5 5",
+        )
+    } else {
+        (
+            "parley-lightbox-prev",
+            "lightbox-prev",
+            "lightbox.previous",
+            "M10 3L5 8l5 5",
+        )
+    };
+    view! {
+        <button
+            type="button"
+            class=format!("parley-button parley-lightbox-step {class}")
+            data-testid=testid
+            aria-label=t(label)
+            hidden=move || hidden.get()
+            // Not `disabled`: a focused button that turns disabled drops focus out of the
+            // dialog, and the arrows with it.
+            aria-disabled=move || at_end.get().to_string()
+            on:click=move |_| on_step.run(())
+        >
+            <svg viewBox="0 0 16 16" aria-hidden="true" class="parley-icon parley-icon-directional">
+                <path d=path fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>
+            </svg>
+        </button>
+    }
 }
