@@ -46,6 +46,34 @@ pub fn ShortcutsHelp(open: RwSignal<bool>, rich_text: bool) -> impl IntoView {
         }
     });
 
+    view! {
+        <dialog
+            class="parley-dialog parley-shortcuts"
+            aria-labelledby="parley-shortcuts-title"
+            data-testid="shortcuts-help"
+            node_ref=dialog
+            // Escape and the close button both end here.
+            on:close=move |_| open.set(false)
+        >
+            <div class="parley-dialog-head">
+                <h2 id="parley-shortcuts-title">{t("shortcuts.title")}</h2>
+                <button
+                    type="button"
+                    class="parley-button parley-button-quiet"
+                    data-testid="shortcuts-close"
+                    on:click=move |_| open.set(false)
+                >
+                    {t("common.close")}
+                </button>
+            </div>
+            // Built when opened: nothing of it is needed to open a conversation.
+            {move || open.get().then(|| view! { <ShortcutTable rich_text=rich_text/> })}
+        </dialog>
+    }
+}
+
+#[component]
+fn ShortcutTable(rich_text: bool) -> impl IntoView {
     let (enter, shift, escape) = (t("key.enter"), t("key.shift"), t("key.escape"));
     let mut rows: Vec<(String, Vec<String>)> = vec![
         (t("shortcuts.send").into(), vec![enter.into()]),
@@ -72,40 +100,20 @@ pub fn ShortcutsHelp(open: RwSignal<bool>, rich_text: bool) -> impl IntoView {
     rows.push((t("shortcuts.help").into(), vec!["?".into()]));
 
     view! {
-        <dialog
-            class="parley-dialog parley-shortcuts"
-            aria-labelledby="parley-shortcuts-title"
-            data-testid="shortcuts-help"
-            node_ref=dialog
-            // Escape and the close button both end here.
-            on:close=move |_| open.set(false)
-        >
-            <div class="parley-dialog-head">
-                <h2 id="parley-shortcuts-title">{t("shortcuts.title")}</h2>
-                <button
-                    type="button"
-                    class="parley-button parley-button-quiet"
-                    data-testid="shortcuts-close"
-                    on:click=move |_| open.set(false)
-                >
-                    {t("common.close")}
-                </button>
-            </div>
-            <table class="parley-shortcut-table">
-                <tbody>
-                    {rows
-                        .into_iter()
-                        .map(|(what, keys)| view! {
-                            <tr>
-                                <th scope="row">{what}</th>
-                                <td>
-                                    {keys.into_iter().map(|k| view! { <kbd>{k}</kbd> }).collect_view()}
-                                </td>
-                            </tr>
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </dialog>
+    <table class="parley-shortcut-table">
+        <tbody>
+            {rows
+                .into_iter()
+                .map(|(what, keys)| view! {
+                    <tr>
+                        <th scope="row">{what}</th>
+                        <td>
+                            {keys.into_iter().map(|k| view! { <kbd>{k}</kbd> }).collect_view()}
+                        </td>
+                    </tr>
+                })
+                .collect_view()}
+        </tbody>
+    </table>
     }
 }
