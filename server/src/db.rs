@@ -206,6 +206,8 @@ pub struct MessageRow {
     pub source_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The `echo_id` of the request that created it, if any.
+    pub echo_id: Option<String>,
 }
 
 pub const INCOMING: i64 = 0;
@@ -780,7 +782,8 @@ pub fn unread_incoming_count(c: &Connection, conv: &ConversationRow) -> DbResult
 
 const MSG_COLS: &str =
     "id, account_id, inbox_id, conversation_id, message_type, content_type, content,
-  status, private, content_attributes, sender_type, sender_id, source_id, created_at, updated_at";
+  status, private, content_attributes, sender_type, sender_id, source_id, created_at, updated_at,
+  echo_id";
 
 fn map_msg(r: &Row) -> rusqlite::Result<MessageRow> {
     Ok(MessageRow {
@@ -799,6 +802,7 @@ fn map_msg(r: &Row) -> rusqlite::Result<MessageRow> {
         source_id: r.get(12)?,
         created_at: r.get(13)?,
         updated_at: r.get(14)?,
+        echo_id: r.get(15)?,
     })
 }
 

@@ -355,6 +355,15 @@ async fn create_returns_echo_id_and_repeats_are_idempotent() {
         .filter(|m| m["content"] == "Hello **there**")
         .count();
     assert_eq!(count, 1);
+    // The index names the echo_id (an extension beside idempotency), so a client whose
+    // answer was lost matches its pending message exactly.
+    let listed = idx["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["content"] == "Hello **there**")
+        .unwrap();
+    assert_eq!(listed["echo_id"], "e-1");
 }
 
 #[tokio::test]
@@ -367,6 +376,15 @@ async fn without_idempotency_a_repeat_creates_a_second_message() {
         .agent_send(1, json!({"content": "twice", "echo_id": "same"}))
         .await;
     assert_ne!(a["id"], b["id"]);
+    // Like a real Chatwoot: echo_id only in the create response, never in the index.
+    let (_, idx) = s
+        .json(s.get("/api/v1/accounts/1/conversations/1/messages"))
+        .await;
+    assert!(idx["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m.get("echo_id").is_none()));
     let (_, caps) = s.json(s.get("/api/v1/parley/capabilities")).await;
     assert_eq!(
         caps,

@@ -303,6 +303,64 @@ describe('outbox', { timeout: 300_000 }, () => {
     });
   }
 
+  // The page dies after the server stored a message and before its answer came. The new
+  // page shows the history (which holds it) and gets the old page's outbox entry, in
+  // whichever order: the message must show once at every moment, and be on the server once.
+  for (const idempotency of [true, false]) {
+    test(`a reload while the answer is on its way shows the message once (idempotency ${idempotency ? 'on' : 'off'})`, async () => {
+      // Its message.created is late too: the page dies knowing nothing of the message.
+      await faults({ idempotency, cable_delay_ms: 10_000 });
+      try {
+        const page = await openAgent();
+        const text = uniqueText(`reloaded before the answer, idempotency ${idempotency}`);
+        let stored;
+        const reachedServer = new Promise((r) => (stored = r));
+        let held = false;
+        await page.route('**/conversations/*/messages', async (route) => {
+          if (route.request().method() !== 'POST' || held) return route.continue();
+          held = true;
+          // The first POST reaches the server (from here, so that Chromium cannot send it
+          // again), and its answer never reaches the page: the handler never settles it.
+          await route.fetch({ maxRetries: 0 }).catch(() => {});
+          stored();
+          await new Promise(() => {});
+        });
+        await send(page, text);
+        await withTimeout(reachedServer, 10_000, 'the POST reached the server');
+        await faults({ cable_delay_ms: 0 });
+        // From the new page's first DOM change on, the most rows this text ever had. And the
+        // order that used to show it twice: the new page shows the history before it takes
+        // over the old page's entries (as when that page holds them a moment longer).
+        await page.addInitScript((t) => {
+          const locks = navigator.locks;
+          const request = locks.request.bind(locks);
+          locks.request = (name, ...rest) =>
+            name.startsWith('parley-outbox-restore')
+              ? new Promise((r) => setTimeout(r, 1_500)).then(() => request(name, ...rest))
+              : request(name, ...rest);
+          window.__copies = 0;
+          new MutationObserver(() => {
+            const n = [...document.querySelectorAll('[data-testid=message]')].filter((el) =>
+              el.textContent.includes(t),
+            ).length;
+            window.__copies = Math.max(window.__copies, n);
+          }).observe(document, { childList: true, subtree: true, characterData: true });
+        }, text);
+        await page.reload();
+        await page.locator(CONNECTED).waitFor({ timeout: 20_000 });
+        await waitConfirmed(page, text, 30_000);
+        // Give a wrong resend (or a late second row) time to happen before counting.
+        await new Promise((r) => setTimeout(r, 2_000));
+        assert.equal(await page.evaluate(() => window.__copies), 1, 'never two rows for it');
+        assert.equal(await page.locator(MESSAGE, { hasText: text }).count(), 1, 'one row');
+        assert.deepEqual((await onServer([text])).counts, [1], 'exactly one copy on the server');
+        assert.deepEqual(await outboxEntries(page), [], 'nothing left in the outbox');
+      } finally {
+        await faults({ idempotency: true, cable_delay_ms: 0 });
+      }
+    });
+  }
+
   test('a server down for 30 s mid-send delivers the message once when it is back', async () => {
     const page = await openAgent();
     const text = uniqueText('through an outage');

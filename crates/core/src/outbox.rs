@@ -16,7 +16,7 @@
 //!   (`messages?after=`), matches what the server already has (by `echo_id` when the cable
 //!   delivered it, else by content from this agent), and resends only what is missing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -293,7 +293,15 @@ pub struct Outbox {
     /// cancel racing the body's last bytes). Their messages, seen by `echo_id`, are never
     /// taken for another entry with the same text.
     cancelled_in_flight: BTreeSet<String>,
+    /// This agent's messages seen lately (newest last, at most [`RECENT_MINE`]). A page
+    /// often shows its history before its predecessor's entries are handed over (that tab
+    /// still holds them for a moment): a restored entry is matched against these at once,
+    /// so its message never shows twice, pending beside the copy the history shows.
+    recent_mine: VecDeque<SeenMessage>,
 }
+
+/// How many of this agent's recent messages the outbox keeps to match restored entries.
+const RECENT_MINE: usize = 200;
 
 impl Outbox {
     /// `seed` drives the backoff jitter (pass a random number; tests pass a constant).
@@ -310,6 +318,7 @@ impl Outbox {
             continues_earlier_page: false,
             synced: BTreeSet::new(),
             cancelled_in_flight: BTreeSet::new(),
+            recent_mine: VecDeque::new(),
         }
     }
 
@@ -406,6 +415,7 @@ impl Outbox {
                     self.entries.push(e);
                 }
                 self.entries.sort_by_key(|e| e.seq);
+                self.match_recent(&mut out);
             }
             Event::Reachable(reachable) => {
                 let was = self.reachable;
@@ -709,24 +719,47 @@ impl Outbox {
             }
         }
         // By content: only for attempts that may have landed on a backend that forgets
-        // echo_id, only this agent's own messages, and the oldest candidate first.
+        // echo_id (or before a reload), only this agent's own messages, and the oldest
+        // candidate first.
         if !seen.from_me {
             return;
         }
         let skew = self.config.clock_skew_ms;
-        let candidate = self.entries.iter().position(|e| {
-            e.state == EntryState::Reconciling
-                && e.draft.conversation_id == seen.conversation_id
-                && e.draft.private == seen.private
-                // A message of files only has no content (`null`), its draft an empty caption.
-                && seen.content.as_deref().unwrap_or("") == e.draft.content
-                && e.after_id.is_none_or(|after| seen.id > after)
-                && !e.owned_by_others.contains(&seen.id)
-                && (seen.created_at_s.max(0) as u64) * 1000 + skew >= e.enqueued_at_ms
-        });
+        let candidate = self
+            .entries
+            .iter()
+            .position(|e| may_have_become(e, &seen, skew));
         if let Some(i) = candidate {
             let echo = self.entries[i].echo_id.clone();
             self.deliver(&echo, seen.id, out);
+        } else {
+            if self.recent_mine.len() == RECENT_MINE {
+                self.recent_mine.pop_front();
+            }
+            self.recent_mine.push_back(seen);
+        }
+    }
+
+    /// Restored entries that may have landed, matched against this agent's messages this
+    /// page has already seen (oldest entry first, each to the oldest unclaimed candidate).
+    fn match_recent(&mut self, out: &mut Vec<Command>) {
+        let skew = self.config.clock_skew_ms;
+        let mut i = 0;
+        while i < self.entries.len() {
+            let e = &self.entries[i];
+            let found = self
+                .recent_mine
+                .iter()
+                .find(|m| !self.claimed.contains(&m.id) && may_have_become(e, m, skew))
+                .map(|m| m.id);
+            match found {
+                // `deliver` removes entry `i`: the next one moves into its place.
+                Some(id) => {
+                    let echo = e.echo_id.clone();
+                    self.deliver(&echo, id, out);
+                }
+                None => i += 1,
+            }
         }
     }
 
@@ -867,6 +900,27 @@ impl Outbox {
             out.push(Command::WakeAt(at));
         }
     }
+}
+
+/// Whether `seen` is, or may be, the message an attempt of `e` stored: it carries the
+/// entry's echo_id, or (a real Chatwoot's REST pages carry none) `e` is reconciling and
+/// `seen` is this agent's, with its conversation, kind and text, after every id the entry
+/// knew when it left, and not stamped before it was typed.
+fn may_have_become(e: &Entry, seen: &SeenMessage, clock_skew_ms: u64) -> bool {
+    if seen.echo_id.as_deref() == Some(e.echo_id.as_str()) {
+        return true;
+    }
+    e.state == EntryState::Reconciling
+        // A message created with another echo_id is not this one.
+        && seen.echo_id.is_none()
+        && seen.from_me
+        && e.draft.conversation_id == seen.conversation_id
+        && e.draft.private == seen.private
+        // A message of files only has no content (`null`), its draft an empty caption.
+        && seen.content.as_deref().unwrap_or("") == e.draft.content
+        && e.after_id.is_none_or(|after| seen.id > after)
+        && !e.owned_by_others.contains(&seen.id)
+        && (seen.created_at_s.max(0) as u64) * 1000 + clock_skew_ms >= e.enqueued_at_ms
 }
 
 /// How many attempts an entry gets before it is marked failed.

@@ -427,6 +427,100 @@ fn a_reload_mid_send_restores_and_reconciles() {
     );
 }
 
+/// An entry persisted in the air (the page died before the answer), as a new page gets it.
+fn persisted_in_flight(o: &mut Outbox, echo: &str, text: &str) -> Entry {
+    o.handle(0, Event::Reachable(true));
+    enqueue(o, 0, echo, 1, text)
+        .into_iter()
+        .rev()
+        .find_map(|c| match c {
+            Command::Persist(e) => Some(e),
+            _ => None,
+        })
+        .expect("persisted before it left")
+}
+
+fn mine(id: i64, echo_id: Option<&str>, text: &str) -> SeenMessage {
+    SeenMessage {
+        id,
+        conversation_id: 1,
+        echo_id: echo_id.map(str::to_owned),
+        content: Some(text.into()),
+        private: false,
+        from_me: true,
+        created_at_s: 0,
+    }
+}
+
+fn delivered(cmds: &[Command]) -> Vec<(String, i64)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Delivered {
+                echo_id,
+                message_id,
+            } => Some((echo_id.clone(), *message_id)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_reloaded_page_that_shows_the_history_first_matches_the_message_there() {
+    // A real Chatwoot: the index has no echo_id. The dead tab's entries arrive after the
+    // new page has shown its history, which already holds the message.
+    let entry = persisted_in_flight(&mut Outbox::new(OutboxConfig::default(), 1), "a", "hello");
+    let mut o = Outbox::new(OutboxConfig::default(), 2);
+    o.handle(5, Event::Reachable(true));
+    o.handle(5, Event::Seen(mine(7, None, "hello")));
+    let c = o.handle(6, Event::Restored(vec![entry]));
+    assert_eq!(delivered(&c), [("a".to_owned(), 7)]);
+    assert!(sends(&c).is_empty());
+    assert!(
+        o.is_empty(),
+        "never pending beside its copy: {:?}",
+        o.entries()
+    );
+}
+
+#[test]
+fn against_parley_server_the_history_names_the_echo_id_and_settles_it_exactly() {
+    let config = OutboxConfig {
+        idempotent_backend: true,
+        ..Default::default()
+    };
+    let entry = persisted_in_flight(&mut Outbox::new(config, 1), "a", "ok");
+    // History first: an earlier "ok" (another echo_id) and this one.
+    let mut o = Outbox::new(config, 2);
+    o.handle(5, Event::Reachable(true));
+    o.handle(5, Event::Seen(mine(6, Some("earlier"), "ok")));
+    o.handle(5, Event::Seen(mine(7, Some("a"), "ok")));
+    let c = o.handle(6, Event::Restored(vec![entry.clone()]));
+    assert_eq!(delivered(&c), [("a".to_owned(), 7)]);
+    assert!(sends(&c).is_empty());
+    // Entries first: the resend is under way when the history shows the message.
+    let mut o = Outbox::new(config, 3);
+    o.handle(5, Event::Restored(vec![entry]));
+    let c = o.handle(5, Event::Reachable(true));
+    assert_eq!(sends(&c), ["a"]);
+    let c = o.handle(6, Event::Seen(mine(7, Some("a"), "ok")));
+    assert_eq!(delivered(&c), [("a".to_owned(), 7)]);
+}
+
+#[test]
+fn a_message_created_with_another_echo_id_is_never_taken_by_its_text() {
+    let entry = persisted_in_flight(&mut Outbox::new(OutboxConfig::default(), 1), "a", "ok");
+    let mut o = Outbox::new(OutboxConfig::default(), 2);
+    o.handle(5, Event::Reachable(true));
+    // Another tab of this agent sent "ok" too; the cable named its echo_id.
+    o.handle(5, Event::Seen(mine(7, Some("other-tab"), "ok")));
+    let c = o.handle(6, Event::Restored(vec![entry]));
+    assert!(delivered(&c).is_empty(), "{c:?}");
+    // Nor by the resync: only a message without an echo_id can be matched by text.
+    let c = o.handle(7, Event::Seen(mine(7, Some("other-tab"), "ok")));
+    assert!(delivered(&c).is_empty(), "{c:?}");
+    assert_eq!(o.entries().len(), 1);
+}
+
 #[test]
 fn after_a_reload_a_pending_ok_is_not_matched_to_the_ok_another_entry_was_delivered_as() {
     // "a" ("ok") fails visibly, "b" ("ok") is typed and lost in the air, the agent retries
@@ -611,7 +705,11 @@ enum Step {
     /// Time passes; answers and cable events that were in the air arrive (the cable's
     /// first or the HTTP answers first).
     Advance(u64, bool),
-    Reload,
+    /// The page reloads; the new page shows the history before it gets the dead page's
+    /// entries (that tab holds them a moment longer), or after.
+    Reload {
+        history_first: bool,
+    },
     ResyncFails(bool),
 }
 
@@ -622,7 +720,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<bool>().prop_map(Step::Net),
         1 => any::<bool>().prop_map(Step::Cable),
         3 => (1u64..40_000, any::<bool>()).prop_map(|(ms, cable_first)| Step::Advance(ms, cable_first)),
-        1 => Just(Step::Reload),
+        1 => any::<bool>().prop_map(|history_first| Step::Reload { history_first }),
         1 => any::<bool>().prop_map(Step::ResyncFails),
     ]
 }
@@ -780,7 +878,8 @@ impl World {
         }
     }
 
-    /// `GET messages?after=`: a real Chatwoot's index has no echo_id.
+    /// `GET messages?after=`: a real Chatwoot's index has no echo_id; parley-server's
+    /// (which deduplicates) names it.
     fn rest_page(&self, conversation_id: i64, after_id: Option<i64>) -> Vec<SeenMessage> {
         self.server
             .iter()
@@ -788,7 +887,7 @@ impl World {
             .map(|s| SeenMessage {
                 id: s.id,
                 conversation_id: s.conv,
-                echo_id: None,
+                echo_id: self.idempotent.then(|| s.echo.clone()),
                 content: Some(s.content.clone()),
                 private: false,
                 from_me: true,
@@ -887,7 +986,7 @@ impl World {
                     }
                     self.advance(*ms);
                 }
-                Step::Reload => {
+                Step::Reload { history_first } => {
                     // The page dies with requests and cable events in the air; their
                     // answers go nowhere.
                     self.pending.clear();
@@ -900,8 +999,11 @@ impl World {
                     self.outbox = Outbox::new(cfg, self.seed);
                     self.wake = None;
                     let saved: Vec<Entry> = self.db.values().cloned().collect();
-                    self.feed(Event::Restored(saved));
-                    self.reachable();
+                    let landed: Vec<String> = self.server.iter().map(|s| s.echo.clone()).collect();
+                    if !history_first {
+                        self.feed(Event::Restored(saved.clone()));
+                        self.reachable();
+                    }
                     // The new page loads each conversation's history (as the app does).
                     if self.net {
                         for conv in 1..4 {
@@ -909,6 +1011,13 @@ impl World {
                                 self.feed(Event::Seen(s));
                             }
                         }
+                    }
+                    if *history_first {
+                        self.feed(Event::Restored(saved));
+                        self.reachable();
+                    }
+                    if self.net {
+                        self.shown_once(&landed);
                     }
                 }
                 Step::ResyncFails(f) => self.resync_fails = *f,
@@ -937,6 +1046,19 @@ impl World {
                 break;
             }
             self.advance(31_000);
+        }
+    }
+
+    /// Once the new page shows the history, no message the server had at the reload is
+    /// also still pending in its outbox: the agent never sees one message twice.
+    fn shown_once(&self, landed: &[String]) {
+        for e in self.outbox.entries() {
+            assert!(
+                !landed.contains(&e.echo_id),
+                "{} is in the history and still pending ({:?})",
+                e.echo_id,
+                e.state
+            );
         }
     }
 

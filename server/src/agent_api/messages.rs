@@ -47,9 +47,16 @@ pub async fn index(
     let index = state.db.with(|c| -> ApiResult<_> {
         let conv = load_conversation(c, &user, account_id, display_id)?;
         let rows = db::messages_page(c, conv.id, page_of(&p), internal_hidden)?;
+        // Extension (with echo_id idempotency): the index names the echo_id each message
+        // was created with, so a client that lost an answer matches its pending message
+        // exactly. A real Chatwoot (and `--no-idempotency`) never puts it in the index.
+        let idempotent = state.faults.idempotency();
         let payload = rows
             .iter()
-            .map(|m| views::message_rest(c, conv.display_id, m, &origin, None))
+            .map(|m| {
+                let echo_id = m.echo_id.as_deref().filter(|_| idempotent);
+                views::message_rest(c, conv.display_id, m, &origin, echo_id)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MessagesIndex {
             meta: views::messages_index_meta(c, &conv)?,
