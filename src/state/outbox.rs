@@ -27,6 +27,7 @@ use parley_core::outbox::{
 use parley_core::store::SendState;
 use parley_wire::{Message, MessageType, Sender};
 
+use crate::config::Config;
 use crate::effects::api::{Api, ApiError, MessagePage};
 use crate::effects::clock::{now_ms, Timer};
 use crate::effects::outbox_store::{OutboxStore, StoreError, StoreWrite, Stored};
@@ -39,6 +40,7 @@ use crate::state::attaching::UploadPhase;
 use crate::state::connection::ConnectionState;
 use crate::state::conversation::{ChatState, Toast};
 use crate::state::sending::{classify, new_message_body};
+use crate::state::session::Session;
 use parley_core::attachment::{telemetry_file_type, AttachmentDraft};
 use parley_core::telemetry::TelemetryEvent;
 
@@ -150,8 +152,24 @@ struct Inner {
     _listeners: Vec<WindowListener>,
 }
 
-/// Start the session's outbox (once; later calls keep the running one).
-pub fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
+/// Start the signed-in agent's outbox for `account_id` (once; later calls keep the running
+/// one), from the first screen that knows the account: messages left queued by an earlier
+/// page go out while the agent is still on the list, and opening a conversation does not
+/// wait for IndexedDB.
+pub fn start_for(session: &Session, config: &Config, account_id: i64) {
+    start(
+        session.api.clone(),
+        session.profile.id,
+        account_id,
+        format!(
+            "parley-outbox.v1:{}:{}",
+            config.api_origin(),
+            session.profile.id
+        ),
+    );
+}
+
+fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
     if DRIVER.with(|d| d.borrow().is_some()) {
         return;
     }

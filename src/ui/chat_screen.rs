@@ -38,16 +38,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
 
     // The session's outbox (started once) shows this conversation's unsent messages here
     // and hears from this screen's connection whether requests can get through.
-    outbox::start(
-        session.api.clone(),
-        session.profile.id,
-        account_id,
-        format!(
-            "parley-outbox.v1:{}:{}",
-            config.api_origin(),
-            session.profile.id
-        ),
-    );
+    outbox::start_for(&session, &config, account_id);
     outbox::attach(chat);
     Effect::new(move |_| {
         chat.connection.track();

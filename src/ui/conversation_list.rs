@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use parley_wire::Conversation;
 
 use crate::i18n::{t, t_args};
+use crate::state::outbox;
 use crate::state::session::SessionCtx;
 use crate::ui::app::Loading;
 use crate::ui::avatar::Avatar;
@@ -18,6 +19,9 @@ enum ListState {
 #[component]
 pub fn ConversationList(account_id: i64) -> impl IntoView {
     let session_ctx = expect_context::<SessionCtx>();
+    if let Some(session) = session_ctx.session() {
+        outbox::start_for(&session, &session_ctx.config(), account_id);
+    }
     let state = RwSignal::new(ListState::Loading);
     let load = move || {
         let Some(session) = session_ctx.session() else {

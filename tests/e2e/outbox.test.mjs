@@ -361,6 +361,45 @@ describe('outbox', { timeout: 300_000 }, () => {
     });
   }
 
+  test('a message left queued goes out from the conversation list, without opening its conversation', async () => {
+    const page = await openAgent();
+    const context = page.context();
+    await context.setOffline(true);
+    const text = uniqueText('queued, then sent from the list');
+    await send(page, text);
+    await page.locator(`${MESSAGE}[data-status=queued]`, { hasText: text }).waitFor();
+    // The tab closes with the message still queued; later the agent opens Parley on the list.
+    await page.close();
+    await context.setOffline(false);
+    const list = await context.newPage();
+    list.errors = [];
+    list.on('pageerror', (err) => list.errors.push(`pageerror: ${err.message}`));
+    pages.push(list);
+    const url = new URL(server.info.agentUrl);
+    url.pathname = `/app/accounts/${ids.account}/conversations`;
+    await list.goto(url.href);
+    await list.locator(`a[href$="/conversations/${ids.conversation}"]`).waitFor();
+    await withTimeout(
+      (async () => {
+        while ((await onServer([text])).counts[0] !== 1) await new Promise((r) => setTimeout(r, 200));
+      })(),
+      20_000,
+      'the queued message reached the server',
+    );
+    assert.equal(await list.locator('[data-testid=chat-screen]').count(), 0, 'the conversation was never opened');
+    // Then it leaves the outbox, and opening the conversation shows it once, sent.
+    await withTimeout(
+      (async () => {
+        while ((await outboxEntries(list)).length) await new Promise((r) => setTimeout(r, 200));
+      })(),
+      10_000,
+      'the outbox emptied',
+    );
+    await list.locator(`a[href$="/conversations/${ids.conversation}"]`).click();
+    await waitConfirmed(list, text);
+    assert.deepEqual((await onServer([text])).counts, [1]);
+  });
+
   test('a server down for 30 s mid-send delivers the message once when it is back', async () => {
     const page = await openAgent();
     const text = uniqueText('through an outage');
