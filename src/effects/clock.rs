@@ -177,10 +177,10 @@ pub fn day_label(unix_s: i64) -> String {
     }
 }
 
-/// The browser builds its date formatter (ICU data) on first use, 10 to 20 ms of one task.
-/// Paid here, in a task of its own while the first requests are in flight, it is not paid
-/// by the first paint of a conversation. Once per page.
-pub fn warm_up_date_formats() {
+/// The browser builds its date and number formatters (ICU data) on first use, 10 to 20 ms
+/// of one task. Paid here, in a task of its own while the first requests are in flight, it
+/// is not paid by the first paint of a conversation. Once per page.
+pub fn warm_up_formats() {
     thread_local! {
         static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
@@ -194,6 +194,7 @@ pub fn warm_up_date_formats() {
                 day_label(now - 3 * 86_400),
                 local_datetime_label(now),
                 local_time_label(now),
+                crate::i18n::number(0),
             );
         },
         std::time::Duration::ZERO,

@@ -32,7 +32,7 @@ pub fn App(config: Config) -> impl IntoView {
     let session = SessionCtx::new(config);
     provide_context(session);
     session.restore();
-    crate::effects::clock::warm_up_date_formats();
+    crate::effects::clock::warm_up_formats();
 
     view! {
         <div class="parley parley-standalone" lang=lang dir=dir data-theme=theme>
@@ -79,7 +79,7 @@ pub fn EmbeddedApp(
     let session = SessionCtx::new(config);
     provide_context(session);
     session.restore();
-    crate::effects::clock::warm_up_date_formats();
+    crate::effects::clock::warm_up_formats();
 
     view! {
         <div class="parley parley-embedded" lang=lang dir=dir data-theme=theme>

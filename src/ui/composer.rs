@@ -375,7 +375,13 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                         class:parley-counter-over=move || over_limit.get()
                         hidden=move || count.get() < COUNTER_FROM
                     >
-                        {move || format!("{} / {}", number(count.get()), number(MAX_CONTENT_CHARS))}
+                        // Written only once shown: formatting numbers costs a first screen
+                        // the creation of an `Intl.NumberFormat`.
+                        {move || {
+                            let count = count.get();
+                            (count >= COUNTER_FROM)
+                                .then(|| format!("{} / {}", number(count), number(MAX_CONTENT_CHARS)))
+                        }}
                     </span>
                     <button
                         type="submit"

@@ -53,7 +53,32 @@ describe('drafts', { timeout: 120_000 }, () => {
     await agent.waitForFunction((t) => document.querySelector('[data-testid=composer-input]').value === t, reply);
   });
 
+  test('near the limit a counter appears; over it the send is refused and the text kept', async () => {
+    await open(2);
+    const counter = agent.locator('.parley-counter');
+    assert.equal(await counter.isVisible(), false, 'no counter for a short text');
+    assert.equal((await counter.textContent()).trim(), '', 'nor its text');
+    const near = 'a'.repeat(140_001);
+    await input().fill(near);
+    await counter.waitFor();
+    assert.equal((await counter.textContent()).trim(), '140,001 / 150,000');
+    await input().fill(`${near}${'b'.repeat(10_000)}`);
+    await agent.locator('.parley-counter.parley-counter-over').waitFor();
+    assert.equal((await counter.textContent()).trim(), '150,001 / 150,000');
+    assert.equal(await agent.locator('[data-testid=send-button]').isDisabled(), true);
+    assert.equal(
+      (await agent.locator('[data-testid=composer-error]').textContent()).trim(),
+      'This message is 1 character over the 150,000-character limit. Shorten it to send.',
+    );
+    await input().press('Enter');
+    assert.equal((await input().inputValue()).length, 150_001, 'Enter sends nothing and keeps every character');
+    await input().fill('');
+    await counter.waitFor({ state: 'hidden' });
+    assert.equal(await agent.locator('[data-testid=composer-error]').isVisible(), false, 'the explanation goes with it');
+  });
+
   test('sending clears the draft for good', async () => {
+    await open(1);
     await input().press('Enter');
     await agent.locator('[data-testid=message]', { hasText: reply }).waitFor();
     assert.equal(await input().inputValue(), '');
