@@ -114,6 +114,13 @@ impl Config {
         }
     }
 
+    /// Whether the API is on another origin than the page (an embedding host's page):
+    /// then the browser lets Parley call it only if the server allows that origin (CORS).
+    pub fn api_is_cross_origin(&self) -> bool {
+        let api = web_sys::Url::new(&self.api_origin()).map(|u| u.origin());
+        api.is_ok_and(|api| api != page_origin())
+    }
+
     /// The longest voice note, in milliseconds (at least a second, at most the default).
     pub fn voice_max_ms(&self) -> u64 {
         let default = parley_core::voice::DEFAULT_MAX_MS;
@@ -135,7 +142,7 @@ impl Config {
     }
 }
 
-fn page_origin() -> String {
+pub fn page_origin() -> String {
     web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default()

@@ -45,6 +45,11 @@ pub struct Cli {
         default_value = "voiceMessages,richTextEditor"
     )]
     pub features: Vec<Feature>,
+    /// Answer CORS on the agent API (`/api/*`) for any origin, as Chatwoot does with
+    /// `ENABLE_API_CORS=true`: for host pages on another origin that embed Parley with an
+    /// access token (`/auth/sign_in` stays same-origin, as in Chatwoot).
+    #[arg(long)]
+    pub api_cors: bool,
     /// Proxy mode: serve the app and forward /api, /auth, /public/api, /cable and file URLs
     /// to this Chatwoot (e.g. https://chatwoot.example.com). No database, no demo data.
     #[arg(long, value_name = "URL")]
@@ -113,6 +118,7 @@ pub struct Config {
     pub test_controls: bool,
     pub max_file_bytes: u64,
     pub features: AppFeatures,
+    pub api_cors: bool,
     /// Proxy mode when set (see `proxy`): nothing of the fields above but bind, port and
     /// dist is used.
     pub upstream: Option<Upstream>,
@@ -136,6 +142,7 @@ impl From<Cli> for Config {
             test_controls: c.test_controls,
             max_file_bytes: c.max_file_mb.saturating_mul(1024 * 1024),
             features: AppFeatures::from_list(&c.features),
+            api_cors: c.api_cors,
             upstream: c.upstream.map(|url| Upstream {
                 url,
                 connect_timeout: Duration::from_secs(c.upstream_connect_timeout),
@@ -159,6 +166,7 @@ impl Config {
             test_controls: true,
             max_file_bytes: 40 * 1024 * 1024,
             features: AppFeatures::ALL,
+            api_cors: false,
             upstream: None,
         }
     }

@@ -1100,3 +1100,67 @@ async fn public_api_contact_conversation_and_messages() {
         .unwrap();
     assert_eq!(pre.headers()["access-control-allow-origin"], "*");
 }
+
+/// A preflight from another origin, as a browser sends it before a request with the token.
+async fn preflight(s: &TestServer, path: &str, method: &str) -> reqwest::Response {
+    s.http
+        .request(reqwest::Method::OPTIONS, s.url(path))
+        .header("Origin", "https://dashboard.example.com")
+        .header("Access-Control-Request-Method", method)
+        .header(
+            "Access-Control-Request-Headers",
+            "api_access_token,content-type",
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn with_api_cors_another_origin_may_call_the_agent_api_with_a_token() {
+    let s = TestServer::start_with(|c| c.api_cors = true).await;
+    let messages = "/api/v1/accounts/1/conversations/1/messages";
+    let pre = preflight(&s, messages, "POST").await;
+    assert!(pre.status().is_success(), "{}", pre.status());
+    let h = pre.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    let allowed = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    // `*` (any header: the request carries no credentials) or the token's header by name.
+    assert!(
+        allowed == "*" || allowed.contains("api_access_token"),
+        "{allowed}"
+    );
+    assert_eq!(h["access-control-max-age"], "7200", "preflights are cached");
+    let got = s
+        .get(messages)
+        .header("Origin", "https://dashboard.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["access-control-allow-origin"], "*");
+    // Signing in with a password stays same-origin, as in Chatwoot.
+    let sign_in = preflight(&s, "/auth/sign_in", "POST").await;
+    assert!(sign_in
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
+
+#[tokio::test]
+async fn without_api_cors_the_agent_api_answers_no_other_origin() {
+    let s = TestServer::start().await;
+    let messages = "/api/v1/accounts/1/conversations/1/messages";
+    let pre = preflight(&s, messages, "POST").await;
+    assert!(pre.headers().get("access-control-allow-origin").is_none());
+    let got = s
+        .get(messages)
+        .header("Origin", "https://dashboard.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(got.headers().get("access-control-allow-origin").is_none());
+}

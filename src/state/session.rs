@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use parley_wire::Profile;
 
-use crate::config::Config;
+use crate::config::{page_origin, Config};
 use crate::effects::api::{Api, ApiError};
 use crate::effects::storage::{self, StoredSession};
 use crate::i18n::{t, t_args};
@@ -150,6 +150,10 @@ impl SessionCtx {
     /// The text a person reads in the sign-in form.
     fn describe(&self, e: &ApiError) -> String {
         match e {
+            ApiError::Network if self.config.with_value(Config::api_is_cross_origin) => t_args(
+                "signin.unreachable_cross_origin",
+                &[("origin", &self.origin()), ("page", &page_origin())],
+            ),
             ApiError::Network => t_args("signin.unreachable", &[("origin", &self.origin())]),
             other => other.to_string(),
         }

@@ -8,10 +8,13 @@ mod profile;
 
 pub(crate) use messages::read_body;
 
+use std::time::Duration;
+
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use rusqlite::Connection;
+use tower_http::cors::{Any, CorsLayer};
 
 use crate::auth::authorize_account;
 use crate::db::{self, ConversationRow, UserRow};
@@ -24,8 +27,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .saturating_mul(state.config.max_file_bytes)
         .saturating_add(4 * 1024 * 1024);
     let conv = "/api/v1/accounts/{account_id}/conversations/{conversation_id}";
-    Router::new()
-        .route("/auth/sign_in", post(profile::sign_in))
+    let api = Router::new()
         .route("/api/v1/profile", get(profile::show))
         .route(
             "/api/v1/accounts/{account_id}/conversations",
@@ -67,7 +69,23 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/api/v1/parley/capabilities",
             get(crate::extensions::capabilities),
+        );
+    let api = if state.config.api_cors {
+        // The token travels in a header, never a cookie: any origin may call with it. A
+        // preflight answer is cached for two hours, so a send costs one request, not two.
+        api.layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(Any)
+                .allow_headers(Any)
+                .max_age(Duration::from_secs(2 * 60 * 60)),
         )
+    } else {
+        api
+    };
+    Router::new()
+        .route("/auth/sign_in", post(profile::sign_in))
+        .merge(api)
 }
 
 /// The conversation `display_id` of `account_id`, if the user may see that account.
