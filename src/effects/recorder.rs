@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Promise, Reflect};
-use parley_core::voice::MicError;
+use parley_core::voice::{MicError, RecorderFailure};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -103,7 +103,11 @@ fn dom_error(e: &JsValue) -> MicError {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default();
-    MicError::from_dom_name(&name, &message)
+    // The agent reads what it means in their language; the browser's own words are here.
+    if !message.is_empty() {
+        leptos::logging::warn!("parley: microphone or recorder: {name}: {message}");
+    }
+    MicError::from_dom_name(&name)
 }
 
 fn stop_tracks(stream: &MediaStream) {
@@ -184,12 +188,7 @@ impl Recording {
                 MicError::Lost
             } else {
                 let error = Reflect::get(&e, &JsValue::from_str("error")).unwrap_or_default();
-                match dom_error(&error) {
-                    MicError::Recorder(s) if s.is_empty() => {
-                        MicError::Recorder("the recorder stopped".into())
-                    }
-                    other => other,
-                }
+                dom_error(&error)
             };
             on_interrupted(why);
         });
@@ -254,7 +253,7 @@ impl Recording {
         )
         .await;
         if matches!(waited, futures::future::Either::Right(_)) {
-            return Err(MicError::Recorder("the recorder did not finish".into()));
+            return Err(MicError::Recorder(RecorderFailure::DidNotFinish));
         }
         let mime = Some(self.recorder.mime_type())
             .filter(|t| !t.is_empty())
@@ -265,7 +264,7 @@ impl Recording {
         let blob = Blob::new_with_blob_sequence_and_options(&parts, &options)
             .map_err(|e| dom_error(&e))?;
         if blob.size() == 0.0 {
-            return Err(MicError::Recorder("nothing was recorded".into()));
+            return Err(MicError::Recorder(RecorderFailure::NothingRecorded));
         }
         // `self` drops here: the tracks stop and the audio graph closes.
         Ok(Recorded {

@@ -8,7 +8,7 @@
 
 use leptos::prelude::*;
 use parley_core::telemetry::TelemetryEvent;
-use parley_core::voice::{self, Limit, MicError};
+use parley_core::voice::{self, Limit, MicError, RecorderFailure};
 use parley_media::{Container, RemuxError, VoiceNote};
 
 use crate::effects::clock::{now_ms, Interval};
@@ -250,9 +250,10 @@ impl VoiceRecorder {
 /// The recording, stopped, read, remuxed to OGG/Opus when it can be, and ready to preview.
 async fn prepare(recording: Recording) -> Result<(ReadyNote, Preview), MicError> {
     let recorded = recording.finish().await?;
-    let bytes = blob_bytes(&recorded.blob)
-        .await
-        .map_err(|e| MicError::Recorder(format!("the recording could not be read ({e})")))?;
+    let bytes = blob_bytes(&recorded.blob).await.map_err(|e| {
+        leptos::logging::warn!("parley: the recording could not be read: {e}");
+        MicError::Recorder(RecorderFailure::Unreadable)
+    })?;
     let note = VoiceNote::from_recording(bytes, &recorded.mime);
     let blob = match note.container {
         // Remuxed: new bytes, a new Blob. Kept: the recording's own Blob, no copy.
@@ -260,12 +261,11 @@ async fn prepare(recording: Recording) -> Result<(ReadyNote, Preview), MicError>
             if note.kept_because.is_none() && !recorded.mime.starts_with("audio/ogg") =>
         {
             bytes_blob(&note.bytes, &note.mime)
-                .map_err(|_| MicError::Recorder("the voice note could not be prepared".into()))?
+                .map_err(|_| MicError::Recorder(RecorderFailure::NotPrepared))?
         }
         _ => recorded.blob,
     };
-    let url = ObjectUrl::new(&blob)
-        .ok_or_else(|| MicError::Recorder("the voice note could not be prepared".into()))?;
+    let url = ObjectUrl::new(&blob).ok_or(MicError::Recorder(RecorderFailure::NotPrepared))?;
     let duration_ms = note.duration_ms.unwrap_or(recorded.elapsed_ms);
     let preview = Preview {
         url: url.as_str().to_owned(),

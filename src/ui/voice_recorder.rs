@@ -5,8 +5,8 @@
 
 use leptos::html::Button;
 use leptos::prelude::*;
-use parley_core::voice::{self, Limit, MicError};
-use parley_media::Container;
+use parley_core::voice::{self, Limit, MicError, RecorderFailure};
+use parley_media::{Container, RemuxError};
 
 use crate::effects::telemetry::Telemetry;
 use crate::i18n::t;
@@ -157,10 +157,7 @@ fn PreviewRow(
     send_button: NodeRef<Button>,
 ) -> impl IntoView {
     let format = text::format(preview.container);
-    let kept = preview
-        .kept_because
-        .as_ref()
-        .map(|why| text::kept_webm(&why.to_string()));
+    let kept = preview.kept_because.as_ref().map(text::kept_webm);
     let stopped = preview.stopped_by.as_ref().map(|s| match s {
         StoppedBy::Limit => text::limit_reached(voice.max_ms),
         StoppedBy::Interrupted(e) => text::interrupted(e),
@@ -257,7 +254,10 @@ mod text {
     pub fn interrupted(e: &MicError) -> String {
         match e {
             MicError::Lost => t("voice.interrupted.lost").to_owned(),
-            MicError::Recorder(detail) => t_args("voice.interrupted.failed", &[("detail", detail)]),
+            MicError::Recorder(failure) => t_args(
+                "voice.interrupted.failed",
+                &[("detail", &recorder_failure(failure))],
+            ),
             other => t_args("voice.interrupted.other", &[("why", problem(other).0)]),
         }
     }
@@ -270,8 +270,30 @@ mod text {
         }
     }
 
-    pub fn kept_webm(why: &str) -> String {
-        t_args("voice.kept_webm", &[("why", why)])
+    /// Why the note goes as WebM, in a sentence that says what that means.
+    pub fn kept_webm(why: &RemuxError) -> String {
+        let why = match why {
+            RemuxError::NotWebm => t("voice.kept.not_webm").to_owned(),
+            RemuxError::NoAudioTrack => t("voice.kept.no_audio_track").to_owned(),
+            RemuxError::NotOpus(codec) => t_args("voice.kept.not_opus", &[("codec", codec)]),
+            RemuxError::Malformed(_) => t("voice.kept.damaged").to_owned(),
+            RemuxError::Empty => t("voice.kept.empty").to_owned(),
+        };
+        t_args("voice.kept_webm", &[("why", &why)])
+    }
+
+    fn recorder_failure(failure: &RecorderFailure) -> String {
+        let key = match failure {
+            RecorderFailure::Browser(name) => {
+                return t_args("voice.failure.browser", &[("name", name)])
+            }
+            RecorderFailure::Stopped => "voice.failure.stopped",
+            RecorderFailure::DidNotFinish => "voice.failure.did_not_finish",
+            RecorderFailure::NothingRecorded => "voice.failure.nothing_recorded",
+            RecorderFailure::Unreadable => "voice.failure.unreadable",
+            RecorderFailure::NotPrepared => "voice.failure.not_prepared",
+        };
+        t(key).to_owned()
     }
 
     /// (what happened, how to fix it)
@@ -284,10 +306,13 @@ mod text {
             MicError::InsecureContext => ("voice.insecure.what", "voice.insecure.fix"),
             MicError::Unsupported => ("voice.unsupported.what", "voice.unsupported.fix"),
             MicError::Lost => ("voice.lost.what", "voice.lost.fix"),
-            MicError::Recorder(detail) => {
+            MicError::Recorder(failure) => {
                 return (
                     t("voice.failed.what"),
-                    t_args("voice.failed.fix", &[("detail", detail)]),
+                    t_args(
+                        "voice.failed.fix",
+                        &[("detail", &recorder_failure(failure))],
+                    ),
                 )
             }
         };

@@ -304,6 +304,31 @@ describe('a recording the remux cannot take', { timeout: 120_000 }, () => {
     await server?.dispose();
   });
 
+  test('the reason is said in the language of the agent', async () => {
+    const french = await mountedAgent(browser, server, { features: { voiceMessages: true }, locale: 'fr' }, {
+      initScript: () => {
+        const Recorder = window.MediaRecorder;
+        window.MediaRecorder = class extends Recorder {
+          constructor(stream, options = {}) {
+            super(stream, { ...options, mimeType: 'audio/webm;codecs=pcm' });
+          }
+        };
+      },
+    });
+    try {
+      await record(french, 1);
+      await french.locator('[data-testid=voice-stop]').click();
+      await french.locator(`${PANEL}[data-phase=preview]`).waitFor();
+      assert.equal(
+        await french.locator('[data-testid=voice-kept]').textContent(),
+        'Ce message sera envoyé en WebM et non en OGG : l’audio de l’enregistrement est en A_PCM/FLOAT/IEEE, pas en Opus. Certains canaux (WhatsApp) pourraient ne pas le lire.',
+      );
+      await french.locator('[data-testid=voice-discard]').click();
+    } finally {
+      await french.context().close();
+    }
+  });
+
   test('is sent as WebM, and the agent is told which and why', async () => {
     await record(agent, 2);
     await agent.locator('[data-testid=voice-stop]').click();

@@ -103,13 +103,32 @@ pub enum MicError {
     Unsupported,
     /// The microphone went away while recording: unplugged, or its permission withdrawn.
     Lost,
-    /// The recording failed after it started (the recorder's own error).
-    Recorder(String),
+    /// The recording failed after it started.
+    Recorder(RecorderFailure),
+}
+
+/// How a recording failed once started, each said to the agent in their language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecorderFailure {
+    /// The browser's recorder raised a `DOMException` of this name (its message, in the
+    /// browser's English, is for the console, not the agent).
+    Browser(String),
+    /// The recorder stopped and gave no reason.
+    Stopped,
+    /// The recorder never handed over its last part.
+    DidNotFinish,
+    /// The recorder handed over nothing.
+    NothingRecorded,
+    /// The recorded bytes could not be read.
+    Unreadable,
+    /// No playable voice note could be made of them.
+    NotPrepared,
 }
 
 impl MicError {
-    /// From `DOMException.name` of a failed `getUserMedia` (names of old Chromium too).
-    pub fn from_dom_name(name: &str, message: &str) -> MicError {
+    /// From `DOMException.name` of a failed `getUserMedia` or recorder (names of old
+    /// Chromium too).
+    pub fn from_dom_name(name: &str) -> MicError {
         match name {
             "NotAllowedError" | "PermissionDeniedError" => MicError::Denied,
             "SecurityError" => MicError::BlockedByPage,
@@ -118,8 +137,8 @@ impl MicError {
             }
             "NotReadableError" | "TrackStartError" | "AbortError" => MicError::Busy,
             "NotSupportedError" | "TypeError" => MicError::Unsupported,
-            _ if message.is_empty() => MicError::Recorder(name.to_owned()),
-            _ => MicError::Recorder(format!("{name}: {message}")),
+            "" => MicError::Recorder(RecorderFailure::Stopped),
+            _ => MicError::Recorder(RecorderFailure::Browser(name.to_owned())),
         }
     }
 }
@@ -210,39 +229,24 @@ mod tests {
 
     #[test]
     fn dom_exceptions_map_to_what_the_agent_can_fix() {
-        assert_eq!(
-            MicError::from_dom_name("NotAllowedError", "Permission denied"),
-            MicError::Denied
-        );
-        assert_eq!(
-            MicError::from_dom_name("PermissionDeniedError", ""),
-            MicError::Denied
-        );
-        assert_eq!(
-            MicError::from_dom_name("SecurityError", ""),
-            MicError::BlockedByPage
-        );
-        assert_eq!(
-            MicError::from_dom_name("NotFoundError", "Requested device not found"),
-            MicError::NoMicrophone
-        );
-        assert_eq!(
-            MicError::from_dom_name("OverconstrainedError", ""),
-            MicError::NoMicrophone
-        );
-        assert_eq!(
-            MicError::from_dom_name("NotReadableError", "Could not start audio source"),
-            MicError::Busy
-        );
-        assert_eq!(MicError::from_dom_name("AbortError", ""), MicError::Busy);
-        assert_eq!(
-            MicError::from_dom_name("TypeError", ""),
-            MicError::Unsupported
-        );
-        assert_eq!(
-            MicError::from_dom_name("WeirdError", "it broke"),
-            MicError::Recorder("WeirdError: it broke".into())
-        );
+        let browser = |name: &str| MicError::Recorder(RecorderFailure::Browser(name.into()));
+        for (name, error) in [
+            ("NotAllowedError", MicError::Denied),
+            ("PermissionDeniedError", MicError::Denied),
+            ("SecurityError", MicError::BlockedByPage),
+            ("NotFoundError", MicError::NoMicrophone),
+            ("DevicesNotFoundError", MicError::NoMicrophone),
+            ("OverconstrainedError", MicError::NoMicrophone),
+            ("NotReadableError", MicError::Busy),
+            ("TrackStartError", MicError::Busy),
+            ("AbortError", MicError::Busy),
+            ("NotSupportedError", MicError::Unsupported),
+            ("TypeError", MicError::Unsupported),
+            ("EncodingError", browser("EncodingError")),
+            ("", MicError::Recorder(RecorderFailure::Stopped)),
+        ] {
+            assert_eq!(MicError::from_dom_name(name), error, "{name}");
+        }
     }
 
     #[test]
