@@ -61,6 +61,16 @@ impl TestServer {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// The newest page of conversation `display_id` of account 1, as the index returns it.
+    pub async fn messages(&self, display_id: i64) -> Vec<Value> {
+        let (_, idx) = self
+            .json(self.get(&format!(
+                "/api/v1/accounts/1/conversations/{display_id}/messages"
+            )))
+            .await;
+        idx["payload"].as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn profile(&self) -> Value {
         self.json(self.get("/api/v1/profile")).await.1
     }
