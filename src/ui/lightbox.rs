@@ -185,9 +185,11 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
             aria-label=move || t_args("lightbox.label", &[("name", &name())])
             node_ref=dialog
             on:keydown=on_keydown
-            // Closed by the browser itself (a close request): the state follows.
+            // Closed by the browser itself (a close request): the state follows, unless the
+            // event is a late one of an earlier closing and the lightbox is open again.
             on:close=move |_| {
-                if lightbox.shown.with_untracked(Option::is_some) {
+                let reopened = dialog.get_untracked().is_some_and(|d| d.open());
+                if !reopened && lightbox.shown.with_untracked(Option::is_some) {
                     lightbox.close();
                 }
             }

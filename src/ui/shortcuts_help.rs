@@ -52,8 +52,16 @@ pub fn ShortcutsHelp(open: RwSignal<bool>, rich_text: bool) -> impl IntoView {
             aria-labelledby="parley-shortcuts-title"
             data-testid="shortcuts-help"
             node_ref=dialog
-            // Escape and the close button both end here.
-            on:close=move |_| open.set(false)
+            // Escape: the state follows at once (`cancel` comes with the key press; `close`
+            // only in a later task, and a `?` pressed in between must open the help again).
+            on:cancel=move |_: web_sys::Event| open.set(false)
+            // A `close` event of an earlier closing, queued while the help was opened again,
+            // must not close it.
+            on:close=move |_| {
+                if !dialog.get_untracked().is_some_and(|d| d.open()) {
+                    open.set(false);
+                }
+            }
         >
             <div class="parley-dialog-head">
                 <h2 id="parley-shortcuts-title">{t("shortcuts.title")}</h2>

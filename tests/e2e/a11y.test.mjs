@@ -161,6 +161,21 @@ describe('accessibility', { timeout: 180_000 }, () => {
     await dialog.waitFor();
     await agent.locator('[data-testid=shortcuts-close]').click();
     await dialog.waitFor({ state: 'detached' });
+
+    // Escape, then ? before the browser's `close` event (a task later): open again, and
+    // that late event does not close it.
+    await agent.keyboard.press('?');
+    await dialog.waitFor();
+    await agent.evaluate(() => {
+      const help = document.querySelector('[data-testid=shortcuts-help]');
+      help.dispatchEvent(new Event('cancel', { cancelable: true })); // what Escape does first
+      help.close(); // then the browser closes it and queues `close`
+      document.body.dispatchEvent(new KeyboardEvent('keydown', { key: '?', bubbles: true }));
+    });
+    await agent.waitForTimeout(300);
+    assert.equal(await dialog.count(), 1, 'open again after a quick Escape then ?');
+    await agent.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
   });
 
   test('screen readers hear a new incoming message and a send failure', async () => {
