@@ -170,10 +170,11 @@ impl Hub {
             match conn.held.take() {
                 None => {
                     conn.held = Some(frame);
-                    // A lone frame must still arrive: flush it if nothing follows soon.
+                    // A lone frame must still arrive: flush it if nothing follows soon
+                    // (soon enough for a burst sent by a slow test machine to be swapped).
                     let hub = Arc::clone(self);
                     tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        tokio::time::sleep(Duration::from_millis(1_500)).await;
                         hub.flush_held(conn_id);
                     });
                     vec![]

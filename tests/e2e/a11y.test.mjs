@@ -4,34 +4,9 @@
 // closes and that gives focus back); screen readers hear new incoming messages and send
 // failures.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, Server, launchBrowser, openAgent, openCustomer, uniqueText, confirmedRow } from './harness.mjs';
-
-const AXE = path.join(ROOT, 'node_modules/axe-core/axe.min.js');
-
-/** Runs axe on Parley's root; returns the serious and critical violations, described. */
-async function audit(page) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
-    // Evaluated through the DevTools protocol: the app's CSP rightly refuses script tags.
-    await page.evaluate(await readFile(AXE, 'utf8'));
-  }
-  // A theme switch fades colours (CSS transitions): audit what the agent ends up seeing.
-  await page.waitForFunction(() => document.getAnimations().every((a) => !(a instanceof CSSTransition)));
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document.querySelector('.parley'), {
-      resultTypes: ['violations'],
-    });
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
-    }));
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
+import { seriousViolations as audit } from './audit.mjs';
+import { Server, launchBrowser, openAgent, openCustomer, uniqueText, confirmedRow } from './harness.mjs';
 
 function describeViolations(list) {
   return list.map((v) => `${v.impact} ${v.id} (${v.help})\n  ${v.nodes.join('\n  ')}`).join('\n');

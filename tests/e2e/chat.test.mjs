@@ -121,7 +121,11 @@ describe('agent and customer chat live', { timeout: 180_000 }, () => {
     await agent.reload();
     await agent.locator('[data-testid=chat-screen]').waitFor();
     await agent.locator(MESSAGE, { hasText: before[before.length - 1] }).waitFor();
-    assert.deepEqual(await agentMessageTexts(agent), before);
+    // Virtualized, as above: the newest rows that both renders hold are the same.
+    const afterRestart = await agentMessageTexts(agent);
+    const n = Math.min(before.length, afterRestart.length);
+    assert.ok(n >= 8, `both renders show the newest rows (${before.length} and ${afterRestart.length})`);
+    assert.deepEqual(afterRestart.slice(-n), before.slice(-n), 'same rows in the same order after a restart');
     // The customer page sees the agent's earlier message after its own reload too.
     await customer.reload();
     await customer.locator('#conn[data-state=connected]').waitFor();

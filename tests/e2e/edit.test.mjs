@@ -25,6 +25,8 @@ describe('editing a sent message', { timeout: 120_000 }, () => {
     customer = await openCustomer(browser, server);
     await agentSend(agent, before_);
     await customer.locator('#messages .msg .msg-text', { hasText: before_ }).waitFor();
+    // The customer may see it before the agent's row is confirmed (and has its id).
+    await confirmedRow(agent, before_).waitFor();
   });
 
   after(async () => {
@@ -35,6 +37,7 @@ describe('editing a sent message', { timeout: 120_000 }, () => {
   test('Edit, then Enter saves: the row says "edited", watchers see it live', async () => {
     const row = agent.locator(MESSAGE, { hasText: before_ });
     const id = await row.getAttribute('data-id');
+    assert.match(id, /^\d+$/, 'a confirmed row');
     await row.hover();
     await row.locator('[data-testid=edit-message]').click();
     const box = agent.locator('[data-testid=message-editor] textarea');
@@ -71,6 +74,8 @@ describe('editing a sent message', { timeout: 120_000 }, () => {
     const fixed = uniqueText('typed offline, fixed');
     await page.context().setOffline(true);
     try {
+      // Until the app knows it is offline the row would say "sending", with no Edit.
+      await page.locator('[data-testid=connection-state][data-state=offline]').waitFor();
       const input = page.locator('[data-testid=composer-input]');
       await input.fill(typed);
       await input.press('Enter');

@@ -111,9 +111,11 @@ describe('embedded with mount()', { timeout: 180_000 }, () => {
     await input.press('Enter');
     await host.locator('#chat [data-testid=message]', { hasText: text }).waitFor();
     await input.pressSequentially('/thanks');
-    const option = host.locator('#chat [data-testid=canned-option]').first();
-    await option.waitFor();
-    assert.ok((await option.textContent()).startsWith('/thanks'));
+    // The list of an earlier keystroke stays until the answer for "thanks" arrives.
+    await host.waitForFunction(() => {
+      const options = [...document.getElementById('chat').shadowRoot.querySelectorAll('[data-testid=canned-option]')];
+      return options[0]?.textContent.startsWith('/thanks') && options.every((o) => o.textContent.toLowerCase().includes('thanks'));
+    });
     await input.press('Enter');
     const events = await host.evaluate(() => window.events);
     const sent = events.find((e) => e.name === 'message_sent');
@@ -233,8 +235,13 @@ describe('themes', { timeout: 180_000 }, () => {
     assert.deepEqual(await colours(page, 'light'), LIGHT);
     // The preference changing while the chat is open: it follows.
     await page.emulateMedia({ colorScheme: 'light' });
-    // (The send button's colour changes with a short transition.)
-    await page.waitForTimeout(400);
+    // (The send button's colour changes with a short transition: wait for its end. The
+    // chats are in shadow roots, whose animations the document does not list.)
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('div')]
+        .filter((d) => d.shadowRoot)
+        .every((d) => d.shadowRoot.getAnimations().every((a) => !(a instanceof CSSTransition))),
+    );
     assert.deepEqual(await colours(page, 'auto'), LIGHT);
     await page.context().close();
   });

@@ -329,8 +329,7 @@ describe('the example host page', { timeout: 240_000 }, () => {
     assert.equal(await host.evaluate(() => window.parleyExample.handle.conversationId), 3);
     // In place: the same root element, not a new mount.
     assert.equal(await chat('chat-b').evaluate((el, old) => el.shadowRoot.querySelector('.parley') === old, screenB), true);
-    await host.waitForTimeout(300);
-    assert.equal(sockets.size, 2, 'the old conversations closed their sockets');
+    await waitUntil(() => sockets.size === 2, 'the old conversations closed their sockets');
     // Back to conversation 1, with a text typed in between: each conversation keeps its draft.
     const draft = uniqueText('draft for 3');
     await chat('chat-a').locator('[data-testid=composer-input]').fill(draft);
@@ -353,8 +352,9 @@ describe('the example host page', { timeout: 240_000 }, () => {
   });
 
   test('unmount() and removing the element take the chat away and close its socket', async () => {
-    await host.waitForTimeout(300);
-    assert.equal(sockets.size, 2);
+    // The switches of the previous test leave one socket per chat.
+    await chat('chat-a').locator(CONNECTED).waitFor();
+    await waitUntil(() => sockets.size === 2, 'one socket per chat');
     await host.evaluate(() => window.parleyExample.handle.unmount());
     assert.equal(await chat('chat-b').evaluate((el) => el.shadowRoot.querySelectorAll('[data-testid=chat-screen]').length), 0);
     await waitUntil(() => sockets.size === 1, 'the mounted chat closed its socket');

@@ -70,6 +70,8 @@ describe('the lightbox', { timeout: 180_000 }, () => {
     agent = await newPage(browser);
     await agent.goto(server.info.agentUrl);
     await agent.locator(THUMB).nth(2).waitFor();
+    // Connected: the connection banner has gone, so the log no longer moves by itself.
+    await agent.locator('[data-testid=connection-state][data-state=connected]').waitFor();
   });
 
   after(async () => {

@@ -16,26 +16,13 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AGENT_TOKEN, DIST, ROOT, Server, launchBrowser, newPage, uniqueText } from './harness.mjs';
+import { AGENT_TOKEN, DIST, Server, launchBrowser, newPage, uniqueText } from './harness.mjs';
+import { seriousViolations } from './audit.mjs';
 import { recordProgress, throttleUpload, waitConfirmed } from './uploads.mjs';
 
 const MB = 1024 * 1024;
 const MESSAGE = '[data-testid=message]';
 const CONNECTED = '[data-testid=connection-state][data-state=connected]';
-const AXE = path.join(ROOT, 'node_modules/axe-core/axe.min.js');
-
-/** axe-core's serious and critical violations inside Parley's root, described. */
-async function seriousViolations(page) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
-    // Through the DevTools protocol: the app's CSP rightly refuses script tags.
-    await page.evaluate(await readFile(AXE, 'utf8'));
-  }
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document.querySelector('.parley'), { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
 
 describe('sending attachments', { timeout: 600_000 }, () => {
   let server;
@@ -464,7 +451,7 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     assert.deepEqual(await seriousViolations(page), [], 'tray with a refusal');
     // The remove button says which file it removes.
     assert.equal(await page.getByRole('button', { name: 'Remove audit.txt' }).count(), 1);
-    await throttleUpload(page, 256 * 1024);
+    await throttleUpload(page, 64 * 1024);
     const big = path.join(dir, 'audit-big.pdf');
     await writeFile(big, randomBytes(4 * MB));
     await page.locator('[data-testid=tray-remove]').click();
@@ -475,6 +462,8 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     assert.deepEqual(await seriousViolations(page), [], 'a row uploading, with its progress bar and Cancel');
     await page.emulateMedia({ colorScheme: 'dark' });
     assert.deepEqual(await seriousViolations(page), [], 'the same in the dark theme');
+    // Still uploading (4 MB at 64 KB/s: about a minute) when the audits are done.
+    await bar.waitFor();
     await page.getByRole('button', { name: 'Cancel sending these files' }).click();
     await page.close();
   });
