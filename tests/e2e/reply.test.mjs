@@ -72,8 +72,9 @@ describe('replying to a message', { timeout: 120_000 }, () => {
       el.scrollTop = 0;
     });
     await agent.locator('.parley-history-edge', { hasText: 'Start of the conversation' }).waitFor();
-    const first = agent.locator(`${MESSAGE}[data-type=incoming]`).first();
-    const firstId = await first.getAttribute('data-id');
+    const firstId = await agent.locator(`${MESSAGE}[data-type=incoming]`).first().getAttribute('data-id');
+    // By its id from here: the virtualized window may still move, and `.first()` with it.
+    const first = agent.locator(`${MESSAGE}[data-id="${firstId}"]`);
     await first.hover();
     await first.locator('[data-testid=reply-message]').click();
     const text = uniqueText('about your first message');
