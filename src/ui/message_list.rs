@@ -22,6 +22,7 @@ use crate::effects::resize::ResizeWatch;
 use crate::i18n::{t, t_count};
 use crate::state::conversation::{ChatState, OlderState};
 use crate::ui::day_separator::DaySeparator;
+use crate::ui::log_focus::LogFocus;
 use crate::ui::message_item::MessageItem;
 use crate::ui::unread_divider::UnreadDivider;
 
@@ -325,6 +326,15 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
         }
     };
 
+    // Focus on a row's control survives the rows moving as the window changes.
+    let log_focus = LogFocus::default();
+    Effect::new(move |_| {
+        visible.track();
+        if let Some(el) = list.get_untracked() {
+            log_focus.rows_changed(&el);
+        }
+    });
+
     // A row that changes size later (an image loads, an edit) reports it.
     let rows_watch = StoredValue::new_local(None::<ResizeWatch>);
     let on_rows_resized = move |entries: Vec<web_sys::Element>| record_heights(entries);
@@ -469,6 +479,8 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
                 tabindex="0"
                 node_ref=list
                 on:scroll=on_scroll
+                on:focusin=move |ev| log_focus.focus_in(&ev)
+                on:focusout=move |ev| log_focus.focus_out(&ev)
             >
                 <HistoryEdge chat=chat load_older=load_older/>
                 <div class="parley-log-content" node_ref=content>

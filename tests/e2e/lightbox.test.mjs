@@ -172,6 +172,8 @@ describe('the lightbox', { timeout: 180_000 }, () => {
 
   test('the keyboard opens it too, and the close button closes it', async () => {
     const red = thumbOf('red.png');
+    // (Focusing it may scroll the log, and the rows that enter above move this one in the
+    // DOM: the focus stays on it all the same, see src/ui/log_focus.rs.)
     await red.focus();
     await agent.keyboard.press('Enter');
     await agent.locator(`${LIGHTBOX}[open]`).waitFor();

@@ -167,6 +167,37 @@ describe('a 10,000-message conversation', { timeout: 240_000 }, () => {
     assert.equal(await agent.locator('[data-testid=new-messages-pill]').count(), 0);
   });
 
+  test('focus on a row\'s button stays there while the rows above change', async () => {
+    // A keyboard user on a message's Reply button scrolls up: rows enter above, the rows
+    // that stay are moved in the DOM, and focus must not fall to the page.
+    const result = await agent.evaluate(async () => {
+      const list = document.querySelector('[data-testid=message-list]');
+      const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 50))));
+      const outcomes = [];
+      for (const delta of [-200, -400, -400]) {
+        const buttons = [...list.querySelectorAll('[data-testid=reply-message]')];
+        const button = buttons[Math.floor(buttons.length / 2)];
+        if (!button) return { error: 'no Reply button in the log' };
+        button.focus({ preventScroll: true });
+        const before = list.scrollTop;
+        list.scrollTop += delta;
+        await frames();
+        await new Promise((r) => setTimeout(r, 50)); // past the keeper's check of a real blur
+        outcomes.push({ kept: document.activeElement === button, moved: list.scrollTop - before });
+      }
+      return { outcomes };
+    });
+    assert.ok(!result.error, result.error);
+    for (const [i, o] of result.outcomes.entries()) {
+      assert.ok(o.kept, `scroll ${i + 1} (${o.moved} px): focus stays on the Reply button (${JSON.stringify(result.outcomes)})`);
+    }
+    // A real blur is not undone: focus taken to the page stays there.
+    await agent.evaluate(() => document.activeElement.blur());
+    await agent.locator('[data-testid=message-list]').evaluate((el) => { el.scrollTop -= 400; });
+    await agent.waitForTimeout(200);
+    assert.equal(await agent.evaluate(() => document.activeElement.tagName), 'BODY');
+  });
+
   test('no page errors', () => {
     assert.deepEqual(agent.errors.filter((e) => !/favicon/.test(e)), []);
   });
