@@ -186,10 +186,12 @@ pub fn LightboxDialog(chat: ChatState, lightbox: Lightbox) -> impl IntoView {
             node_ref=dialog
             on:keydown=on_keydown
             // Closed by the browser itself (a close request): the state follows, unless the
-            // event is a late one of an earlier closing and the lightbox is open again.
+            // event is a late one of an earlier closing and the lightbox is open again (or
+            // the chat is gone: events can outlive it, hence the `try_`).
             on:close=move |_| {
-                let reopened = dialog.get_untracked().is_some_and(|d| d.open());
-                if !reopened && lightbox.shown.with_untracked(Option::is_some) {
+                let reopened = dialog.try_get_untracked().flatten().is_some_and(|d| d.open());
+                let shown = lightbox.shown.try_with_untracked(Option::is_some);
+                if !reopened && shown == Some(true) {
                     lightbox.close();
                 }
             }

@@ -7,6 +7,9 @@
 //! element focused in the log and, after each change of the rendered rows, gives focus back
 //! to it when a move took it, without scrolling. A real blur (focus taken elsewhere, or a
 //! click outside any control) forgets it.
+//!
+//! Focus events also come after the log is gone (an element focused in it removed with the
+//! chat): every access is a `try_`, a no-op once the chat's state is disposed.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -30,7 +33,7 @@ impl LogFocus {
         let target = ev
             .target()
             .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok());
-        self.focused.set_value(target);
+        let _ = self.focused.try_set_value(target);
     }
 
     /// `focusout` inside the log. Focus going to another element is a real move. Focus going
@@ -38,16 +41,16 @@ impl LogFocus {
     /// once (see [`LogFocus::rows_changed`]), so if it is still gone a task later, it was real.
     pub fn focus_out(self, ev: &web_sys::FocusEvent) {
         if ev.related_target().is_some() {
-            self.focused.set_value(None);
+            let _ = self.focused.try_set_value(None);
             return;
         }
         set_timeout(
             move || {
                 let kept = self
                     .focused
-                    .with_value(|f| f.as_ref().is_some_and(is_focused));
-                if !kept {
-                    self.focused.set_value(None);
+                    .try_with_value(|f| f.as_ref().is_some_and(is_focused));
+                if kept == Some(false) {
+                    let _ = self.focused.try_set_value(None);
                 }
             },
             std::time::Duration::ZERO,
@@ -57,7 +60,7 @@ impl LogFocus {
     /// The rendered rows changed: if that took focus from the element focused in the log,
     /// and it is still in the log, it gets focus back where it is.
     pub fn rows_changed(self, log: &web_sys::Element) {
-        self.focused.with_value(|focused| {
+        let _ = self.focused.try_with_value(|focused| {
             let Some(el) = focused else { return };
             let lost = active_element().is_none_or(|a| a.tag_name() == "BODY");
             if lost && el.is_connected() && log.contains(Some(el)) {

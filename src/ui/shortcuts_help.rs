@@ -58,7 +58,7 @@ pub fn ShortcutsHelp(open: RwSignal<bool>, rich_text: bool) -> impl IntoView {
             // A `close` event of an earlier closing, queued while the help was opened again,
             // must not close it.
             on:close=move |_| {
-                if !dialog.get_untracked().is_some_and(|d| d.open()) {
+                if !dialog.try_get_untracked().flatten().is_some_and(|d| d.open()) {
                     open.set(false);
                 }
             }
