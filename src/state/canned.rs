@@ -92,12 +92,17 @@ impl CannedSearch {
         self.debounce.set_value(Some(timer));
     }
 
+    /// Also called by the composer's blur, which can come after the chat is gone (its
+    /// textarea removed while focused): then there is nothing to close.
     pub fn close(self) {
-        if self.is_open() {
+        let Some(open) = self.at.try_with_untracked(Option::is_some) else {
+            return;
+        };
+        if open {
             self.at.set(None);
         }
-        self.newest.update_value(|n| *n += 1);
-        self.debounce.set_value(None);
+        let _ = self.newest.try_update_value(|n| *n += 1);
+        let _ = self.debounce.try_set_value(None);
         self.loading.set(false);
         self.error.set(None);
         self.results.set(Vec::new());

@@ -169,14 +169,24 @@ describe('embedded with mount()', { timeout: 180_000 }, () => {
     assert.equal(await host.locator('#chat [data-testid=chat-screen]').count(), 1);
   });
 
-  test('switching or unmounting while focus is in the log leaves no error', async () => {
+  test('switching or unmounting while focus is in the log or the composer leaves no error', async () => {
     // The focused element leaves with the chat; its focus events come after the chat's
     // state is gone (they used to reach it: a wasm panic, "unreachable").
-    const reply = host.locator('#chat [data-testid=reply-message]').last();
-    await reply.focus();
+    await host.locator('#chat [data-testid=reply-message]').last().focus();
     await host.evaluate(() => window.chats.chat.setConversation(1));
     await host.locator('#chat .parley-header', { hasText: '#1' }).waitFor();
+    await host.locator('#chat [data-testid=composer-input]').pressSequentially('half a thought');
+    await host.evaluate(() => window.chats.chat.setConversation(2));
+    await host.locator('#chat .parley-header', { hasText: '#2' }).waitFor();
     await host.locator('#chat [data-testid=reply-message]').last().focus();
+    await host.evaluate(() => window.chats.chat.unmount());
+    await host.waitForTimeout(300);
+    assert.deepEqual(host.errors.filter((e) => e.startsWith('pageerror')), []);
+    await host.evaluate(async () => {
+      const { mount } = await import('/parley/parley.js');
+      window.chats.chat = mount(document.getElementById('chat'), { baseUrl: '', accountId: 1, conversationId: 2, token: 'e2e-token' });
+    });
+    await host.locator('#chat [data-testid=composer-input]').pressSequentially('/tha');
     await host.evaluate(() => window.chats.chat.unmount());
     await host.waitForTimeout(300);
     assert.deepEqual(host.errors.filter((e) => e.startsWith('pageerror')), []);
