@@ -179,22 +179,20 @@ describe('embedded with mount()', { timeout: 180_000 }, () => {
     await host.evaluate(() => window.chats.chat.setConversation(2));
     await host.locator('#chat .parley-header', { hasText: '#2' }).waitFor();
     await host.locator('#chat [data-testid=reply-message]').last().focus();
-    await host.evaluate(() => window.chats.chat.unmount());
-    await host.waitForTimeout(300);
-    assert.deepEqual(host.errors.filter((e) => e.startsWith('pageerror')), []);
-    await host.evaluate(async () => {
-      const { mount } = await import('/parley/parley.js');
-      window.chats.chat = mount(document.getElementById('chat'), { baseUrl: '', accountId: 1, conversationId: 2, token: 'e2e-token' });
-    });
+    // Unmounted, no page error; then mounted again for what follows.
+    const unmountAndRemount = async () => {
+      await host.evaluate(() => window.chats.chat.unmount());
+      await host.waitForTimeout(300);
+      assert.deepEqual(host.errors.filter((e) => e.startsWith('pageerror')), []);
+      await host.evaluate(async () => {
+        const { mount } = await import('/parley/parley.js');
+        window.chats.chat = mount(document.getElementById('chat'), { baseUrl: '', accountId: 1, conversationId: 2, token: 'e2e-token' });
+      });
+      await host.locator('#chat [data-testid=connection-state][data-state=connected]').waitFor();
+    };
+    await unmountAndRemount();
     await host.locator('#chat [data-testid=composer-input]').pressSequentially('/tha');
-    await host.evaluate(() => window.chats.chat.unmount());
-    await host.waitForTimeout(300);
-    assert.deepEqual(host.errors.filter((e) => e.startsWith('pageerror')), []);
-    await host.evaluate(async () => {
-      const { mount } = await import('/parley/parley.js');
-      window.chats.chat = mount(document.getElementById('chat'), { baseUrl: '', accountId: 1, conversationId: 2, token: 'e2e-token' });
-    });
-    await host.locator('#chat [data-testid=connection-state][data-state=connected]').waitFor();
+    await unmountAndRemount();
   });
 
   test('a host that drops the handle keeps its chat, through garbage collections', async () => {
