@@ -277,6 +277,17 @@ describe('a chat unmounted while recording', { timeout: 120_000 }, () => {
   });
 });
 
+/** An init script: the browser records WebM with PCM audio instead of Opus (as a browser
+ * without Opus in WebM would). */
+function recordPcmWebm() {
+  const Recorder = window.MediaRecorder;
+  window.MediaRecorder = class extends Recorder {
+    constructor(stream, options = {}) {
+      super(stream, { ...options, mimeType: 'audio/webm;codecs=pcm' });
+    }
+  };
+}
+
 describe('a recording the remux cannot take', { timeout: 120_000 }, () => {
   let server;
   let browser;
@@ -288,14 +299,7 @@ describe('a recording the remux cannot take', { timeout: 120_000 }, () => {
     // The browser records WebM with PCM audio instead of Opus (as a browser without Opus
     // in WebM would): the remux refuses it, and the WebM must go as it is, said so.
     agent = await mountedAgent(browser, server, { features: { voiceMessages: true } }, {
-      initScript: () => {
-        const Recorder = window.MediaRecorder;
-        window.MediaRecorder = class extends Recorder {
-          constructor(stream, options = {}) {
-            super(stream, { ...options, mimeType: 'audio/webm;codecs=pcm' });
-          }
-        };
-      },
+      initScript: recordPcmWebm,
     });
   });
 
@@ -306,14 +310,7 @@ describe('a recording the remux cannot take', { timeout: 120_000 }, () => {
 
   test('the reason is said in the language of the agent', async () => {
     const french = await mountedAgent(browser, server, { features: { voiceMessages: true }, locale: 'fr' }, {
-      initScript: () => {
-        const Recorder = window.MediaRecorder;
-        window.MediaRecorder = class extends Recorder {
-          constructor(stream, options = {}) {
-            super(stream, { ...options, mimeType: 'audio/webm;codecs=pcm' });
-          }
-        };
-      },
+      initScript: recordPcmWebm,
     });
     try {
       await record(french, 1);
