@@ -2,6 +2,8 @@
 //! client, and an ActionCable client over a real WebSocket.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};

@@ -1,0 +1,107 @@
+//! The real `parley-server` binary as a child process, for the tests that must measure the
+//! server alone (its peak memory from `/proc`) or treat it as an attacker would, from outside.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct ServerProcess {
+    child: Child,
+    pub base_url: String,
+    pub agent_token: String,
+    pub stdout: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+pub const PROCESS_TOKEN: &str = "process-test-token-0123456789";
+
+impl ServerProcess {
+    /// Starts the binary on a free loopback port with demo data, a fresh data dir and
+    /// `extra` flags; returns once it printed `listening on`.
+    pub fn start(extra: &[&str]) -> ServerProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_parley-server"))
+            .args(["--port", "0", "--demo", "--agent-token", PROCESS_TOKEN])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--dist")
+            .arg(dir.path().join("no-dist"))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("parley-server starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut stdout = vec![];
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let base_url = loop {
+            assert!(Instant::now() < deadline, "no `listening on` line");
+            let line = lines
+                .next()
+                .expect("server printed `listening on` before exiting")
+                .unwrap();
+            stdout.push(line.clone());
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        ServerProcess {
+            child,
+            base_url,
+            agent_token: PROCESS_TOKEN.to_owned(),
+            stdout,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `host:port` of the listening socket.
+    pub fn addr(&self) -> String {
+        self.base_url.trim_start_matches("http://").to_owned()
+    }
+
+    fn status_kb(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("{field} in /proc status"))
+    }
+
+    /// Peak resident memory (VmHWM) in kB.
+    pub fn peak_rss_kb(&self) -> u64 {
+        self.status_kb("VmHWM:")
+    }
+
+    /// Current resident memory (VmRSS) in kB.
+    pub fn rss_kb(&self) -> u64 {
+        self.status_kb("VmRSS:")
+    }
+
+    /// Resets VmHWM to the current RSS, so a test measures the peak of its own attack.
+    pub fn reset_peak(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").unwrap();
+    }
+
+    /// Still running (not crashed)?
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
