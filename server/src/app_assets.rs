@@ -1,6 +1,7 @@
 //! The agent app (Trunk's dist/ with the `#parley-config` block injected) and the customer
 //! page, each with a Content-Security-Policy that fits what it loads.
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use axum::extract::{OriginalUri, Request, State};
@@ -151,10 +152,52 @@ pub fn config_block(
     format!(r#"<script id="parley-config" type="application/json">{text}</script>"#)
 }
 
+/// Whether `--bind` names a loopback address (or `localhost`).
+pub fn is_loopback_bind(bind: &str) -> bool {
+    bind.eq_ignore_ascii_case("localhost")
+        || bind
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The host of a `Host` header value, without its port (`[::1]:80` is `::1`).
+fn host_name(host: &str) -> &str {
+    let host = host.trim();
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// The demo agent's token for the page, when the request may have it: demo mode, a server
+/// bound to a loopback address, and a `Host` that is that address or `localhost`. The
+/// `Host` is what DNS rebinding cannot fake: a hostile site whose name an attacker made
+/// resolve to 127.0.0.1 still sends its own name, so its script gets a page without the
+/// token. (A direct client can send any `Host`, which is why a non-loopback `--demo` is
+/// warned about at start.)
+fn demo_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    if !state.config.demo || !is_loopback_bind(&state.config.bind) {
+        return None;
+    }
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let name = host_name(host);
+    let bound = state.config.bind.trim_start_matches('[').trim_end_matches(']');
+    let allowed = name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| {
+            ip.is_loopback() && bound.parse::<IpAddr>().map_or(true, |b| b == ip)
+        });
+    allowed.then(|| state.seeded.agent_token.clone())
+}
+
 async fn app_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     // In demo mode the page carries the token, so the printed URL opens straight into the
     // conversation; otherwise the app asks the agent to sign in.
-    let token = state.config.demo.then(|| state.seeded.agent_token.clone());
+    let token = demo_token(&state, &headers);
     render_app(
         &AppPage {
             dist: &state.config.dist,
@@ -307,7 +350,7 @@ async fn example_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
         .await
         .unwrap_or_default();
     let built = built_assets(&index).is_some();
-    let token = state.config.demo.then(|| state.seeded.agent_token.clone());
+    let token = demo_token(&state, &headers);
     let cfg = json!({
         "built": built,
         "element": "/parley/parley-element.js",

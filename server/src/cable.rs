@@ -293,7 +293,10 @@ fn handle_command(state: &AppState, conn: u64, text: &str) {
         "subscribe" => {
             let who = RoomIdentifier::parse(&cmd.identifier)
                 .filter(|r| r.channel == parley_wire::cable::ROOM_CHANNEL)
-                .and_then(|r| authorize(state, &r).map(|who| (r.pubsub_token, who)));
+                .and_then(|r| {
+                    // The hub is keyed by the token's digest, as the database stores it.
+                    authorize(state, &r).map(|who| (crate::auth::pubsub_key(&r.pubsub_token), who))
+                });
             match who {
                 Some((token, who)) => {
                     if state.hub.subscribe(conn, &cmd.identifier, &token, who) {

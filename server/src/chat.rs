@@ -56,15 +56,14 @@ pub struct Created {
 
 pub const DELETED_TEXT: &str = "This message was deleted";
 
+/// The cable keys (pubsub token digests) of the account's agents.
 fn agent_tokens(c: &Connection, account_id: i64) -> ApiResult<Vec<String>> {
-    Ok(db::account_users(c, account_id)?
-        .into_iter()
-        .map(|u| u.pubsub_token)
-        .collect())
+    Ok(db::agent_pubsub_keys(c, account_id)?)
 }
 
+/// The cable key of the conversation's contact.
 fn contact_token(c: &Connection, conv: &ConversationRow) -> ApiResult<Option<String>> {
-    Ok(db::contact_inbox(c, conv.contact_inbox_id)?.map(|ci| ci.pubsub_token))
+    Ok(db::contact_inbox(c, conv.contact_inbox_id)?.map(|ci| ci.pubsub_key))
 }
 
 /// Agents always; the contact too unless the message is a private note or activity.
@@ -388,21 +387,21 @@ pub fn typing(
 ) -> ApiResult<()> {
     let (tokens, data) = state.db.with(|c| -> ApiResult<_> {
         let push = views::conversation_push(c, conv, origin)?;
-        let (user, own_token) = match actor {
+        let (user, own_tokens) = match actor {
             Actor::Agent(u) => (
                 parley_wire::Sender::User(views::user_push(u)),
-                Some(u.pubsub_token.clone()),
+                db::user_pubsub_keys(c, u.id)?,
             ),
             Actor::Contact(ct) => (
                 parley_wire::Sender::Contact(views::contact_push(ct)),
-                contact_token(c, conv)?,
+                contact_token(c, conv)?.into_iter().collect(),
             ),
         };
         let mut tokens = agent_tokens(c, conv.account_id)?;
         if !is_private {
             tokens.extend(contact_token(c, conv)?);
         }
-        tokens.retain(|t| Some(t) != own_token.as_ref());
+        tokens.retain(|t| !own_tokens.contains(t));
         let event = parley_wire::cable::TypingEvent {
             conversation: push,
             user,

@@ -22,10 +22,13 @@ pub struct Cli {
     /// The built app (Trunk's dist/) served under /app/.
     #[arg(long, default_value = "./dist")]
     pub dist: PathBuf,
-    /// Seed demo data on first start and put the token in the app page.
+    /// Seed demo data on first start, print the agent's credentials and put the token in
+    /// the app page (for requests to the loopback address or localhost only).
     #[arg(long)]
     pub demo: bool,
-    /// The agent's api_access_token (otherwise the stored one, or a new one).
+    /// The agent's api_access_token, at least 24 characters (Chatwoot's length). Only its
+    /// digest is stored: it stays valid across restarts until another replaces it. Without
+    /// it, --demo makes a new one on each start.
     #[arg(long)]
     pub agent_token: Option<String>,
     /// Turn off the echo_id idempotency extension (behave like a real Chatwoot).

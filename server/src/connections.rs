@@ -32,9 +32,9 @@ pub async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!("accept failed: {e}");
@@ -50,6 +50,9 @@ pub async fn accept_loop(
         let router = router.clone();
         let service = tower::service_fn(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(kill.clone());
+            // The peer address, for the per-address throttles (`throttle`).
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let router = router.clone();
             async move {
                 Ok::<_, Infallible>(

@@ -7,9 +7,12 @@
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
+
+use crate::auth;
 
 pub use rusqlite::Error as DbError;
 pub type DbResult<T> = Result<T, DbError>;
@@ -22,11 +25,18 @@ pub struct Db {
 
 impl Db {
     pub fn open(path: &Path) -> DbResult<Db> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
+        // FULL: a message is acknowledged to the app only after its commit reached the
+        // disk, and the app then drops its outbox copy, so a commit that a power loss could
+        // still undo (NORMAL in WAL mode) would lose a message for good.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
         )?;
+        // Anything else holding the file (a backup, an operator's sqlite3) makes a write
+        // wait for it instead of failing at once with SQLITE_BUSY.
+        conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&mut conn)?;
         Ok(Db {
             conn: Mutex::new(conn),
         })
@@ -51,6 +61,7 @@ impl Db {
     }
 }
 
+/// The schema as it was first released; [`MIGRATIONS`] change it from there.
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
@@ -104,6 +115,101 @@ CREATE TABLE IF NOT EXISTS canned_responses (
   content TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 "#;
 
+/// Changes to [`SCHEMA`], in order; `PRAGMA user_version` counts those a database has had.
+/// Only ever append: a database must be able to come from any earlier version.
+const MIGRATIONS: &[fn(&Connection) -> DbResult<()>] =
+    &[hash_stored_credentials, index_conversation_list];
+
+fn migrate(conn: &mut Connection) -> DbResult<()> {
+    let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if done > MIGRATIONS.len() {
+        return Err(DbError::InvalidParameterName(format!(
+            "the database is at schema version {done}, newer than this parley-server knows \
+             ({}): run the parley-server that wrote it",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        migration(&tx)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Password schemes of `users.password_scheme`.
+pub const SCHEME_ARGON2: &str = "argon2id";
+/// An argon2id PHC string of the old salted SHA-256 digest (`password_salt` keeps its salt).
+pub const SCHEME_LEGACY_WRAPPED: &str = "sha256+argon2id";
+
+/// Migration 1: no credential in clear. Access tokens move to `access_tokens` as SHA-256
+/// digests; pubsub tokens become derived tokens stored as digests (see `auth`); the old
+/// salted SHA-256 password digests are wrapped in argon2id at once rather than at the next
+/// sign-in, so a copy of the database taken before that sign-in is no easier to crack (the
+/// next successful sign-in then stores a plain argon2id hash); the demo password kept in
+/// clear in `settings` is deleted. The old token columns are UNIQUE, which SQLite cannot
+/// drop, so they are overwritten with unique placeholders and no longer read. Devise
+/// sessions from before are ended: their tokens were never access tokens.
+fn hash_stored_credentials(c: &Connection) -> DbResult<()> {
+    c.execute_batch(
+        "CREATE TABLE access_tokens (
+           token_sha256 TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+           pubsub_sha256 TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+           created_at INTEGER NOT NULL, expires_at INTEGER);
+         CREATE INDEX access_tokens_by_user ON access_tokens (user_id);
+         ALTER TABLE users ADD COLUMN password_scheme TEXT NOT NULL DEFAULT 'argon2id';
+         ALTER TABLE contact_inboxes ADD COLUMN pubsub_sha256 TEXT;
+         DELETE FROM settings WHERE key = 'agent_password';
+         DELETE FROM sessions;",
+    )?;
+    let now = now_ms();
+    let users: Vec<(i64, String, String)> = c
+        .prepare("SELECT id, access_token, password_hash FROM users")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<DbResult<_>>()?;
+    for (id, token, legacy_digest) in users {
+        insert_access_token(c, id, &token, TOKEN_CONFIGURED, None, now)?;
+        c.execute(
+            "UPDATE users SET access_token = 'unused:' || id, pubsub_token = 'unused:' || id,
+               password_hash = ?2, password_scheme = ?3 WHERE id = ?1",
+            params![
+                id,
+                auth::hash_password(&legacy_digest),
+                SCHEME_LEGACY_WRAPPED
+            ],
+        )?;
+    }
+    let inboxes: Vec<(i64, String)> = c
+        .prepare("SELECT id, source_id FROM contact_inboxes")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<DbResult<_>>()?;
+    for (id, source_id) in inboxes {
+        c.execute(
+            "UPDATE contact_inboxes SET pubsub_token = 'unused:' || id, pubsub_sha256 = ?2
+             WHERE id = ?1",
+            params![
+                id,
+                auth::pubsub_key(&auth::contact_pubsub_token(&source_id))
+            ],
+        )?;
+    }
+    c.execute_batch(
+        "CREATE UNIQUE INDEX contact_inboxes_by_pubsub ON contact_inboxes (pubsub_sha256);",
+    )
+}
+
+/// Migration 2: the agent's conversation list pages in SQL (newest activity first, one
+/// status or all), so it must not sort a whole account per request.
+fn index_conversation_list(c: &Connection) -> DbResult<()> {
+    c.execute_batch(
+        "CREATE INDEX conversations_by_status_activity
+           ON conversations (account_id, status, last_activity_at DESC, id DESC);
+         CREATE INDEX conversations_by_activity
+           ON conversations (account_id, last_activity_at DESC, id DESC);",
+    )
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -119,7 +225,10 @@ pub struct UserRow {
     pub id: i64,
     pub name: String,
     pub email: String,
+    /// Empty unless the user came from a request's credentials (`auth::AuthUser`): the
+    /// database keeps only digests.
     pub access_token: String,
+    /// The pubsub token that goes with `access_token`; empty with it.
     pub pubsub_token: String,
 }
 
@@ -162,7 +271,10 @@ pub struct ContactInboxRow {
     pub contact_id: i64,
     pub inbox_id: i64,
     pub source_id: String,
+    /// Derived from `source_id` (`auth::contact_pubsub_token`), not stored.
     pub pubsub_token: String,
+    /// What is stored: the digest the cable hub subscribes the contact under.
+    pub pubsub_key: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -287,32 +399,33 @@ pub fn account_count(c: &Connection) -> DbResult<i64> {
     c.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))
 }
 
-const USER_COLS: &str = "id, name, email, access_token, pubsub_token";
+const USER_COLS: &str = "users.id, users.name, users.email";
 
 fn map_user(r: &Row) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
         id: r.get(0)?,
         name: r.get(1)?,
         email: r.get(2)?,
-        access_token: r.get(3)?,
-        pubsub_token: r.get(4)?,
+        access_token: String::new(),
+        pubsub_token: String::new(),
     })
 }
 
 pub struct NewUser<'a> {
     pub name: &'a str,
     pub email: &'a str,
-    pub password_salt: &'a str,
+    /// An argon2id PHC string (`auth::hash_password`).
     pub password_hash: &'a str,
-    pub access_token: &'a str,
-    pub pubsub_token: &'a str,
 }
 
 pub fn insert_user(c: &Connection, u: &NewUser, now: i64) -> DbResult<i64> {
+    // The old token columns are unused (migration 1) but NOT NULL UNIQUE.
     c.execute(
-        "INSERT INTO users (name, email, password_salt, password_hash, access_token, pubsub_token, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![u.name, u.email, u.password_salt, u.password_hash, u.access_token, u.pubsub_token, now],
+        "INSERT INTO users (name, email, password_salt, password_hash, password_scheme,
+           access_token, pubsub_token, created_at)
+         VALUES (?1, ?2, '', ?3, ?4, 'unused:' || lower(hex(randomblob(16))),
+           'unused:' || lower(hex(randomblob(16))), ?5)",
+        params![u.name, u.email, u.password_hash, SCHEME_ARGON2, now],
     )?;
     Ok(c.last_insert_rowid())
 }
@@ -349,38 +462,141 @@ pub fn user_by_email(c: &Connection, email: &str) -> DbResult<Option<UserRow>> {
     .optional()
 }
 
-pub fn user_by_access_token(c: &Connection, token: &str) -> DbResult<Option<UserRow>> {
+/// The owner of a live access token, found by the token's digest.
+pub fn user_by_access_token(c: &Connection, token: &str, now: i64) -> DbResult<Option<UserRow>> {
     c.query_row(
-        &format!("SELECT {USER_COLS} FROM users WHERE access_token = ?1"),
-        [token],
+        &format!(
+            "SELECT {USER_COLS} FROM access_tokens t JOIN users ON users.id = t.user_id
+             WHERE t.token_sha256 = ?1 AND (t.expires_at IS NULL OR t.expires_at > ?2)"
+        ),
+        params![auth::sha256_hex(token), now],
         map_user,
     )
     .optional()
 }
 
+/// The agent whose live access token this pubsub token goes with.
 pub fn user_by_pubsub_token(c: &Connection, token: &str) -> DbResult<Option<UserRow>> {
     c.query_row(
-        &format!("SELECT {USER_COLS} FROM users WHERE pubsub_token = ?1"),
-        [token],
+        &format!(
+            "SELECT {USER_COLS} FROM access_tokens t JOIN users ON users.id = t.user_id
+             WHERE t.pubsub_sha256 = ?1 AND (t.expires_at IS NULL OR t.expires_at > ?2)"
+        ),
+        params![auth::pubsub_key(token), now_ms()],
         map_user,
     )
     .optional()
 }
 
-/// (salt, hash) for checking a password.
-pub fn user_password(c: &Connection, user_id: i64) -> DbResult<Option<(String, String)>> {
+/// `access_tokens.kind`: the agent's token from `--agent-token` or `--demo` (one per user).
+pub const TOKEN_CONFIGURED: &str = "configured";
+/// `access_tokens.kind`: given by a password sign-in, with the session's expiry.
+pub const TOKEN_SIGN_IN: &str = "sign_in";
+/// devise_token_auth's `max_number_of_devices`: sign-in tokens kept per user.
+const MAX_SIGN_IN_TOKENS: i64 = 10;
+
+/// Stores a token's digest (and its pubsub token's). Sign-in tokens beyond the newest
+/// [`MAX_SIGN_IN_TOKENS`] of the user, and expired ones, are removed.
+pub fn insert_access_token(
+    c: &Connection,
+    user_id: i64,
+    token: &str,
+    kind: &str,
+    expires_at: Option<i64>,
+    now: i64,
+) -> DbResult<()> {
+    c.execute(
+        "INSERT INTO access_tokens (token_sha256, user_id, pubsub_sha256, kind, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            auth::sha256_hex(token),
+            user_id,
+            auth::pubsub_key(&auth::agent_pubsub_token(token)),
+            kind,
+            now,
+            expires_at
+        ],
+    )?;
+    c.execute(
+        "DELETE FROM access_tokens WHERE user_id = ?1 AND (expires_at <= ?2 OR rowid IN (
+           SELECT rowid FROM access_tokens WHERE user_id = ?1 AND kind = ?3
+           ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?4))",
+        params![user_id, now, TOKEN_SIGN_IN, MAX_SIGN_IN_TOKENS],
+    )?;
+    Ok(())
+}
+
+/// Makes `token` the user's configured token, ending the previous one (unless it is the
+/// same token, which keeps its row).
+pub fn set_configured_token(c: &Connection, user_id: i64, token: &str, now: i64) -> DbResult<()> {
+    let digest = auth::sha256_hex(token);
+    c.execute(
+        "DELETE FROM access_tokens WHERE user_id = ?1 AND kind = ?2 AND token_sha256 != ?3",
+        params![user_id, TOKEN_CONFIGURED, digest],
+    )?;
+    let kept: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM access_tokens WHERE token_sha256 = ?1)",
+        [&digest],
+        |r| r.get(0),
+    )?;
+    if !kept {
+        insert_access_token(c, user_id, token, TOKEN_CONFIGURED, None, now)?;
+    }
+    Ok(())
+}
+
+/// The cable keys of every live token of the account's agents: whom an account's
+/// broadcasts go to.
+pub fn agent_pubsub_keys(c: &Connection, account_id: i64) -> DbResult<Vec<String>> {
+    let mut st = c.prepare(
+        "SELECT t.pubsub_sha256 FROM access_tokens t
+         JOIN account_users au ON au.user_id = t.user_id
+         WHERE au.account_id = ?1 AND (t.expires_at IS NULL OR t.expires_at > ?2)",
+    )?;
+    let rows = st.query_map(params![account_id, now_ms()], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// The cable keys of one agent's live tokens.
+pub fn user_pubsub_keys(c: &Connection, user_id: i64) -> DbResult<Vec<String>> {
+    let mut st = c.prepare(
+        "SELECT pubsub_sha256 FROM access_tokens
+         WHERE user_id = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
+    )?;
+    let rows = st.query_map(params![user_id, now_ms()], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// A user's stored password.
+pub struct PasswordRow {
+    /// An argon2 PHC string.
+    pub hash: String,
+    /// [`SCHEME_ARGON2`] or [`SCHEME_LEGACY_WRAPPED`].
+    pub scheme: String,
+    /// The legacy digest's salt (empty for plain argon2id).
+    pub salt: String,
+}
+
+pub fn user_password(c: &Connection, user_id: i64) -> DbResult<Option<PasswordRow>> {
     c.query_row(
-        "SELECT password_salt, password_hash FROM users WHERE id = ?1",
+        "SELECT password_hash, password_scheme, password_salt FROM users WHERE id = ?1",
         [user_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| {
+            Ok(PasswordRow {
+                hash: r.get(0)?,
+                scheme: r.get(1)?,
+                salt: r.get(2)?,
+            })
+        },
     )
     .optional()
 }
 
-pub fn set_access_token(c: &Connection, user_id: i64, token: &str) -> DbResult<()> {
+/// Stores a plain argon2id PHC string (after a legacy password was typed right).
+pub fn set_password(c: &Connection, user_id: i64, phc: &str) -> DbResult<()> {
     c.execute(
-        "UPDATE users SET access_token = ?2 WHERE id = ?1",
-        params![user_id, token],
+        "UPDATE users SET password_hash = ?2, password_scheme = ?3, password_salt = '' WHERE id = ?1",
+        params![user_id, phc, SCHEME_ARGON2],
     )?;
     Ok(())
 }
@@ -415,7 +631,7 @@ pub fn is_member(c: &Connection, account_id: i64, user_id: i64) -> DbResult<bool
 
 pub fn account_users(c: &Connection, account_id: i64) -> DbResult<Vec<UserRow>> {
     let mut st = c.prepare(
-        "SELECT u.id, u.name, u.email, u.access_token, u.pubsub_token
+        "SELECT u.id, u.name, u.email
          FROM account_users au JOIN users u ON u.id = au.user_id
          WHERE au.account_id = ?1 ORDER BY u.id",
     )?;
@@ -551,31 +767,40 @@ pub fn touch_contact(c: &Connection, id: i64, now: i64) -> DbResult<()> {
     Ok(())
 }
 
+/// The contact inbox's pubsub token is derived from `source_id`; only its digest is stored.
 pub fn insert_contact_inbox(
     c: &Connection,
     contact_id: i64,
     inbox_id: i64,
     source_id: &str,
-    pubsub_token: &str,
     now: i64,
 ) -> DbResult<i64> {
     c.execute(
-        "INSERT INTO contact_inboxes (contact_id, inbox_id, source_id, pubsub_token, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![contact_id, inbox_id, source_id, pubsub_token, now],
+        "INSERT INTO contact_inboxes (contact_id, inbox_id, source_id, pubsub_token, pubsub_sha256,
+           created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'unused:' || lower(hex(randomblob(16))), ?4, ?5, ?5)",
+        params![
+            contact_id,
+            inbox_id,
+            source_id,
+            auth::pubsub_key(&auth::contact_pubsub_token(source_id)),
+            now
+        ],
     )?;
     Ok(c.last_insert_rowid())
 }
 
-const CI_COLS: &str = "id, contact_id, inbox_id, source_id, pubsub_token, created_at, updated_at";
+const CI_COLS: &str = "id, contact_id, inbox_id, source_id, pubsub_sha256, created_at, updated_at";
 
 fn map_ci(r: &Row) -> rusqlite::Result<ContactInboxRow> {
+    let source_id: String = r.get(3)?;
     Ok(ContactInboxRow {
         id: r.get(0)?,
         contact_id: r.get(1)?,
         inbox_id: r.get(2)?,
-        source_id: r.get(3)?,
-        pubsub_token: r.get(4)?,
+        pubsub_token: auth::contact_pubsub_token(&source_id),
+        source_id,
+        pubsub_key: r.get(4)?,
         created_at: r.get(5)?,
         updated_at: r.get(6)?,
     })
@@ -605,8 +830,8 @@ pub fn contact_inbox_by_source(
 
 pub fn contact_inbox_by_pubsub(c: &Connection, token: &str) -> DbResult<Option<ContactInboxRow>> {
     c.query_row(
-        &format!("SELECT {CI_COLS} FROM contact_inboxes WHERE pubsub_token = ?1"),
-        [token],
+        &format!("SELECT {CI_COLS} FROM contact_inboxes WHERE pubsub_sha256 = ?1"),
+        [auth::pubsub_key(token)],
         map_ci,
     )
     .optional()
@@ -702,17 +927,110 @@ pub fn conversation_by_display_id(
     .optional()
 }
 
-/// The conversations of an account, newest activity first, optionally only one status.
-pub fn conversations(
+/// Which conversations the agent's list starts from (Chatwoot's `ConversationFinder`):
+/// one account, one status or all, optionally one inbox.
+pub struct ConversationFilter<'a> {
+    pub account_id: i64,
+    pub status: Option<&'a str>,
+    pub inbox_id: Option<i64>,
+}
+
+/// The list's `assignee_type` tab.
+#[derive(Debug, Clone, Copy)]
+pub enum AssigneeTab {
+    All,
+    Mine(i64),
+    Unassigned,
+    Assigned,
+}
+
+/// The list's four counts (`meta`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConversationCounts {
+    pub mine: i64,
+    pub assigned: i64,
+    pub unassigned: i64,
+    pub all: i64,
+}
+
+/// SQL values with numbered placeholders, for queries whose conditions vary.
+#[derive(Default)]
+struct Bound(Vec<rusqlite::types::Value>);
+
+impl Bound {
+    /// Adds a value and returns its placeholder (`?N`).
+    fn push(&mut self, v: impl Into<rusqlite::types::Value>) -> String {
+        self.0.push(v.into());
+        format!("?{}", self.0.len())
+    }
+}
+
+impl ConversationFilter<'_> {
+    /// The WHERE clause; written out per case (rather than `?2 IS NULL OR ...`) so SQLite
+    /// can use the list's indexes.
+    fn clause(&self, bound: &mut Bound) -> String {
+        let mut sql = format!("account_id = {}", bound.push(self.account_id));
+        if let Some(status) = self.status {
+            sql.push_str(&format!(" AND status = {}", bound.push(status.to_owned())));
+        }
+        if let Some(inbox) = self.inbox_id {
+            sql.push_str(&format!(" AND inbox_id = {}", bound.push(inbox)));
+        }
+        sql
+    }
+}
+
+/// The four counts, counted by SQLite.
+pub fn conversation_counts(
     c: &Connection,
-    account_id: i64,
-    status: Option<&str>,
+    f: &ConversationFilter,
+    user_id: i64,
+) -> DbResult<ConversationCounts> {
+    let mut bound = Bound::default();
+    let cond = f.clause(&mut bound);
+    let user = bound.push(user_id);
+    c.query_row(
+        &format!(
+            "SELECT COUNT(*), COALESCE(SUM(assignee_id = {user}), 0),
+               COALESCE(SUM(assignee_id IS NOT NULL), 0), COALESCE(SUM(assignee_id IS NULL), 0)
+             FROM conversations WHERE {cond}"
+        ),
+        rusqlite::params_from_iter(bound.0),
+        |r| {
+            Ok(ConversationCounts {
+                all: r.get(0)?,
+                mine: r.get(1)?,
+                assigned: r.get(2)?,
+                unassigned: r.get(3)?,
+            })
+        },
+    )
+}
+
+/// One page of the list, newest activity first.
+pub fn conversation_page(
+    c: &Connection,
+    f: &ConversationFilter,
+    tab: AssigneeTab,
+    offset: usize,
+    limit: usize,
 ) -> DbResult<Vec<ConversationRow>> {
+    let mut bound = Bound::default();
+    let mut cond = f.clause(&mut bound);
+    match tab {
+        AssigneeTab::All => {}
+        AssigneeTab::Mine(user) => cond.push_str(&format!(" AND assignee_id = {}", bound.push(user))),
+        AssigneeTab::Unassigned => cond.push_str(" AND assignee_id IS NULL"),
+        AssigneeTab::Assigned => cond.push_str(" AND assignee_id IS NOT NULL"),
+    }
+    let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let limit = bound.push(as_i64(limit));
+    let offset = bound.push(as_i64(offset));
     let mut st = c.prepare(&format!(
-        "SELECT {CONV_COLS} FROM conversations WHERE account_id = ?1 AND (?2 IS NULL OR status = ?2)
-         ORDER BY last_activity_at DESC, id DESC"
+        "SELECT {CONV_COLS} FROM conversations WHERE {cond}
+         ORDER BY last_activity_at DESC, id DESC LIMIT {limit} OFFSET {offset}"
     ))?;
-    let rows = st.query_map(params![account_id, status], map_conv)?;
+    let rows = st.query_map(rusqlite::params_from_iter(bound.0), map_conv)?;
     rows.collect()
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use crate::auth::{hash_password, random_token};
+use crate::auth::{self, hash_password, random_token, MIN_AGENT_TOKEN_CHARS};
 use crate::config::Config;
 use crate::db::{self, Db, ACTIVITY, INCOMING, OUTGOING};
 use crate::files;
@@ -20,7 +20,11 @@ pub const DEMO_PASSWORD: &str = "parley-demo";
 #[derive(Debug, Clone)]
 pub struct Seeded {
     pub agent_email: String,
+    /// The demo password when the agent still has it (only printed with `--demo`); empty
+    /// otherwise: the database keeps only a hash.
     pub agent_password: String,
+    /// The token this start gave the agent (`--agent-token`, or a new one with `--demo`);
+    /// empty when neither: the database keeps only digests of earlier ones.
     pub agent_token: String,
     pub account_id: i64,
     pub inbox_identifier: String,
@@ -37,6 +41,13 @@ const DAY: i64 = 24 * 3600 * 1000;
 const MIN: i64 = 60 * 1000;
 
 pub fn prepare(db: &Db, config: &Config, uploads: &Path) -> Result<Seeded, StartError> {
+    if let Some(token) = &config.agent_token {
+        if token.chars().count() < MIN_AGENT_TOKEN_CHARS {
+            return Err(StartError::ShortAgentToken {
+                min: MIN_AGENT_TOKEN_CHARS,
+            });
+        }
+    }
     db.tx(|c| -> Result<Seeded, StartError> {
         if db::account_count(c)? == 0 {
             if config.demo {
@@ -48,12 +59,25 @@ pub fn prepare(db: &Db, config: &Config, uploads: &Path) -> Result<Seeded, Start
         let agent = db::user_by_email(c, AGENT_EMAIL)?
             .or(db::user(c, 1)?)
             .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-        if let Some(token) = config.agent_token.as_deref().filter(|t| !t.is_empty()) {
-            if token != agent.access_token {
-                db::set_access_token(c, agent.id, token)?;
-            }
+        let now = db::now_ms();
+        // Only a digest of the token is kept, so a token the server must show (the demo's
+        // page and start-up lines) is made anew on each start; `--agent-token` keeps one.
+        let agent_token = match &config.agent_token {
+            Some(token) => token.clone(),
+            None if config.demo => random_token(24),
+            None => String::new(),
+        };
+        if !agent_token.is_empty() {
+            db::set_configured_token(c, agent.id, &agent_token, now)?;
         }
-        let agent = db::user(c, agent.id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        let agent_password = if config.demo
+            && db::user_password(c, agent.id)?
+                .is_some_and(|p| auth::check_password(&p, DEMO_PASSWORD) != auth::PasswordCheck::Invalid)
+        {
+            DEMO_PASSWORD.to_owned()
+        } else {
+            String::new()
+        };
         let account_id = db::memberships(c, agent.id)?
             .first()
             .map(|m| m.account.id)
@@ -61,10 +85,8 @@ pub fn prepare(db: &Db, config: &Config, uploads: &Path) -> Result<Seeded, Start
         let inbox = db::first_inbox(c, account_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         Ok(Seeded {
             agent_email: agent.email,
-            // Kept so it can be printed on every start: this is a local dev/demo server
-            // whose agent password is meant to be shown.
-            agent_password: db::setting(c, "agent_password")?.unwrap_or_default(),
-            agent_token: agent.access_token,
+            agent_password,
+            agent_token,
             account_id,
             inbox_identifier: inbox.inbox_identifier,
             customer_query: db::setting(c, "demo_customer_query")?,
@@ -79,16 +101,12 @@ fn new_user(
     password: &str,
     now: i64,
 ) -> rusqlite::Result<i64> {
-    let salt = random_token(16);
     db::insert_user(
         c,
         &db::NewUser {
             name,
             email,
-            password_salt: &salt,
-            password_hash: &hash_password(&salt, password),
-            access_token: &random_token(24),
-            pubsub_token: &random_token(24),
+            password_hash: &hash_password(password),
         },
         now,
     )
@@ -104,10 +122,10 @@ fn seed_minimal(c: &Connection) -> Result<(), StartError> {
         "Channel::WebWidget",
         &random_token(24),
     )?;
-    let password = random_token(16);
+    // Never shown: outside the demo the agent signs in with `--agent-token`'s token.
+    let password = random_token(24);
     let agent = new_user(c, "Agent", AGENT_EMAIL, &password, now)?;
     db::add_account_user(c, account, agent, "administrator", now)?;
-    db::set_setting(c, "agent_password", &password)?;
     Ok(())
 }
 
@@ -138,7 +156,7 @@ fn new_contact(
     )?;
     let source_id = uuid::Uuid::new_v4().to_string();
     let contact_inbox_id =
-        db::insert_contact_inbox(c, contact_id, inbox_id, &source_id, &random_token(24), at)?;
+        db::insert_contact_inbox(c, contact_id, inbox_id, &source_id, at)?;
     Ok(ContactSeed {
         contact_id,
         contact_inbox_id,
@@ -257,7 +275,6 @@ fn seed_demo(c: &Connection, uploads: &Path) -> Result<(), StartError> {
     let jordan = new_user(c, "Jordan Lee", "jordan@parley.test", DEMO_PASSWORD, start)?;
     db::add_account_user(c, acme, alex, "administrator", start)?;
     db::add_account_user(c, acme, jordan, "agent", start)?;
-    db::set_setting(c, "agent_password", DEMO_PASSWORD)?;
 
     // A second account with its own agent, so isolation can be tried for real.
     let globex = db::insert_account(c, "Globex Help", start)?;

@@ -38,14 +38,39 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// 507: the disk is full. Said in words, so whoever reads it knows the request may be
+    /// retried once space is freed and that nothing of it was kept.
+    pub fn storage_full() -> Self {
+        ApiError::Status(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "The server's disk is full: nothing of this request was stored. Try again once \
+             space is freed."
+                .into(),
+        )
+    }
+}
+
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
+        // SQLITE_FULL rolls the transaction back: nothing half-written stays.
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            tracing::error!("database write failed, disk full: {e}");
+            return ApiError::storage_full();
+        }
         ApiError::Internal(e.to_string())
     }
 }
 
 impl From<std::io::Error> for ApiError {
     fn from(e: std::io::Error) -> Self {
+        if matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ) {
+            tracing::error!("write failed, disk full: {e}");
+            return ApiError::storage_full();
+        }
         ApiError::Internal(e.to_string())
     }
 }

@@ -62,6 +62,39 @@ fn file_type_name(content_type: &str) -> &'static str {
     }
 }
 
+/// Prefix of an upload still being written; renamed to its token once complete.
+const PARTIAL_PREFIX: &str = ".part-";
+
+/// Removes every partial upload in `dir`: at start, none can still be in progress.
+pub fn remove_partial_uploads(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(PARTIAL_PREFIX) {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!("cannot remove the partial upload {:?}: {e}", entry.path());
+            }
+        }
+    }
+}
+
+/// A partial upload's file, removed when dropped unless it was completed: an error, a
+/// refusal or a client that goes away mid-body (the request's future is then dropped)
+/// all leave nothing behind.
+struct PartialUpload {
+    path: PathBuf,
+    completed: bool,
+}
+
+impl Drop for PartialUpload {
+    fn drop(&mut self) {
+        if !self.completed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 pub fn remove_stored(dir: &Path, stored_name: &str) {
     let _ = std::fs::remove_file(dir.join(stored_name));
 }
@@ -143,6 +176,8 @@ fn multipart_error(e: MultipartError) -> ApiError {
 enum Refusal {
     TooMany,
     TooBig,
+    /// Storing failed (a full disk): the rest of the body is drained, then this is the answer.
+    Storage(ApiError),
 }
 
 /// Reads a message-create multipart body as the dashboard sends it: `content`,
@@ -168,11 +203,15 @@ pub async fn read_message_form(
                     drain(&mut field).await?;
                     continue;
                 }
-                match store_field(state, &mut field).await? {
-                    Some(u) => input.uploads.push(u),
-                    None => {
+                match store_field(state, &mut field).await {
+                    Ok(Some(u)) => input.uploads.push(u),
+                    Ok(None) => {
                         refusal = Some(Refusal::TooBig);
                     }
+                    Err(e @ ApiError::Status(..)) => {
+                        refusal = Some(Refusal::Storage(e));
+                    }
+                    Err(e) => return Err(e),
                 }
                 continue;
             }
@@ -207,6 +246,7 @@ pub async fn read_message_form(
             "Validation failed: File size is too big (maximum is {} MB)",
             state.config.max_file_bytes / (1024 * 1024)
         ))),
+        (Ok(()), Some(Refusal::Storage(e))) => Some(e),
         (Ok(()), None) => None,
     };
     if let Some(e) = failure {
@@ -229,40 +269,55 @@ async fn store_field(state: &AppState, field: &mut Field<'_>) -> ApiResult<Optio
     let filename = clean_filename(field.file_name().unwrap_or("file"));
     let content_type = content_type_for(field.content_type(), &filename);
     let token = random_token(32);
-    let tmp = state.uploads_dir.join(format!(".part-{token}"));
-    let mut file = tokio::fs::File::create(&tmp).await?;
+    let mut partial = PartialUpload {
+        path: state.uploads_dir.join(format!("{PARTIAL_PREFIX}{token}")),
+        completed: false,
+    };
+    let mut file = tokio::fs::File::create(&partial.path).await?;
     let mut size: u64 = 0;
     // The first bytes are enough to read image dimensions from the header.
     let mut head: Vec<u8> = Vec::new();
     let mut too_big = false;
-    loop {
-        let chunk = match field.chunk().await {
-            Ok(Some(c)) => c,
-            Ok(None) => break,
-            Err(e) => {
-                drop(file);
-                let _ = tokio::fs::remove_file(&tmp).await;
-                return Err(multipart_error(e));
-            }
-        };
+    // A write that failed (a full disk): the part is still read to its end, so the client
+    // gets the answer rather than a connection reset, but nothing more is written.
+    let mut write_error: Option<std::io::Error> = None;
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         size += chunk.len() as u64;
         if size > state.config.max_file_bytes {
             too_big = true;
+            continue;
+        }
+        if write_error.is_some() {
             continue;
         }
         if head.len() < 65_536 {
             let take = (65_536 - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..take]);
         }
-        file.write_all(&chunk).await?;
+        if let Err(e) = file.write_all(&chunk).await {
+            write_error = Some(e);
+        }
     }
-    file.flush().await?;
+    if write_error.is_none() {
+        // Durable before the message that refers to it is committed.
+        if let Err(e) = async {
+            file.flush().await?;
+            file.sync_all().await
+        }
+        .await
+        {
+            write_error = Some(e);
+        }
+    }
     drop(file);
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
     if too_big {
-        let _ = tokio::fs::remove_file(&tmp).await;
         return Ok(None);
     }
-    tokio::fs::rename(&tmp, state.uploads_dir.join(&token)).await?;
+    tokio::fs::rename(&partial.path, state.uploads_dir.join(&token)).await?;
+    partial.completed = true;
     let (width, height) = if FileType::from_content_type(&content_type) == FileType::Image {
         image_size(&head).map_or((None, None), |(w, h)| (Some(w), Some(h)))
     } else {

@@ -13,6 +13,7 @@ mod auth;
 mod cable;
 mod chat;
 mod connections;
+mod data_lock;
 mod db;
 mod demo;
 mod error;
@@ -21,6 +22,7 @@ mod files;
 mod proxy;
 mod public_api;
 mod test_controls;
+mod throttle;
 mod views;
 
 use std::net::SocketAddr;
@@ -47,6 +49,7 @@ pub struct AppState {
     faults: Arc<Faults>,
     uploads_dir: Arc<PathBuf>,
     seeded: Arc<demo::Seeded>,
+    throttles: Arc<throttle::Throttles>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +59,17 @@ pub enum StartError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "another parley-server is using the data directory {path} (it holds {path}/{lock}); \
+         stop it, or give this one another --data-dir",
+        lock = data_lock::LOCK_FILE
+    )]
+    DataDirInUse { path: PathBuf },
+    #[error(
+        "--agent-token is too short: an access token needs at least {min} characters \
+         (Chatwoot's are 24 random ones)"
+    )]
+    ShortAgentToken { min: usize },
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("cannot write demo files: {0}")]
@@ -111,16 +125,38 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         path: uploads_dir.clone(),
         source,
     })?;
+    let lock = data_lock::lock(&config.data_dir)?;
+    // Uploads cut by a crash or a kill are never finished: nothing refers to them.
+    files::remove_partial_uploads(&uploads_dir);
     let db = Db::open(&config.data_dir.join("parley.sqlite3"))?;
     let seeded = demo::prepare(&db, &config, &uploads_dir)?;
 
     let (listener, local, base_url) = bind(&config).await?;
 
-    let mut lines = vec![
-        format!("agent email: {}", seeded.agent_email),
-        format!("agent password: {}", seeded.agent_password),
-        format!("agent token: {}", seeded.agent_token),
-    ];
+    // Credentials are printed only in demo mode: a server's log is not a place for them.
+    let mut lines = vec![format!("agent email: {}", seeded.agent_email)];
+    if config.demo {
+        if !seeded.agent_password.is_empty() {
+            lines.push(format!("agent password: {}", seeded.agent_password));
+        }
+        lines.push(format!("agent token: {}", seeded.agent_token));
+        if !app_assets::is_loopback_bind(&config.bind) {
+            tracing::warn!(
+                "--demo on {}, which is not a loopback address: anyone who can reach {base_url} \
+                 can sign in as the demo agents with the public demo password ({}) and read and \
+                 answer every demo conversation. The app page does not carry the token on this \
+                 bind. Use --demo only on 127.0.0.1.",
+                config.bind,
+                demo::DEMO_PASSWORD
+            );
+        }
+    } else if seeded.agent_token.is_empty() {
+        tracing::warn!(
+            "no credentials are printed without --demo: start with --agent-token TOKEN (at \
+             least {} characters) and sign in with that token",
+            auth::MIN_AGENT_TOKEN_CHARS
+        );
+    }
     if config.demo {
         lines.push(format!("agent url: {base_url}{}", seeded.agent_path()));
         if let Some(q) = &seeded.customer_query {
@@ -137,10 +173,15 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         faults,
         uploads_dir: Arc::new(uploads_dir),
         seeded: Arc::new(seeded),
+        throttles: throttle::Throttles::start(),
     };
     let router = router(state.clone());
     let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(connections::accept_loop(listener, router, stop_rx));
+    let task = tokio::spawn(async move {
+        // Held while the server accepts, released by shutdown (or by the process's exit).
+        let _lock = lock;
+        connections::accept_loop(listener, router, stop_rx).await
+    });
     Ok(RunningServer {
         addr: local,
         base_url,

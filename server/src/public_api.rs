@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_http::cors::{Any, CorsLayer};
 
-use crate::auth::{random_token, Origin};
+use crate::auth::Origin;
 use crate::chat::{self, Actor};
 use crate::db::{self, ContactInboxRow, ContactRow, ConversationRow, InboxRow, MessageRow};
 use crate::error::{ApiError, ApiResult};
@@ -26,15 +26,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let body_limit = (crate::config::MAX_ATTACHMENTS as u64)
         .saturating_mul(state.config.max_file_bytes)
         .saturating_add(4 * 1024 * 1024);
+    // Creating is what a stranger can repeat to fill the agents' list and the disk.
+    let throttled = || {
+        axum::middleware::from_fn_with_state(state.clone(), crate::throttle::public_create)
+    };
     Router::new()
         .route(
             "/public/api/v1/inboxes/{inbox_identifier}/contacts",
-            post(create_contact),
+            post(create_contact).layer(throttled()),
         )
         .route(contact, get(show_contact))
         .route(
             &format!("{contact}/conversations"),
-            get(list_conversations).post(create_conversation),
+            get(list_conversations).merge(post(create_conversation).layer(throttled())),
         )
         .route(&conv, get(show_conversation))
         .route(
@@ -246,7 +250,7 @@ async fn create_contact(
         )?;
         let source_id = uuid::Uuid::new_v4().to_string();
         let ci_id =
-            db::insert_contact_inbox(c, contact_id, inbox.id, &source_id, &random_token(24), now)?;
+            db::insert_contact_inbox(c, contact_id, inbox.id, &source_id, now)?;
         let ci = db::contact_inbox(c, ci_id)?.ok_or(ApiError::NotFound)?;
         let contact = db::contact(c, contact_id)?.ok_or(ApiError::NotFound)?;
         Ok(public_contact(&contact, &ci))

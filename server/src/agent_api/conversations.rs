@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::load_conversation;
 use crate::auth::{authorize_account, AuthUser, Origin};
 use crate::chat::{self, Actor};
-use crate::db::{self, ConversationRow};
+use crate::db;
 use crate::error::ApiResult;
 use crate::views;
 use crate::AppState;
@@ -25,32 +25,35 @@ pub struct ListParams {
     page: Option<usize>,
 }
 
-/// The conversations the finder starts from (status and inbox), and the four counts.
-fn filtered(
+impl ListParams {
+    /// Chatwoot's default is the open conversations; `all` is every status.
+    fn filter(&self, account_id: i64) -> db::ConversationFilter<'_> {
+        db::ConversationFilter {
+            account_id,
+            status: match self.status.as_deref() {
+                None | Some("") => Some("open"),
+                Some("all") => None,
+                Some(s) => Some(s),
+            },
+            inbox_id: self.inbox_id,
+        }
+    }
+}
+
+/// The four counts of the list's tabs, counted in SQL.
+fn meta_of(
     c: &rusqlite::Connection,
     account_id: i64,
     user_id: i64,
     p: &ListParams,
-) -> ApiResult<(Vec<ConversationRow>, ConversationsMeta)> {
-    let status = match p.status.as_deref() {
-        None | Some("") => Some("open"),
-        Some("all") => None,
-        Some(s) => Some(s),
-    };
-    let rows: Vec<ConversationRow> = db::conversations(c, account_id, status)?
-        .into_iter()
-        .filter(|r| p.inbox_id.is_none_or(|i| r.inbox_id == i))
-        .collect();
-    let meta = ConversationsMeta {
-        mine_count: rows
-            .iter()
-            .filter(|r| r.assignee_id == Some(user_id))
-            .count() as i64,
-        assigned_count: rows.iter().filter(|r| r.assignee_id.is_some()).count() as i64,
-        unassigned_count: rows.iter().filter(|r| r.assignee_id.is_none()).count() as i64,
-        all_count: rows.len() as i64,
-    };
-    Ok((rows, meta))
+) -> ApiResult<ConversationsMeta> {
+    let n = db::conversation_counts(c, &p.filter(account_id), user_id)?;
+    Ok(ConversationsMeta {
+        mine_count: n.mine,
+        assigned_count: n.assigned,
+        unassigned_count: n.unassigned,
+        all_count: n.all,
+    })
 }
 
 pub async fn index(
@@ -62,18 +65,24 @@ pub async fn index(
 ) -> ApiResult<Json<ConversationList>> {
     let list = state.db.with(|c| -> ApiResult<_> {
         authorize_account(c, &user, account_id)?;
-        let (rows, meta) = filtered(c, account_id, user.id, &p)?;
-        let page = p.page.unwrap_or(1).max(1);
+        let meta = meta_of(c, account_id, user.id, &p)?;
+        // A page past any real list is empty, never an overflow.
+        let page = p.page.unwrap_or(1).clamp(1, usize::MAX / PER_PAGE);
+        let tab = match p.assignee_type.as_deref() {
+            Some("me") => db::AssigneeTab::Mine(user.id),
+            Some("unassigned") => db::AssigneeTab::Unassigned,
+            Some("assigned") => db::AssigneeTab::Assigned,
+            _ => db::AssigneeTab::All,
+        };
+        let rows = db::conversation_page(
+            c,
+            &p.filter(account_id),
+            tab,
+            (page - 1) * PER_PAGE,
+            PER_PAGE,
+        )?;
         let payload = rows
             .iter()
-            .filter(|r| match p.assignee_type.as_deref() {
-                Some("me") => r.assignee_id == Some(user.id),
-                Some("unassigned") => r.assignee_id.is_none(),
-                Some("assigned") => r.assignee_id.is_some(),
-                _ => true,
-            })
-            .skip((page - 1) * PER_PAGE)
-            .take(PER_PAGE)
             .map(|r| {
                 let online = state.hub.contact_online(r.contact_id);
                 views::conversation_rest(c, r, &origin, online)
@@ -94,7 +103,7 @@ pub async fn meta(
 ) -> ApiResult<Json<Value>> {
     let meta = state.db.with(|c| -> ApiResult<_> {
         authorize_account(c, &user, account_id)?;
-        Ok(filtered(c, account_id, user.id, &p)?.1)
+        meta_of(c, account_id, user.id, &p)
     })?;
     Ok(Json(json!({ "meta": meta })))
 }

@@ -19,7 +19,12 @@ impl ServerProcess {
     /// Starts the binary on a free loopback port with demo data, a fresh data dir and
     /// `extra` flags; returns once it printed `listening on`.
     pub fn start(extra: &[&str]) -> ServerProcess {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), extra)
+    }
+
+    /// As [`ServerProcess::start`], on a data dir the test prepared (and that the server
+    /// owns from now on).
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_parley-server"))
             .args(["--port", "0", "--demo", "--agent-token", PROCESS_TOKEN])
             .arg("--data-dir")
@@ -58,6 +63,11 @@ impl ServerProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// The `--data-dir` (its `no-dist/` is the `--dist`, empty unless a test writes it).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn pid(&self) -> u32 {
