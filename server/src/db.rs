@@ -129,12 +129,20 @@ fn migrate(conn: &mut Connection) -> DbResult<()> {
             MIGRATIONS.len()
         )));
     }
+    if done == MIGRATIONS.len() {
+        return Ok(());
+    }
+    // What a migration replaces (credentials in clear) must not stay readable in freed
+    // pages or in the write-ahead log: zero freed space, then fold the log into the file.
+    conn.pragma_update(None, "secure_delete", true)?;
     for (i, migration) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
         migration(&tx)?;
         tx.pragma_update(None, "user_version", i + 1)?;
         tx.commit()?;
     }
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    conn.pragma_update(None, "secure_delete", false)?;
     Ok(())
 }
 
@@ -200,13 +208,16 @@ fn hash_stored_credentials(c: &Connection) -> DbResult<()> {
 }
 
 /// Migration 2: the agent's conversation list pages in SQL (newest activity first, one
-/// status or all), so it must not sort a whole account per request.
+/// status or all), so it must not sort a whole account per request; its counts read only
+/// the (account, status, assignee) index, never the rows.
 fn index_conversation_list(c: &Connection) -> DbResult<()> {
     c.execute_batch(
         "CREATE INDEX conversations_by_status_activity
            ON conversations (account_id, status, last_activity_at DESC, id DESC);
          CREATE INDEX conversations_by_activity
-           ON conversations (account_id, last_activity_at DESC, id DESC);",
+           ON conversations (account_id, last_activity_at DESC, id DESC);
+         CREATE INDEX conversations_by_status_assignee
+           ON conversations (account_id, status, assignee_id);",
     )
 }
 
@@ -1476,5 +1487,24 @@ pub fn canned_responses(
             let rows = st.query_map(params![account_id, contains, prefix], map)?;
             rows.collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_are_durable_and_writers_wait_for_a_busy_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite3")).unwrap();
+        db.with(|c| {
+            let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+            assert_eq!(sync, 2, "synchronous = FULL");
+            let wait: i64 = c.query_row("PRAGMA busy_timeout", [], |r| r.get(0)).unwrap();
+            assert!(wait >= 1000, "busy_timeout {wait} ms");
+            let version: usize = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(version, MIGRATIONS.len());
+        });
     }
 }

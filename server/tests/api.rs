@@ -75,7 +75,19 @@ async fn sign_in_gives_devise_headers_that_authenticate() {
     assert_eq!(res.status(), 200);
     let h = res.headers().clone();
     let body: SignInResponse = res.json().await.unwrap();
-    assert_eq!(body.data.access_token, s.token());
+    // Each sign-in gets a token of its own (the server keeps only digests, so it cannot
+    // hand out the configured one), and it works as an api_access_token too.
+    assert!(body.data.access_token.len() >= 24);
+    assert_eq!(h["access-token"], body.data.access_token.as_str());
+    let (st, p) = s
+        .json(
+            s.http
+                .get(s.url("/api/v1/profile"))
+                .header("api_access_token", &body.data.access_token),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(p["id"], 1);
     assert_eq!(h["uid"], "agent@parley.test");
     assert!(h.contains_key("expiry"));
     let (st, p) = s
@@ -865,8 +877,18 @@ async fn data_survives_a_restart() {
     let mut config = parley_server::config::Config::for_tests(dir.path());
     config.demo = true;
     let server = parley_server::start(config).await.unwrap();
-    assert_eq!(server.agent_token, token, "the token is kept");
+    // Only the token's digest is stored, so a demo start without --agent-token gives the
+    // page a new token, and the old one ends.
+    assert_ne!(server.agent_token, token, "a new demo token");
     let s = TestServer { server, dir, http };
+    let (st, _) = s
+        .json(
+            s.http
+                .get(s.url("/api/v1/profile"))
+                .header("api_access_token", &token),
+        )
+        .await;
+    assert_eq!(st, 401, "the previous demo token ended");
     let (_, idx) = s
         .json(s.get("/api/v1/accounts/1/conversations/1/messages"))
         .await;
@@ -879,11 +901,29 @@ async fn data_survives_a_restart() {
     let TestServer { server, dir, http } = s;
     server.shutdown().await;
     let mut config = parley_server::config::Config::for_tests(dir.path());
-    config.agent_token = Some("fixed-token-123".into());
+    config.agent_token = Some("fixed-token-0123456789abcdef".into());
     let server = parley_server::start(config).await.unwrap();
-    assert_eq!(server.agent_token, "fixed-token-123");
+    assert_eq!(server.agent_token, "fixed-token-0123456789abcdef");
     let s = TestServer { server, dir, http };
-    assert_eq!(s.profile().await["access_token"], "fixed-token-123");
+    assert_eq!(
+        s.profile().await["access_token"],
+        "fixed-token-0123456789abcdef"
+    );
+    // It stays valid across a restart without the flag.
+    let TestServer { server, dir, http } = s;
+    server.shutdown().await;
+    let mut config = parley_server::config::Config::for_tests(dir.path());
+    config.demo = false;
+    let server = parley_server::start(config).await.unwrap();
+    let s = TestServer { server, dir, http };
+    let (st, _) = s
+        .json(
+            s.http
+                .get(s.url("/api/v1/profile"))
+                .header("api_access_token", "fixed-token-0123456789abcdef"),
+        )
+        .await;
+    assert_eq!(st, 200);
 }
 
 #[tokio::test]

@@ -25,13 +25,21 @@ impl ServerProcess {
     /// As [`ServerProcess::start`], on a data dir the test prepared (and that the server
     /// owns from now on).
     pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> ServerProcess {
+        let mut args = vec!["--demo", "--agent-token", PROCESS_TOKEN];
+        args.extend_from_slice(extra);
+        Self::start_with_args(dir, &args)
+    }
+
+    /// The binary with only `--port 0`, the data dir, the dist and `args` (no `--demo`, no
+    /// token unless `args` has them).
+    pub fn start_with_args(dir: tempfile::TempDir, args: &[&str]) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_parley-server"))
-            .args(["--port", "0", "--demo", "--agent-token", PROCESS_TOKEN])
+            .args(["--port", "0"])
             .arg("--data-dir")
             .arg(dir.path())
             .arg("--dist")
             .arg(dir.path().join("no-dist"))
-            .args(extra)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
