@@ -15,7 +15,8 @@ export const TARGET_DIR = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, proc
 export const SERVER_BIN = process.env.PARLEY_SERVER_BIN ?? path.join(TARGET_DIR, 'debug/parley-server');
 export const DIST = process.env.PARLEY_DIST ?? path.join(ROOT, 'dist');
 export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
-export const AGENT_TOKEN = 'e2e-token';
+// parley-server refuses an --agent-token shorter than 24 characters (Chatwoot's length).
+export const AGENT_TOKEN = 'e2e-agent-token-0123456789';
 
 // Flags that keep Chromium quiet on a closed network (TOOLCHAIN.md): without them it keeps
 // trying to reach Google's services and fills the log with refused connections.

@@ -15,11 +15,14 @@ describe('sign-in outside demo mode', { timeout: 180_000 }, () => {
   let browser;
   let page;
   let agentPath;
+  /** What the demo start printed: outside demo mode the server prints no credentials. */
+  let demoInfo;
 
   before(async () => {
     // Seed the demo data once, then serve the same data dir without --demo: the injected
     // config then has no token and the app must ask for one.
     server = await Server.start({ demo: true });
+    demoInfo = server.info;
     agentPath = new URL(server.info.agentUrl).pathname;
     await server.restart({ demo: false, agentToken: null, samePort: false });
     browser = await launchBrowser();
@@ -31,10 +34,13 @@ describe('sign-in outside demo mode', { timeout: 180_000 }, () => {
     await server?.dispose();
   });
 
-  test('without --demo the server prints no demo urls and keeps the stored token', () => {
+  test('without --demo the server prints no demo urls and no credentials, and keeps the stored token', async () => {
     assert.equal(server.info.agentUrl, undefined);
     assert.equal(server.info.customerUrl, undefined);
-    assert.equal(server.info.agentToken, AGENT_TOKEN, 'the token set by --agent-token is reused from the DB');
+    assert.equal(server.info.agentToken, undefined, 'no token printed without --demo');
+    assert.equal(server.info.agentPassword, undefined, 'no password printed without --demo');
+    const res = await server.api('/api/v1/profile', { token: AGENT_TOKEN });
+    assert.equal(res.status, 200, 'the token set by --agent-token is still valid');
   });
 
   test('the served config carries no token outside demo mode', async () => {
@@ -76,7 +82,7 @@ describe('sign-in outside demo mode', { timeout: 180_000 }, () => {
     await page.goto(server.baseUrl + agentPath);
     await page.locator('input[name=email]').fill(server.info.agentEmail);
     const password = page.locator('input[name=password]');
-    await password.fill(server.info.agentPassword);
+    await password.fill(demoInfo.agentPassword);
     await submitFormOf(password);
     await page.locator('[data-testid=chat-screen]').waitFor();
     await page.locator('[data-testid=message]').first().waitFor();
@@ -91,7 +97,7 @@ describe('sign-in outside demo mode', { timeout: 180_000 }, () => {
     await page.reload();
     await page.locator('[data-testid=sign-in-form]').first().waitFor();
     const token = page.locator('input[name=token]');
-    await token.fill(server.info.agentToken);
+    await token.fill(AGENT_TOKEN);
     await submitFormOf(token);
     // Signing in from the login route may land on the conversation list; the form must go.
     await page.locator('[data-testid=sign-in-form]').waitFor({ state: 'detached' });
@@ -103,7 +109,7 @@ describe('sign-in outside demo mode', { timeout: 180_000 }, () => {
   test('an expired session says so, and asks to sign in again', async () => {
     // Signed in (previous test); the server now hands the agent a new token, so the
     // stored one is dead.
-    await server.restart({ demo: false, agentToken: 'a-brand-new-token', samePort: true });
+    await server.restart({ demo: false, agentToken: 'a-brand-new-agent-token-0123', samePort: true });
     await page.goto(server.baseUrl + agentPath);
     await page.locator('[data-testid=sign-in-form]').first().waitFor();
     assert.match(await page.locator('[data-testid=sign-in-error]').textContent(), /session has expired/);
