@@ -169,7 +169,10 @@ fn host_name(host: &str) -> &str {
         return rest.split(']').next().unwrap_or("");
     }
     match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        // A bare IPv6 address has colons but no port.
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
         _ => host,
     }
 }
@@ -186,11 +189,15 @@ fn demo_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
     }
     let host = headers.get(header::HOST)?.to_str().ok()?;
     let name = host_name(host);
-    let bound = state.config.bind.trim_start_matches('[').trim_end_matches(']');
+    let bound = state
+        .config
+        .bind
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let allowed = name.eq_ignore_ascii_case("localhost")
-        || name.parse::<IpAddr>().is_ok_and(|ip| {
-            ip.is_loopback() && bound.parse::<IpAddr>().map_or(true, |b| b == ip)
-        });
+        || name
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() && bound.parse::<IpAddr>().map_or(true, |b| b == ip));
     allowed.then(|| state.seeded.agent_token.clone())
 }
 
@@ -482,6 +489,21 @@ pub async fn serve_dist(dist: &Path, request: Request) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_binds_and_hosts_count_as_local() {
+        for bind in ["127.0.0.1", "::1", "[::1]", "localhost", "127.0.0.5"] {
+            assert!(is_loopback_bind(bind), "{bind}");
+        }
+        for bind in ["0.0.0.0", "::", "192.168.1.2", "example.com"] {
+            assert!(!is_loopback_bind(bind), "{bind}");
+        }
+        assert_eq!(host_name("127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(host_name("[::1]:8080"), "::1");
+        assert_eq!(host_name("localhost"), "localhost");
+        assert_eq!(host_name("evil.example:80"), "evil.example");
+        assert_eq!(host_name("::1"), "::1");
+    }
 
     #[test]
     fn config_block_carries_the_feature_flags() {

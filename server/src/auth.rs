@@ -158,8 +158,8 @@ impl AuthUser {
         // nginx drops underscore headers by default, so the dash spelling counts as well.
         if let Some(token) = header(h, "api_access_token").or_else(|| header(h, "api-access-token"))
         {
-            let user = db::user_by_access_token(c, token, db::now_ms())?
-                .ok_or(ApiError::InvalidToken)?;
+            let user =
+                db::user_by_access_token(c, token, db::now_ms())?.ok_or(ApiError::InvalidToken)?;
             return Ok(with_tokens(user, token));
         }
         if let (Some(token), Some(client), Some(uid)) = (

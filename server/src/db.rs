@@ -123,11 +123,14 @@ const MIGRATIONS: &[fn(&Connection) -> DbResult<()>] =
 fn migrate(conn: &mut Connection) -> DbResult<()> {
     let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if done > MIGRATIONS.len() {
-        return Err(DbError::InvalidParameterName(format!(
-            "the database is at schema version {done}, newer than this parley-server knows \
-             ({}): run the parley-server that wrote it",
-            MIGRATIONS.len()
-        )));
+        return Err(DbError::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(format!(
+                "the database is at schema version {done}, newer than this parley-server knows \
+                 ({}): run the parley-server that wrote it",
+                MIGRATIONS.len()
+            )),
+        ));
     }
     if done == MIGRATIONS.len() {
         return Ok(());
@@ -664,6 +667,13 @@ pub fn insert_session(
         "INSERT INTO sessions (client, user_id, token_hash, expiry) VALUES (?1, ?2, ?3, ?4)",
         params![client, user_id, token_hash, expiry],
     )?;
+    // A session lives as long as the access token sign-in gave with it (expired or beyond
+    // the newest ten): one row per live sign-in, not one per sign-in ever.
+    c.execute(
+        "DELETE FROM sessions WHERE user_id = ?1
+           AND token_hash NOT IN (SELECT token_sha256 FROM access_tokens WHERE user_id = ?1)",
+        [user_id],
+    )?;
     Ok(())
 }
 
@@ -1030,7 +1040,9 @@ pub fn conversation_page(
     let mut cond = f.clause(&mut bound);
     match tab {
         AssigneeTab::All => {}
-        AssigneeTab::Mine(user) => cond.push_str(&format!(" AND assignee_id = {}", bound.push(user))),
+        AssigneeTab::Mine(user) => {
+            cond.push_str(&format!(" AND assignee_id = {}", bound.push(user)))
+        }
         AssigneeTab::Unassigned => cond.push_str(" AND assignee_id IS NULL"),
         AssigneeTab::Assigned => cond.push_str(" AND assignee_id IS NOT NULL"),
     }
@@ -1501,9 +1513,13 @@ mod tests {
         db.with(|c| {
             let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
             assert_eq!(sync, 2, "synchronous = FULL");
-            let wait: i64 = c.query_row("PRAGMA busy_timeout", [], |r| r.get(0)).unwrap();
+            let wait: i64 = c
+                .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+                .unwrap();
             assert!(wait >= 1000, "busy_timeout {wait} ms");
-            let version: usize = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            let version: usize = c
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
             assert_eq!(version, MIGRATIONS.len());
         });
     }

@@ -71,9 +71,9 @@ pub fn prepare(db: &Db, config: &Config, uploads: &Path) -> Result<Seeded, Start
             db::set_configured_token(c, agent.id, &agent_token, now)?;
         }
         let agent_password = if config.demo
-            && db::user_password(c, agent.id)?
-                .is_some_and(|p| auth::check_password(&p, DEMO_PASSWORD) != auth::PasswordCheck::Invalid)
-        {
+            && db::user_password(c, agent.id)?.is_some_and(|p| {
+                auth::check_password(&p, DEMO_PASSWORD) != auth::PasswordCheck::Invalid
+            }) {
             DEMO_PASSWORD.to_owned()
         } else {
             String::new()
@@ -155,8 +155,7 @@ fn new_contact(
         at,
     )?;
     let source_id = uuid::Uuid::new_v4().to_string();
-    let contact_inbox_id =
-        db::insert_contact_inbox(c, contact_id, inbox_id, &source_id, at)?;
+    let contact_inbox_id = db::insert_contact_inbox(c, contact_id, inbox_id, &source_id, at)?;
     Ok(ContactSeed {
         contact_id,
         contact_inbox_id,

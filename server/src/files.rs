@@ -71,7 +71,11 @@ pub fn remove_partial_uploads(dir: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(PARTIAL_PREFIX) {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(PARTIAL_PREFIX)
+        {
             if let Err(e) = std::fs::remove_file(entry.path()) {
                 tracing::warn!("cannot remove the partial upload {:?}: {e}", entry.path());
             }

@@ -27,9 +27,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .saturating_mul(state.config.max_file_bytes)
         .saturating_add(4 * 1024 * 1024);
     // Creating is what a stranger can repeat to fill the agents' list and the disk.
-    let throttled = || {
-        axum::middleware::from_fn_with_state(state.clone(), crate::throttle::public_create)
-    };
+    let throttled =
+        || axum::middleware::from_fn_with_state(state.clone(), crate::throttle::public_create);
     Router::new()
         .route(
             "/public/api/v1/inboxes/{inbox_identifier}/contacts",
@@ -249,8 +248,7 @@ async fn create_contact(
             now,
         )?;
         let source_id = uuid::Uuid::new_v4().to_string();
-        let ci_id =
-            db::insert_contact_inbox(c, contact_id, inbox.id, &source_id, now)?;
+        let ci_id = db::insert_contact_inbox(c, contact_id, inbox.id, &source_id, now)?;
         let ci = db::contact_inbox(c, ci_id)?.ok_or(ApiError::NotFound)?;
         let contact = db::contact(c, contact_id)?.ok_or(ApiError::NotFound)?;
         Ok(public_contact(&contact, &ci))

@@ -163,8 +163,10 @@ fn peer_of(extensions: &axum::http::Extensions) -> IpAddr {
 /// 429 with `Retry-After` in whole seconds (at least 1) and a JSON body.
 pub fn too_many(wait: Duration, body: serde_json::Value) -> Response {
     let mut res = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(wait)));
+    res.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(retry_after_secs(wait)),
+    );
     res
 }
 

@@ -65,7 +65,12 @@ fn retry_after(res: &reqwest::Response) -> u64 {
         .expect("Retry-After is whole seconds")
 }
 
-async fn sign_in(client: &reqwest::Client, p: &ServerProcess, email: &str, password: &str) -> reqwest::Response {
+async fn sign_in(
+    client: &reqwest::Client,
+    p: &ServerProcess,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
     client
         .post(p.url("/auth/sign_in"))
         .json(&json!({"email": email, "password": password}))
@@ -115,7 +120,12 @@ fn partial_uploads(data_dir: &Path) -> Vec<PathBuf> {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".part-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".part-")
+        })
         .collect()
 }
 
@@ -154,7 +164,12 @@ fn run_to_exit(args: &[&str]) -> (bool, String) {
         std::thread::sleep(Duration::from_millis(20));
     };
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     (status.success(), stderr)
 }
 
@@ -176,11 +191,20 @@ async fn sign_in_is_throttled_per_address_with_retry_after() {
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
     let body: Value = res.json().await.unwrap();
     assert!(
-        body["errors"][0].as_str().unwrap().contains("Too many sign-in attempts"),
+        body["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("Too many sign-in attempts"),
         "{body}"
     );
     // Another address still signs in: the limit is the address's.
-    let res = sign_in(&http_from("127.0.0.2"), &p, "agent@parley.test", "parley-demo").await;
+    let res = sign_in(
+        &http_from("127.0.0.2"),
+        &p,
+        "agent@parley.test",
+        "parley-demo",
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_agent_answered(&p).await;
 }
@@ -194,11 +218,23 @@ async fn sign_in_is_throttled_per_email_across_addresses() {
         let res = sign_in(&client, &p, "Agent@Parley.test ", "guess").await;
         assert_eq!(res.status(), 401, "attempt {i}");
     }
-    let res = sign_in(&http_from("127.0.0.30"), &p, "agent@parley.test", "parley-demo").await;
+    let res = sign_in(
+        &http_from("127.0.0.30"),
+        &p,
+        "agent@parley.test",
+        "parley-demo",
+    )
+    .await;
     assert_eq!(res.status(), 429);
     assert!(retry_after(&res) >= 1);
     // Another agent's email is not held back by it.
-    let res = sign_in(&http_from("127.0.0.31"), &p, "jordan@parley.test", "parley-demo").await;
+    let res = sign_in(
+        &http_from("127.0.0.31"),
+        &p,
+        "jordan@parley.test",
+        "parley-demo",
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_agent_answered(&p).await;
 }
@@ -210,8 +246,14 @@ async fn passwords_and_tokens_are_stored_only_as_hashes() {
     let res = sign_in(&client, &p, "agent@parley.test", "parley-demo").await;
     assert_eq!(res.status(), 200);
     let signed_in: Value = res.json().await.unwrap();
-    let session_token = signed_in["data"]["access_token"].as_str().unwrap().to_owned();
-    let session_pubsub = signed_in["data"]["pubsub_token"].as_str().unwrap().to_owned();
+    let session_token = signed_in["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session_pubsub = signed_in["data"]["pubsub_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(session_token.len() >= 24);
     assert_ne!(session_token, PROCESS_TOKEN);
 
@@ -241,7 +283,9 @@ async fn passwords_and_tokens_are_stored_only_as_hashes() {
 
     let (inbox, contact) = demo_customer(&p);
     let c: Value = client
-        .get(p.url(&format!("/public/api/v1/inboxes/{inbox}/contacts/{contact}")))
+        .get(p.url(&format!(
+            "/public/api/v1/inboxes/{inbox}/contacts/{contact}"
+        )))
         .send()
         .await
         .unwrap()
@@ -349,8 +393,10 @@ async fn a_legacy_database_keeps_its_password_and_token_but_not_in_clear() {
     }
     let db = rusqlite::Connection::open(p.data_dir().join("parley.sqlite3")).unwrap();
     let scheme = |db: &rusqlite::Connection| -> String {
-        db.query_row("SELECT password_scheme FROM users WHERE id = 1", [], |r| r.get(0))
-            .unwrap()
+        db.query_row("SELECT password_scheme FROM users WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
     };
     assert_eq!(scheme(&db), "sha256+argon2id", "wrapped at once");
     let res = sign_in(&client, &p, "agent@parley.test", "wrong").await;
@@ -392,7 +438,10 @@ async fn credentials_are_printed_only_with_demo() {
 
     let demo = ServerProcess::start(&[]);
     let printed = demo.stdout.join("\n");
-    assert!(printed.contains(&format!("agent token: {PROCESS_TOKEN}")), "{printed}");
+    assert!(
+        printed.contains(&format!("agent token: {PROCESS_TOKEN}")),
+        "{printed}"
+    );
     assert!(printed.contains("agent password: parley-demo"), "{printed}");
 }
 
@@ -401,7 +450,11 @@ async fn the_demo_page_carries_the_token_only_for_a_loopback_host() {
     let p = ServerProcess::start(&[]);
     let dist = p.data_dir().join("no-dist");
     std::fs::create_dir_all(&dist).unwrap();
-    std::fs::write(dist.join("index.html"), "<html><head></head><body></body></html>").unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<html><head></head><body></body></html>",
+    )
+    .unwrap();
     let port = p.addr().rsplit_once(':').unwrap().1.to_owned();
     let page = |host: String, path: &'static str| {
         let url = p.url(path);
@@ -414,11 +467,20 @@ async fn the_demo_page_carries_the_token_only_for_a_loopback_host() {
     for path in ["/app/accounts/1/conversations/1", "/examples/embed/"] {
         // A DNS-rebinding page: its name resolves to 127.0.0.1, its Host is its own.
         let rebound = page(format!("attacker.example:{port}"), path).await;
-        assert!(!rebound.contains(PROCESS_TOKEN), "{path} for a foreign Host");
+        assert!(
+            !rebound.contains(PROCESS_TOKEN),
+            "{path} for a foreign Host"
+        );
         let rebound = page(format!("127.0.0.1.attacker.example:{port}"), path).await;
-        assert!(!rebound.contains(PROCESS_TOKEN), "{path} for a look-alike Host");
+        assert!(
+            !rebound.contains(PROCESS_TOKEN),
+            "{path} for a look-alike Host"
+        );
         let direct = page(format!("127.0.0.1:{port}"), path).await;
-        assert!(direct.contains(PROCESS_TOKEN), "{path} for the bound address");
+        assert!(
+            direct.contains(PROCESS_TOKEN),
+            "{path} for the bound address"
+        );
         let local = page(format!("localhost:{port}"), path).await;
         assert!(local.contains(PROCESS_TOKEN), "{path} for localhost");
     }
@@ -436,16 +498,29 @@ async fn creating_contacts_and_conversations_is_throttled_per_address() {
     let contacts = p.url(&format!("/public/api/v1/inboxes/{inbox}/contacts"));
     let mut source = String::new();
     for i in 0..20 {
-        let res = client.post(&contacts).json(&json!({})).send().await.unwrap();
+        let res = client
+            .post(&contacts)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200, "contact {i}");
         let c: Value = res.json().await.unwrap();
         source = c["source_id"].as_str().unwrap().to_owned();
     }
-    let res = client.post(&contacts).json(&json!({})).send().await.unwrap();
+    let res = client
+        .post(&contacts)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 429);
     assert!(retry_after(&res) >= 1);
     let body: Value = res.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("Too many"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("Too many"),
+        "{body}"
+    );
     // Conversations come out of the same allowance.
     let res = client
         .post(p.url(&format!(
@@ -627,12 +702,14 @@ async fn partial_uploads_are_removed_at_start_and_when_an_upload_is_cut() {
     sock.write_all(&vec![7u8; 1024 * 1024]).unwrap();
     sock.flush().unwrap();
     assert!(
-        eventually(Duration::from_secs(10), || !partial_uploads(p.data_dir()).is_empty()),
+        eventually(Duration::from_secs(10), || !partial_uploads(p.data_dir())
+            .is_empty()),
         "the upload started"
     );
     drop(sock);
     assert!(
-        eventually(Duration::from_secs(10), || partial_uploads(p.data_dir()).is_empty()),
+        eventually(Duration::from_secs(10), || partial_uploads(p.data_dir())
+            .is_empty()),
         "the cut upload's partial file is removed: {:?}",
         partial_uploads(p.data_dir())
     );
@@ -703,7 +780,10 @@ async fn a_full_disk_answers_507_and_keeps_nothing_half_written() {
         .expect("an answer, not a reset connection");
     assert_eq!(res.status(), 507);
     let body: Value = res.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("disk is full"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("disk is full"),
+        "{body}"
+    );
     assert_eq!(partial_uploads(p.data_dir()), Vec::<PathBuf>::new());
     let after = messages(http()).await;
     assert_eq!(
