@@ -152,8 +152,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         }
     } else if seeded.agent_token.is_empty() {
         tracing::warn!(
-            "no credentials are printed without --demo: start with --agent-token TOKEN (at \
-             least {} characters) and sign in with that token",
+            "no credentials are printed without --demo: the agent signs in with the token last \
+             given by --agent-token (give one, at least {} characters, if there was none)",
             auth::MIN_AGENT_TOKEN_CHARS
         );
     }
