@@ -1507,6 +1507,65 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_agent_keeps_its_newest_ten_sign_ins_and_its_configured_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite3")).unwrap();
+        db.with(|c| {
+            let user = insert_user(
+                c,
+                &NewUser {
+                    name: "A",
+                    email: "a@x.test",
+                    password_hash: "$argon2id$unused",
+                },
+                0,
+            )
+            .unwrap();
+            set_configured_token(c, user, "configured-token-0123456789", 1).unwrap();
+            let tokens: Vec<String> = (0..12)
+                .map(|i| format!("sign-in-token-{i:02}-abcdefghij"))
+                .collect();
+            for (i, t) in tokens.iter().enumerate() {
+                let at = 10 + i as i64;
+                insert_access_token(c, user, t, TOKEN_SIGN_IN, Some(i64::MAX), at).unwrap();
+                insert_session(
+                    c,
+                    &format!("client-{i}"),
+                    user,
+                    &auth::sha256_hex(t),
+                    i64::MAX,
+                )
+                .unwrap();
+            }
+            let live = |t: &str| user_by_access_token(c, t, 100).unwrap().is_some();
+            assert!(
+                !live(&tokens[0]) && !live(&tokens[1]),
+                "the oldest two ended"
+            );
+            assert!(tokens[2..].iter().all(|t| live(t)));
+            assert!(live("configured-token-0123456789"));
+            assert!(session(c, "client-0").unwrap().is_none(), "its session too");
+            assert!(session(c, "client-11").unwrap().is_some());
+            // An expired sign-in token no longer signs in.
+            insert_access_token(
+                c,
+                user,
+                "short-lived-token-0123456789",
+                TOKEN_SIGN_IN,
+                Some(50),
+                20,
+            )
+            .unwrap();
+            assert!(user_by_access_token(c, "short-lived-token-0123456789", 49)
+                .unwrap()
+                .is_some());
+            assert!(user_by_access_token(c, "short-lived-token-0123456789", 50)
+                .unwrap()
+                .is_none());
+        });
+    }
+
+    #[test]
     fn commits_are_durable_and_writers_wait_for_a_busy_file() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.sqlite3")).unwrap();
