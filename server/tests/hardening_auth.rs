@@ -792,13 +792,51 @@ async fn a_full_disk_answers_507_and_keeps_nothing_half_written() {
         "no message was stored"
     );
     assert_agent_answered(&p).await;
-    // The space came back: a text message is stored again.
-    let res = http()
-        .post(p.url("/api/v1/accounts/1/conversations/1/messages"))
-        .header("api_access_token", PROCESS_TOKEN)
-        .json(&json!({"content": "after the full disk"}))
-        .send()
-        .await
-        .unwrap();
+
+    // Now the database's own write: fill what is left, then send a text message.
+    let filler_path = p.data_dir().join("filler");
+    {
+        let mut filler = std::fs::File::create(&filler_path).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        loop {
+            match filler.write_all(&block) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::StorageFull => break,
+                Err(e) => panic!("filling the disk: {e}"),
+            }
+        }
+    }
+    let send = |content: &'static str| {
+        let url = p.url("/api/v1/accounts/1/conversations/1/messages");
+        async move {
+            http()
+                .post(url)
+                .header("api_access_token", PROCESS_TOKEN)
+                .json(&json!({ "content": content }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = send("while the disk is full").await;
+    assert_eq!(res.status(), 507);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("disk is full"),
+        "{body}"
+    );
+    std::fs::remove_file(&filler_path).unwrap();
+    // The space came back: a text message is stored again, and the refused one is not.
+    let res = send("after the full disk").await;
     assert_eq!(res.status(), 200);
+    let texts: Vec<Value> = messages(http())
+        .await
+        .iter()
+        .map(|m| m["content"].clone())
+        .collect();
+    assert!(texts.contains(&json!("after the full disk")));
+    assert!(
+        !texts.contains(&json!("while the disk is full")),
+        "{texts:?}"
+    );
 }
