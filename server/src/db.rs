@@ -27,6 +27,7 @@ impl Db {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(ECHO_ID_UNIQUE)?;
         Ok(Db {
             conn: Mutex::new(conn),
         })
@@ -92,7 +93,6 @@ CREATE TABLE IF NOT EXISTS messages (
   sender_type TEXT, sender_id INTEGER, source_id TEXT, echo_id TEXT,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, created_at, id);
-CREATE INDEX IF NOT EXISTS messages_by_echo_id ON messages (conversation_id, echo_id);
 CREATE TABLE IF NOT EXISTS attachments (
   id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages(id),
   account_id INTEGER NOT NULL, file_type TEXT NOT NULL, content_type TEXT NOT NULL,
@@ -102,6 +102,20 @@ CREATE INDEX IF NOT EXISTS attachments_by_message ON attachments (message_id);
 CREATE TABLE IF NOT EXISTS canned_responses (
   id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL, short_code TEXT NOT NULL,
   content TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+"#;
+
+/// echo_id idempotency is per conversation and sender, and enforced by a unique index. A
+/// database from before it may hold repeats (stored while idempotency was off): the first
+/// of each keeps its echo_id, so the index can be built.
+const ECHO_ID_UNIQUE: &str = r#"
+DROP INDEX IF EXISTS messages_by_echo_id;
+UPDATE messages SET echo_id = NULL
+  WHERE echo_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'messages_echo_id_unique')
+    AND id NOT IN (SELECT MIN(id) FROM messages WHERE echo_id IS NOT NULL
+                   GROUP BY conversation_id, sender_type, sender_id, echo_id);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_echo_id_unique
+  ON messages (conversation_id, sender_type, sender_id, echo_id) WHERE echo_id IS NOT NULL;
 "#;
 
 pub fn now_ms() -> i64 {
@@ -865,16 +879,21 @@ pub fn message_in_conversation(
     .optional()
 }
 
+/// The message this sender created with `echo_id` in this conversation: never another
+/// sender's (a contact reusing an agent's echo_id must not get the agent's message back).
 pub fn message_by_echo_id(
     c: &Connection,
     conversation_id: i64,
+    sender_type: &str,
+    sender_id: i64,
     echo_id: &str,
 ) -> DbResult<Option<MessageRow>> {
     c.query_row(
         &format!(
-            "SELECT {MSG_COLS} FROM messages WHERE conversation_id = ?1 AND echo_id = ?2 ORDER BY id LIMIT 1"
+            "SELECT {MSG_COLS} FROM messages WHERE conversation_id = ?1 AND sender_type = ?2
+               AND sender_id = ?3 AND echo_id = ?4 ORDER BY id LIMIT 1"
         ),
-        params![conversation_id, echo_id],
+        params![conversation_id, sender_type, sender_id, echo_id],
         map_msg,
     )
     .optional()

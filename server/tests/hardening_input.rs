@@ -1,0 +1,860 @@
+//! What a hostile customer (or a careless client) sends the server, over real sockets:
+//! body limits before reading, only what Chatwoot accepts, privacy between agents,
+//! contacts and senders, and absolute URLs from the configured public URL. Each test
+//! asserts the refusal and that an agent is still answered promptly meanwhile; the memory
+//! attacks run the real binary and measure its peak RSS.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::process::ServerProcess;
+use common::{Cable, TestServer, LONG};
+use parley_wire::{ConversationList, Message, MessagesIndex};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const MIB: u64 = 1024 * 1024;
+/// "Promptly": far above a loaded 2-core machine's normal answer, far below a stall.
+const PROMPT: Duration = Duration::from_secs(2);
+/// The most a memory attack may grow the server's peak RSS by.
+const MAX_GROWTH_KB: u64 = 64 * 1024;
+
+/// An agent's request answers 200 within `PROMPT`.
+async fn agent_answers_promptly(base_url: &str, token: &str) {
+    let started = Instant::now();
+    let res = tokio::time::timeout(
+        PROMPT,
+        reqwest::Client::new()
+            .get(format!("{base_url}/api/v1/accounts/1/conversations"))
+            .header("api_access_token", token)
+            .send(),
+    )
+    .await
+    .expect("the agent's request is answered promptly during the attack")
+    .expect("the agent's request is answered");
+    assert_eq!(res.status(), 200);
+    assert!(started.elapsed() < PROMPT);
+}
+
+/// The demo customer's paths, from the binary's `customer url:` line.
+fn customer_paths(s: &ServerProcess) -> (String, String) {
+    let line = s
+        .stdout
+        .iter()
+        .find_map(|l| l.strip_prefix("customer url: "))
+        .expect("a customer url line");
+    let query = line.split_once('?').unwrap().1;
+    let get = |key: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{key}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let contact = format!(
+        "/public/api/v1/inboxes/{}/contacts/{}",
+        get("inbox"),
+        get("contact")
+    );
+    let conv = format!("{contact}/conversations/{}", get("conversation"));
+    (contact, conv)
+}
+
+/// What an attack connection got: the status (0: none), the body, and how many body bytes
+/// the server took before it answered or closed.
+struct Outcome {
+    status: u16,
+    body: String,
+    sent: u64,
+}
+
+/// Sends `head` (request line and headers, without the blank line) and then `total` body
+/// bytes: `prefix`, then `fill` bytes, then `suffix`; as HTTP chunks when `chunked`. The
+/// answer is read meanwhile, and sending stops as soon as it arrives. `progress` counts
+/// the body bytes written.
+async fn attack(
+    addr: String,
+    head: String,
+    prefix: Vec<u8>,
+    total: u64,
+    suffix: Vec<u8>,
+    chunked: bool,
+    progress: Arc<AtomicU64>,
+) -> Outcome {
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let (mut rd, mut wr) = stream.into_split();
+    let answered = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let answered = answered.clone();
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let framing = if chunked {
+                "Transfer-Encoding: chunked\r\n".to_owned()
+            } else {
+                format!("Content-Length: {total}\r\n")
+            };
+            let start = format!("{head}\r\n{framing}\r\n");
+            if wr.write_all(start.as_bytes()).await.is_err() {
+                return;
+            }
+            let filler = vec![b'a'; 256 * 1024];
+            let mut fill_left = total - prefix.len() as u64 - suffix.len() as u64;
+            let mut written: u64 = 0;
+            let mut next_piece = |first: bool| -> Option<&[u8]> {
+                if first {
+                    Some(&prefix)
+                } else if fill_left > 0 {
+                    let n = fill_left.min(filler.len() as u64);
+                    fill_left -= n;
+                    Some(&filler[..n as usize])
+                } else {
+                    None
+                }
+            };
+            let mut first = true;
+            while let Some(piece) = next_piece(first).or_else(|| {
+                // The suffix once, after the fill.
+                (written < total).then_some(&suffix[..])
+            }) {
+                first = false;
+                if answered.load(Ordering::SeqCst) {
+                    return;
+                }
+                let mut framed = Vec::with_capacity(piece.len() + 16);
+                if chunked {
+                    framed.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                }
+                framed.extend_from_slice(piece);
+                if chunked {
+                    framed.extend_from_slice(b"\r\n");
+                }
+                if wr.write_all(&framed).await.is_err() {
+                    return;
+                }
+                written += piece.len() as u64;
+                progress.store(written, Ordering::SeqCst);
+            }
+            if chunked {
+                let _ = wr.write_all(b"0\r\n\r\n").await;
+            }
+            // Keep the write half open until the answer came.
+            while !answered.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let mut response = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let read = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    response.extend_from_slice(&buf[..n]);
+                    if let Some(end) = find(&response, b"\r\n\r\n") {
+                        answered.store(true, Ordering::SeqCst);
+                        let head = String::from_utf8_lossy(&response[..end]).to_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if response.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    answered.store(true, Ordering::SeqCst);
+    assert!(read.is_ok(), "the attack got no answer within 60 s");
+    let _ = writer.await;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Outcome {
+        status,
+        body,
+        sent: progress.load(Ordering::SeqCst),
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Runs `attack` and, once it has sent its first bytes, an agent's request.
+async fn attack_while_agent_works(
+    s: &ServerProcess,
+    head: String,
+    prefix: Vec<u8>,
+    total: u64,
+    suffix: Vec<u8>,
+    chunked: bool,
+) -> Outcome {
+    let progress = Arc::new(AtomicU64::new(0));
+    let task = tokio::spawn(attack(
+        s.addr(),
+        head,
+        prefix,
+        total,
+        suffix,
+        chunked,
+        progress.clone(),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while progress.load(Ordering::SeqCst) < 64 * 1024 && !task.is_finished() {
+        assert!(Instant::now() < deadline, "the attack never started sending");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    agent_answers_promptly(&s.base_url, &s.agent_token).await;
+    task.await.unwrap()
+}
+
+fn assert_json_413(o: &Outcome, what: &str) {
+    assert_eq!(o.status, 413, "{what}: {}", o.body);
+    let body: Value = serde_json::from_str(&o.body)
+        .unwrap_or_else(|_| panic!("{what}: a JSON error body, got {:?}", o.body));
+    assert!(
+        body["error"].as_str().unwrap().contains("too large"),
+        "{what}: {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_body_of_hundreds_of_mb_is_refused_with_413_before_it_is_buffered() {
+    let s = ServerProcess::start(&[]);
+    let (_, conv) = customer_paths(&s);
+    agent_answers_promptly(&s.base_url, &s.agent_token).await;
+    s.reset_peak();
+    let before = s.peak_rss_kb();
+    let agent_head = format!(
+        "POST /api/v1/accounts/1/conversations/1/messages HTTP/1.1\r\nHost: {}\r\n\
+         api_access_token: {}\r\nContent-Type: application/json",
+        s.addr(),
+        s.agent_token
+    );
+    let public_head = format!(
+        "POST {conv}/messages HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json",
+        s.addr()
+    );
+    for (what, head) in [("agent API", agent_head), ("public API", public_head)] {
+        let o = attack_while_agent_works(
+            &s,
+            head,
+            b"{\"content\": \"".to_vec(),
+            300 * MIB,
+            b"\"}".to_vec(),
+            true,
+        )
+        .await;
+        assert_json_413(&o, what);
+        assert!(
+            o.sent < 32 * MIB,
+            "{what}: refused as the stream passed the limit, not after {} MB",
+            o.sent / MIB
+        );
+    }
+    let growth = s.peak_rss_kb().saturating_sub(before);
+    assert!(
+        growth < MAX_GROWTH_KB,
+        "peak RSS grew by {growth} kB during the attack"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_multipart_text_field_is_refused_with_413_before_it_is_buffered() {
+    let s = ServerProcess::start(&[]);
+    let (_, conv) = customer_paths(&s);
+    agent_answers_promptly(&s.base_url, &s.agent_token).await;
+    s.reset_peak();
+    let before = s.peak_rss_kb();
+    let boundary = "XhardeningX";
+    let prefix = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\n"
+    )
+    .into_bytes();
+    let suffix = format!("\r\n--{boundary}--\r\n").into_bytes();
+    for path in [
+        "/api/v1/accounts/1/conversations/1/messages".to_owned(),
+        format!("{conv}/messages"),
+    ] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\napi_access_token: {}\r\n\
+             Content-Type: multipart/form-data; boundary={boundary}",
+            s.addr(),
+            s.agent_token
+        );
+        let o =
+            attack_while_agent_works(&s, head, prefix.clone(), 300 * MIB, suffix.clone(), true)
+                .await;
+        assert_json_413(&o, &path);
+        assert!(o.sent < 32 * MIB, "{path}: {} MB taken", o.sent / MIB);
+    }
+    let growth = s.peak_rss_kb().saturating_sub(before);
+    assert!(
+        growth < MAX_GROWTH_KB,
+        "peak RSS grew by {growth} kB during the attack"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_length_over_the_limit_is_refused_from_the_header() {
+    let s = ServerProcess::start(&[]);
+    let (contact, conv) = customer_paths(&s);
+    let json_routes = [
+        "/api/v1/accounts/1/conversations/1/messages".to_owned(),
+        "/api/v1/accounts/1/conversations/1/messages/1/content".to_owned(),
+        "/api/v1/accounts/1/conversations/1/toggle_typing_status".to_owned(),
+        "/api/v1/accounts/1/conversations/1/update_last_seen".to_owned(),
+        "/auth/sign_in".to_owned(),
+        format!("{conv}/messages"),
+        format!("{conv}/toggle_typing"),
+        format!("{contact}/conversations"),
+        contact.rsplit_once("/contacts/").unwrap().0.to_owned() + "/contacts",
+    ];
+    // Over the JSON limit for JSON, over 15 files of 40 MB for a multipart upload.
+    let cases = json_routes
+        .iter()
+        .map(|p| (p.clone(), "application/json", 2 * MIB))
+        .chain([
+            (
+                "/api/v1/accounts/1/conversations/1/messages".to_owned(),
+                "multipart/form-data; boundary=x",
+                700 * MIB,
+            ),
+            (
+                format!("{conv}/messages"),
+                "multipart/form-data; boundary=x",
+                700 * MIB,
+            ),
+        ]);
+    for (path, content_type, declared) in cases {
+        let method = if path.ends_with("/content") {
+            "PATCH"
+        } else {
+            "POST"
+        };
+        let mut stream = TcpStream::connect(s.addr()).await.unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\napi_access_token: {}\r\n\
+             Content-Type: {content_type}\r\nContent-Length: {declared}\r\n\r\n",
+            s.addr(),
+            s.agent_token
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        // Not one body byte is sent: the answer must come from the header alone.
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let answered = tokio::time::timeout(PROMPT, async {
+            loop {
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                if let Some(end) = find(&got, b"\r\n\r\n") {
+                    if got.len() > end + 4 && got.ends_with(b"}") {
+                        break;
+                    }
+                }
+            }
+        })
+        .await;
+        assert!(answered.is_ok(), "{method} {path}: no answer from the header");
+        let text = String::from_utf8_lossy(&got).into_owned();
+        let o = Outcome {
+            status: text.split(' ').nth(1).and_then(|x| x.parse().ok()).unwrap_or(0),
+            body: text.split_once("\r\n\r\n").map(|x| x.1.to_owned()).unwrap_or_default(),
+            sent: 0,
+        };
+        assert_json_413(&o, &format!("{method} {path}"));
+        agent_answers_promptly(&s.base_url, &s.agent_token).await;
+    }
+}
+
+fn png_bytes(len: usize) -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    v.extend_from_slice(&4u32.to_be_bytes());
+    v.extend_from_slice(&3u32.to_be_bytes());
+    v.resize(len, 0);
+    v
+}
+
+#[tokio::test]
+async fn file_parts_keep_their_streamed_limit_and_the_15_file_cap() {
+    let s = TestServer::start_with(|c| c.max_file_bytes = 3 * MIB).await;
+    let upload = |len: usize, files: usize| {
+        let mut form = reqwest::multipart::Form::new().text("content", "files");
+        for i in 0..files {
+            form = form.part(
+                "attachments[]",
+                reqwest::multipart::Part::bytes(png_bytes(len))
+                    .file_name(format!("f{i}.png"))
+                    .mime_str("image/png")
+                    .unwrap(),
+            );
+        }
+        s.post("/api/v1/accounts/1/conversations/1/messages")
+            .multipart(form)
+    };
+    // A file part is not a text field: 2 MiB passes the 1 MiB text limit.
+    let (st, body) = s.json(upload(2 * MIB as usize, 1)).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["attachments"][0]["file_size"], 2 * MIB);
+    let (st, body) = s.json(upload(4 * MIB as usize, 1)).await;
+    assert_eq!(st, 422);
+    assert!(body["error"].as_str().unwrap().contains("File size is too big"));
+    let (st, body) = s.json(upload(10, 16)).await;
+    assert_eq!(st, 422);
+    assert!(body["error"].as_str().unwrap().contains("Attachments exceeded"));
+    agent_answers_promptly(&s.server.base_url, s.token()).await;
+}
+
+/// The newest message of conversation 1, as the agent reads it.
+async fn latest(s: &TestServer) -> Value {
+    s.messages(1).await.last().cloned().unwrap()
+}
+
+#[tokio::test]
+async fn the_public_api_takes_only_what_chatwoot_takes() {
+    let s = TestServer::start().await;
+    let conv = s.public_conv();
+    let (_, note) = s
+        .agent_send(1, json!({"content": "private note", "private": true}))
+        .await;
+    let (_, reply) = s.agent_send(1, json!({"content": "a reply"})).await;
+    let forged = json!({
+        "deleted": true,
+        "edited": {"at": 1, "previous": [{"content": "words the agent never wrote", "at": 0}]},
+        "items": [{"title": "click", "value": "x"}],
+        "in_reply_to": reply["id"],
+        "external_error": "forged",
+    });
+    let (st, m) = s
+        .json(s.http.post(s.url(&format!("{conv}/messages"))).json(&json!({
+            "content": "hello",
+            "echo_id": "c-1",
+            "content_type": "input_select",
+            "content_attributes": forged,
+            "private": true,
+            "message_type": "outgoing",
+            "sender_type": "User",
+            "source_id": "forged",
+        })))
+        .await;
+    assert_eq!(st, 200, "{m}");
+    let expected = json!({"in_reply_to": reply["id"], "in_reply_to_external_id": null});
+    for seen in [m.clone(), latest(&s).await] {
+        assert_eq!(seen["content"], "hello");
+        assert_eq!(seen["content_type"], "text");
+        assert_eq!(seen["content_attributes"], expected, "{seen}");
+        assert_eq!(seen["message_type"], 0);
+        assert_eq!(seen["private"], false);
+        assert!(seen["source_id"].is_null());
+    }
+    // The multipart branch: the same fields as form parts.
+    let form = reqwest::multipart::Form::new()
+        .text("content", "hello again")
+        .text("content_type", "cards")
+        .text("content_attributes", forged.to_string())
+        .text("private", "true");
+    let (st, m) = s
+        .json(s.http.post(s.url(&format!("{conv}/messages"))).multipart(form))
+        .await;
+    assert_eq!(st, 200, "{m}");
+    let seen = latest(&s).await;
+    assert_eq!(seen["id"], m["id"]);
+    assert_eq!(seen["content_type"], "text");
+    assert_eq!(seen["content_attributes"], expected);
+    assert_eq!(seen["private"], false);
+    // A reply to what the contact cannot see (a private note), or not an integer: dropped.
+    for in_reply_to in [note["id"].clone(), json!("12"), json!({"id": 1})] {
+        let (st, m) = s
+            .json(s.http.post(s.url(&format!("{conv}/messages"))).json(&json!({
+                "content": "quoting",
+                "content_attributes": {"in_reply_to": in_reply_to},
+            })))
+            .await;
+        assert_eq!(st, 200);
+        assert_eq!(m["content_attributes"], json!({}), "{in_reply_to}");
+    }
+    agent_answers_promptly(&s.server.base_url, s.token()).await;
+}
+
+fn nested(levels: usize) -> Value {
+    let mut v = json!("leaf");
+    for _ in 0..levels {
+        v = json!({ "a": v });
+    }
+    v
+}
+
+#[tokio::test]
+async fn the_agent_api_validates_content_attributes_like_chatwoot() {
+    let s = TestServer::start().await;
+    let refused = [
+        json!({"content": "deep", "content_attributes": {"data": nested(125)}}),
+        json!({"content": "deep", "content_attributes": nested(125).to_string()}),
+        json!({"content": "big", "content_attributes": {"data": "x".repeat(70_000)}}),
+        json!({"content": "?", "content_type": "html"}),
+        json!({"content": "choose", "content_type": "input_select"}),
+        json!({"content": "choose", "content_type": "input_select",
+               "content_attributes": {"items": [{"title": "A", "onclick": "x"}]}}),
+        json!({"content": "cards", "content_type": "cards",
+               "content_attributes": {"items": [{"title": "A"}]}}),
+        json!({"content": "cards", "content_type": "cards",
+               "content_attributes": {"items": [{"title": "A", "actions": [{"js": 1}]}]}}),
+    ];
+    for body in refused {
+        let (st, answer) = s.agent_send(1, body.clone()).await;
+        assert_eq!(st, 422, "{body}: {answer}");
+        assert!(answer["error"].is_string());
+    }
+    let form = reqwest::multipart::Form::new()
+        .text("content", "deep")
+        .text("content_attributes", nested(125).to_string());
+    let (st, _) = s
+        .json(
+            s.post("/api/v1/accounts/1/conversations/1/messages")
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(st, 422);
+    // Known keys of the right type are kept, the rest dropped.
+    let (st, m) = s
+        .agent_send(
+            1,
+            json!({"content": "choose", "content_type": "input_select", "content_attributes": {
+                "items": [{"title": "A", "value": "a"}],
+                "edited": {"at": 1, "previous": []},
+                "deleted": "not a bool",
+                "brand_new": 1,
+            }}),
+        )
+        .await;
+    assert_eq!(st, 200, "{m}");
+    assert_eq!(
+        m["content_attributes"],
+        json!({"items": [{"title": "A", "value": "a"}]})
+    );
+    // Nothing stored breaks the typed decoders of the list and the log.
+    let (st, list) = s
+        .json(s.get("/api/v1/accounts/1/conversations"))
+        .await;
+    assert_eq!(st, 200);
+    serde_json::from_value::<ConversationList>(list).expect("the list decodes");
+    let (_, idx) = s
+        .json(s.get("/api/v1/accounts/1/conversations/1/messages"))
+        .await;
+    serde_json::from_value::<MessagesIndex>(idx).expect("the log decodes");
+    agent_answers_promptly(&s.server.base_url, s.token()).await;
+}
+
+#[tokio::test]
+async fn an_edit_history_reaches_only_agents() {
+    let s = TestServer::start().await;
+    let mut agent = Cable::agent(&s).await;
+    let mut contact = Cable::contact(&s).await;
+    let secret = "card 4111 1111 1111 1111";
+    let (_, m) = s.agent_send(1, json!({"content": secret})).await;
+    let id = m["id"].as_i64().unwrap();
+    assert!(contact.event("message.created", LONG).await.is_some());
+    assert!(agent.event("message.created", LONG).await.is_some());
+    let (st, edited) = s
+        .json(
+            s.http
+                .patch(s.url(&format!(
+                    "/api/v1/accounts/1/conversations/1/messages/{id}/content"
+                )))
+                .header("api_access_token", s.token())
+                .json(&json!({"content": "card removed"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        edited["content_attributes"]["edited"]["previous"][0]["content"],
+        secret,
+        "the agent still sees the history"
+    );
+    let to_agent = agent.event("message.updated", LONG).await.unwrap();
+    assert!(to_agent.to_string().contains(secret));
+    let to_contact = contact.event("message.updated", LONG).await.unwrap();
+    let data = &to_contact["message"]["data"];
+    assert_eq!(data["content"], "card removed");
+    assert!(data["content_attributes"]["edited"]["at"].is_i64());
+    assert!(!to_contact.to_string().contains("4111"), "{to_contact}");
+    // A conversation event carries the last message too (typing, to the contact).
+    let (st, _) = s
+        .json(
+            s.post("/api/v1/accounts/1/conversations/1/toggle_typing_status")
+                .json(&json!({"typing_status": "on"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let typing = contact.event("conversation.typing_on", LONG).await.unwrap();
+    assert!(!typing.to_string().contains("4111"), "{typing}");
+    // The public API.
+    let conv = s.public_conv();
+    for path in [format!("{conv}/messages"), conv.clone()] {
+        let (st, body) = s.json(s.http.get(s.url(&path))).await;
+        assert_eq!(st, 200);
+        assert!(body.to_string().contains("card removed"));
+        assert!(!body.to_string().contains("4111"), "{path}: {body}");
+    }
+    agent_answers_promptly(&s.server.base_url, s.token()).await;
+}
+
+#[tokio::test]
+async fn a_contact_sees_no_other_contacts_in_presence() {
+    let s = TestServer::start().await;
+    let (inbox, _, _) = s.customer();
+    // The demo contact is online.
+    let mut first = Cable::contact(&s).await;
+    let first_id = {
+        let p = first.event("presence.update", LONG).await.unwrap();
+        p["message"]["data"]["users"].clone()
+    };
+    let _ = first_id;
+    let (st, other) = s
+        .json(
+            s.http
+                .post(s.url(&format!("/public/api/v1/inboxes/{inbox}/contacts")))
+                .json(&json!({"name": "Other"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let id = json!({"channel": "RoomChannel", "pubsub_token": other["pubsub_token"]}).to_string();
+    let mut second = Cable::connect(&s).await;
+    assert_eq!(second.subscribe(&id).await, "confirm_subscription");
+    let presence = second.event("presence.update", LONG).await.unwrap();
+    let data = &presence["message"]["data"];
+    assert!(
+        data["contacts"].as_object().is_none_or(|c| c.is_empty()),
+        "a contact is told of other contacts: {data}"
+    );
+    assert!(
+        !data["users"].as_object().unwrap().is_empty() || data["users"].is_object(),
+        "{data}"
+    );
+    // An agent still sees both.
+    let mut agent = Cable::agent(&s).await;
+    let presence = agent.event("presence.update", LONG).await.unwrap();
+    let contacts = presence["message"]["data"]["contacts"].as_object().unwrap();
+    assert_eq!(contacts.len(), 2, "{presence}");
+    assert!(contacts.contains_key(&other["id"].to_string()));
+    agent_answers_promptly(&s.server.base_url, s.token()).await;
+}
+
+#[tokio::test]
+async fn an_echo_id_matches_only_the_same_sender() {
+    let s = TestServer::start().await;
+    let conv = s.public_conv();
+    let (st, note) = s
+        .agent_send(
+            1,
+            json!({"content": "internal: refund approved", "private": true, "echo_id": "shared"}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let res = s
+        .http
+        .post(s.url(&format!("{conv}/messages")))
+        .json(&json!({"content": "hello", "echo_id": "shared"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("x-parley-idempotent-replay").is_none());
+    let mine: Value = res.json().await.unwrap();
+    assert_ne!(mine["id"], note["id"]);
+    assert_eq!(mine["content"], "hello");
+    assert!(!mine.to_string().contains("refund"));
+    // The contact's own retry still finds its own message.
+    let (_, again) = s
+        .json(
+            s.http
+                .post(s.url(&format!("{conv}/messages")))
+                .json(&json!({"content": "hello", "echo_id": "shared"})),
+        )
+        .await;
+    assert_eq!(again["id"], mine["id"]);
+    agent_answers_promptly(&s.server.base_url, s.token()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_retries_store_one_message() {
+    let s = Arc::new(TestServer::start().await);
+    let conv = s.public_conv();
+    let content = "r".repeat(140_000);
+    for round in 0..5 {
+        let echo = format!("retry-{round}");
+        let sends = (0..16).map(|i| {
+            let s = s.clone();
+            let conv = conv.clone();
+            let body = json!({"content": content, "echo_id": echo});
+            async move {
+                // Alternate the two sides: the agent's retries and the contact's.
+                let req = if i % 2 == 0 {
+                    s.post("/api/v1/accounts/1/conversations/1/messages")
+                } else {
+                    s.http.post(s.url(&format!("{conv}/messages")))
+                };
+                s.json(req.json(&body)).await
+            }
+        });
+        let answers = futures_util::future::join_all(sends).await;
+        let mut ids = std::collections::BTreeSet::new();
+        for (st, m) in &answers {
+            assert_eq!(*st, 200, "{m}");
+            ids.insert(m["id"].as_i64().unwrap());
+        }
+        assert_eq!(ids.len(), 2, "one message per sender, got {ids:?}");
+        let stored: Vec<Message> = serde_json::from_value(
+            s.json(s.get("/api/v1/accounts/1/conversations/1/messages"))
+                .await
+                .1["payload"]
+                .clone(),
+        )
+        .unwrap();
+        let with_echo = stored
+            .iter()
+            .filter(|m| m.echo_id.as_deref() == Some(&echo))
+            .count();
+        assert_eq!(with_echo, 2, "round {round}");
+    }
+    agent_answers_promptly(&s.server.base_url, s.token()).await;
+}
+
+#[tokio::test]
+async fn a_database_with_repeated_echo_ids_gets_the_unique_index() {
+    let s = TestServer::start().await;
+    let (_, m) = s
+        .agent_send(1, json!({"content": "first", "echo_id": "dup"}))
+        .await;
+    let TestServer { server, dir, http } = s;
+    server.shutdown().await;
+    // As an older server left it: no unique index, and the echo_id stored twice.
+    {
+        let db = rusqlite::Connection::open(dir.path().join("parley.sqlite3")).unwrap();
+        db.execute_batch(
+            "DROP INDEX messages_echo_id_unique;
+             CREATE INDEX messages_by_echo_id ON messages (conversation_id, echo_id);
+             INSERT INTO messages (account_id, inbox_id, conversation_id, message_type, content,
+               sender_type, sender_id, echo_id, created_at, updated_at)
+             SELECT account_id, inbox_id, conversation_id, message_type, 'second', sender_type,
+               sender_id, echo_id, created_at + 1, updated_at + 1 FROM messages WHERE echo_id = 'dup';",
+        )
+        .unwrap();
+    }
+    let server = parley_server::start(parley_server::config::Config::for_tests(dir.path()))
+        .await
+        .expect("the server starts on the old database");
+    let s = TestServer { server, dir, http };
+    let (st, again) = s
+        .agent_send(1, json!({"content": "first", "echo_id": "dup"}))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(again["id"], m["id"], "the first message keeps its echo_id");
+    {
+        let db = rusqlite::Connection::open(s.dir.path().join("parley.sqlite3")).unwrap();
+        let unique: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_echo_id_unique'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(unique, 1);
+        let dup = db.execute(
+            "INSERT INTO messages (account_id, inbox_id, conversation_id, message_type, content,
+               sender_type, sender_id, echo_id, created_at, updated_at)
+             SELECT account_id, inbox_id, conversation_id, message_type, 'third', sender_type,
+               sender_id, echo_id, created_at, updated_at FROM messages WHERE id = ?1",
+            [m["id"].as_i64().unwrap()],
+        );
+        assert!(dup.is_err(), "the index refuses a second row");
+    }
+    agent_answers_promptly(&s.server.base_url, s.token()).await;
+}
+
+/// A customer's upload, sent with a forged `Host` and `X-Forwarded-*`.
+async fn forged_upload(base_url: &str, conv: &str) -> Value {
+    let form = reqwest::multipart::Form::new().part(
+        "attachments[]",
+        reqwest::multipart::Part::bytes(png_bytes(64))
+            .file_name("pic.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let res = reqwest::Client::new()
+        .post(format!("{base_url}{conv}/messages"))
+        .header("Host", "evil.example")
+        .header("X-Forwarded-Host", "evil.example")
+        .header("X-Forwarded-Proto", "https")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absolute_urls_come_from_the_public_url_never_the_request() {
+    for public in [None, Some("https://chat.example.com/")] {
+        let flags: Vec<&str> = public.iter().flat_map(|p| ["--public-url", p]).collect();
+        let s = ServerProcess::start(&flags);
+        let (_, conv) = customer_paths(&s);
+        let expected = public
+            .map(|p| p.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| s.base_url.clone());
+        let m = forged_upload(&s.base_url, &conv).await;
+        let (_, idx) = (
+            0,
+            reqwest::Client::new()
+                .get(s.url("/api/v1/accounts/1/conversations/1/messages"))
+                .header("api_access_token", &s.agent_token)
+                .header("Host", "evil.example")
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap(),
+        );
+        let stored = idx["payload"].as_array().unwrap().last().unwrap().clone();
+        for seen in [&m, &stored] {
+            let url = seen["attachments"][0]["data_url"].as_str().unwrap();
+            assert!(
+                url.starts_with(&format!("{expected}/rails/active_storage/")),
+                "{url} should start with {expected}"
+            );
+            assert!(!seen.to_string().contains("evil.example"));
+        }
+        agent_answers_promptly(&s.base_url, &s.agent_token).await;
+    }
+    // A public URL that is not an origin is refused at start, with the reason.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_parley-server"))
+        .args(["--port", "0", "--public-url", "javascript:alert(1)"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--public-url"));
+}
