@@ -93,8 +93,10 @@ pub fn for_agent(content_type: Option<&str>, attributes: Value) -> ApiResult<(St
             "'{content_type}' is not a valid content_type"
         )));
     }
-    let Value::Object(mut attributes) = attributes else {
-        return Ok((content_type.to_owned(), Value::Object(Map::new())));
+    // Anything but an object is no attributes, as Chatwoot's MessageBuilder reads it.
+    let mut attributes = match attributes {
+        Value::Object(map) => map,
+        _ => Map::new(),
     };
     let levels = 1 + attributes.values().map(depth).max().unwrap_or(0);
     if levels > MAX_DEPTH {

@@ -262,6 +262,7 @@ async fn a_json_body_of_hundreds_of_mb_is_refused_with_413_before_it_is_buffered
         )
         .await;
         assert_json_413(&o, what);
+        eprintln!("{what}: refused after {} kB of body", o.sent / 1024);
         assert!(
             o.sent < 32 * MIB,
             "{what}: refused as the stream passed the limit, not after {} MB",
@@ -269,6 +270,7 @@ async fn a_json_body_of_hundreds_of_mb_is_refused_with_413_before_it_is_buffered
         );
     }
     let growth = s.peak_rss_kb().saturating_sub(before);
+    eprintln!("peak RSS growth during the attack: {growth} kB");
     assert!(
         growth < MAX_GROWTH_KB,
         "peak RSS grew by {growth} kB during the attack"
@@ -305,6 +307,7 @@ async fn a_huge_multipart_text_field_is_refused_with_413_before_it_is_buffered()
         assert!(o.sent < 32 * MIB, "{path}: {} MB taken", o.sent / MIB);
     }
     let growth = s.peak_rss_kb().saturating_sub(before);
+    eprintln!("peak RSS growth during the attack: {growth} kB");
     assert!(
         growth < MAX_GROWTH_KB,
         "peak RSS grew by {growth} kB during the attack"
@@ -463,7 +466,7 @@ async fn the_public_api_takes_only_what_chatwoot_takes() {
         assert_eq!(seen["content_type"], "text");
         assert_eq!(seen["content_attributes"], expected, "{seen}");
         assert_eq!(seen["message_type"], 0);
-        assert_eq!(seen["private"], false);
+        assert_ne!(seen["private"], true);
         assert!(seen["source_id"].is_null());
     }
     // The multipart branch: the same fields as form parts.
