@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::process::ServerProcess;
 use common::{Cable, TestServer, LONG};
-use parley_wire::{ConversationList, Message, MessagesIndex};
+use parley_wire::{ConversationList, MessagesIndex};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -23,12 +23,19 @@ const PROMPT: Duration = Duration::from_secs(2);
 /// The most a memory attack may grow the server's peak RSS by.
 const MAX_GROWTH_KB: u64 = 64 * 1024;
 
+/// An HTTP client. reqwest's rustls is built without a crypto provider of its own (the
+/// server installs one; a test that only runs the binary must install it too).
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// An agent's request answers 200 within `PROMPT`.
 async fn agent_answers_promptly(base_url: &str, token: &str) {
     let started = Instant::now();
     let res = tokio::time::timeout(
         PROMPT,
-        reqwest::Client::new()
+        http()
             .get(format!("{base_url}/api/v1/accounts/1/conversations"))
             .header("api_access_token", token)
             .send(),
@@ -251,6 +258,7 @@ async fn a_json_body_of_hundreds_of_mb_is_refused_with_413_before_it_is_buffered
         "POST {conv}/messages HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json",
         s.addr()
     );
+    let mut outcomes = vec![];
     for (what, head) in [("agent API", agent_head), ("public API", public_head)] {
         let o = attack_while_agent_works(
             &s,
@@ -261,13 +269,8 @@ async fn a_json_body_of_hundreds_of_mb_is_refused_with_413_before_it_is_buffered
             true,
         )
         .await;
-        assert_json_413(&o, what);
-        eprintln!("{what}: refused after {} kB of body", o.sent / 1024);
-        assert!(
-            o.sent < 32 * MIB,
-            "{what}: refused as the stream passed the limit, not after {} MB",
-            o.sent / MIB
-        );
+        eprintln!("{what}: answered after {} kB of body", o.sent / 1024);
+        outcomes.push((what, o));
     }
     let growth = s.peak_rss_kb().saturating_sub(before);
     eprintln!("peak RSS growth during the attack: {growth} kB");
@@ -275,6 +278,14 @@ async fn a_json_body_of_hundreds_of_mb_is_refused_with_413_before_it_is_buffered
         growth < MAX_GROWTH_KB,
         "peak RSS grew by {growth} kB during the attack"
     );
+    for (what, o) in outcomes {
+        assert_json_413(&o, what);
+        assert!(
+            o.sent < 32 * MIB,
+            "{what}: refused as the stream passed the limit, not after {} MB",
+            o.sent / MIB
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,6 +301,7 @@ async fn a_huge_multipart_text_field_is_refused_with_413_before_it_is_buffered()
     )
     .into_bytes();
     let suffix = format!("\r\n--{boundary}--\r\n").into_bytes();
+    let mut outcomes = vec![];
     for path in [
         "/api/v1/accounts/1/conversations/1/messages".to_owned(),
         format!("{conv}/messages"),
@@ -303,8 +315,8 @@ async fn a_huge_multipart_text_field_is_refused_with_413_before_it_is_buffered()
         let o =
             attack_while_agent_works(&s, head, prefix.clone(), 300 * MIB, suffix.clone(), true)
                 .await;
-        assert_json_413(&o, &path);
-        assert!(o.sent < 32 * MIB, "{path}: {} MB taken", o.sent / MIB);
+        eprintln!("{path}: answered after {} kB of body", o.sent / 1024);
+        outcomes.push((path, o));
     }
     let growth = s.peak_rss_kb().saturating_sub(before);
     eprintln!("peak RSS growth during the attack: {growth} kB");
@@ -312,6 +324,10 @@ async fn a_huge_multipart_text_field_is_refused_with_413_before_it_is_buffered()
         growth < MAX_GROWTH_KB,
         "peak RSS grew by {growth} kB during the attack"
     );
+    for (path, o) in outcomes {
+        assert_json_413(&o, &path);
+        assert!(o.sent < 32 * MIB, "{path}: {} MB taken", o.sent / MIB);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -698,48 +714,82 @@ async fn an_echo_id_matches_only_the_same_sender() {
     agent_answers_promptly(&s.server.base_url, s.token()).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+/// Sends every request but its last byte, then all the last bytes at once, so the server
+/// handles them at the same moment; returns each answer's status and JSON body.
+async fn all_at_once(addr: &str, requests: Vec<Vec<u8>>) -> Vec<(u16, Value)> {
+    let mut streams = vec![];
+    for r in &requests {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(&r[..r.len() - 1]).await.unwrap();
+        streams.push(stream);
+    }
+    let answers = streams.into_iter().zip(requests).map(|(mut stream, r)| async move {
+        stream.write_all(&r[r.len() - 1..]).await.unwrap();
+        let mut got = Vec::new();
+        tokio::time::timeout(LONG, stream.read_to_end(&mut got))
+            .await
+            .expect("answered")
+            .unwrap();
+        let text = String::from_utf8_lossy(&got).into_owned();
+        let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+        let body = text.split_once("\r\n\r\n").unwrap().1;
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    });
+    futures_util::future::join_all(answers).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simultaneous_retries_store_one_message() {
-    let s = Arc::new(TestServer::start().await);
-    let conv = s.public_conv();
+    let s = ServerProcess::start(&[]);
+    let (_, conv) = customer_paths(&s);
     let content = "r".repeat(140_000);
     for round in 0..5 {
         let echo = format!("retry-{round}");
-        let sends = (0..16).map(|i| {
-            let s = s.clone();
-            let conv = conv.clone();
-            let body = json!({"content": content, "echo_id": echo});
-            async move {
-                // Alternate the two sides: the agent's retries and the contact's.
-                let req = if i % 2 == 0 {
-                    s.post("/api/v1/accounts/1/conversations/1/messages")
+        let body = json!({"content": content, "echo_id": echo}).to_string();
+        // The agent's retries and the contact's, interleaved.
+        let requests = (0..16)
+            .map(|i| {
+                let (path, auth) = if i % 2 == 0 {
+                    (
+                        "/api/v1/accounts/1/conversations/1/messages".to_owned(),
+                        format!("api_access_token: {}\r\n", s.agent_token),
+                    )
                 } else {
-                    s.http.post(s.url(&format!("{conv}/messages")))
+                    (format!("{conv}/messages"), String::new())
                 };
-                s.json(req.json(&body)).await
-            }
-        });
-        let answers = futures_util::future::join_all(sends).await;
+                format!(
+                    "POST {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    s.addr(),
+                    body.len()
+                )
+                .into_bytes()
+            })
+            .collect();
+        let answers = all_at_once(&s.addr(), requests).await;
         let mut ids = std::collections::BTreeSet::new();
         for (st, m) in &answers {
             assert_eq!(*st, 200, "{m}");
             ids.insert(m["id"].as_i64().unwrap());
         }
-        assert_eq!(ids.len(), 2, "one message per sender, got {ids:?}");
-        let stored: Vec<Message> = serde_json::from_value(
-            s.json(s.get("/api/v1/accounts/1/conversations/1/messages"))
-                .await
-                .1["payload"]
-                .clone(),
-        )
-        .unwrap();
+        let stored: MessagesIndex = http()
+            .get(s.url("/api/v1/accounts/1/conversations/1/messages"))
+            .header("api_access_token", &s.agent_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let with_echo = stored
+            .payload
             .iter()
-            .filter(|m| m.echo_id.as_deref() == Some(&echo))
+            .filter(|m| m.echo_id.as_deref() == Some(echo.as_str()))
             .count();
-        assert_eq!(with_echo, 2, "round {round}");
+        assert_eq!(with_echo, 2, "round {round}: one message per sender stored");
+        assert_eq!(ids.len(), 2, "round {round}: one message per sender, got {ids:?}");
     }
-    agent_answers_promptly(&s.server.base_url, s.token()).await;
+    agent_answers_promptly(&s.base_url, &s.agent_token).await;
 }
 
 #[tokio::test]
@@ -803,7 +853,7 @@ async fn forged_upload(base_url: &str, conv: &str) -> Value {
             .mime_str("image/png")
             .unwrap(),
     );
-    let res = reqwest::Client::new()
+    let res = http()
         .post(format!("{base_url}{conv}/messages"))
         .header("Host", "evil.example")
         .header("X-Forwarded-Host", "evil.example")
@@ -828,7 +878,7 @@ async fn absolute_urls_come_from_the_public_url_never_the_request() {
         let m = forged_upload(&s.base_url, &conv).await;
         let (_, idx) = (
             0,
-            reqwest::Client::new()
+            http()
                 .get(s.url("/api/v1/accounts/1/conversations/1/messages"))
                 .header("api_access_token", &s.agent_token)
                 .header("Host", "evil.example")
