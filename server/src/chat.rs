@@ -193,7 +193,9 @@ pub fn create_message(
     let now = db::now_ms();
     let result = state.db.tx(|c| -> ApiResult<(MessageRow, bool)> {
         if let (Some(echo), true) = (echo_id.as_deref(), idempotent) {
-            if let Some(existing) = db::message_by_echo_id(c, conv.id, sender_type, sender_id, echo)? {
+            if let Some(existing) =
+                db::message_by_echo_id(c, conv.id, sender_type, sender_id, echo)?
+            {
                 return Ok((existing, true));
             }
         }

@@ -37,7 +37,7 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
                 "Request body is too large (the limit is {})",
-                if limit % (1024 * 1024) == 0 {
+                if limit.is_multiple_of(1024 * 1024) {
                     format!("{} MiB", limit / (1024 * 1024))
                 } else {
                     format!("{} KiB", limit.div_ceil(1024))
@@ -113,8 +113,7 @@ pub async fn too_large_as_json(response: Response) -> Response {
     let mut out = (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response();
     // CORS and other headers the layers below set still apply.
     for (name, value) in response.headers() {
-        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH
-        {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
             out.headers_mut().insert(name.clone(), value.clone());
         }
     }

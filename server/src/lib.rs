@@ -66,7 +66,9 @@ pub enum StartError {
     Seed(std::io::Error),
     #[error("--upstream {url}: {reason}")]
     Upstream { url: String, reason: String },
-    #[error("--public-url {0}: give the scheme, host and optional port, e.g. https://chat.example.com")]
+    #[error(
+        "--public-url {0}: give the scheme, host and optional port, e.g. https://chat.example.com"
+    )]
     PublicUrl(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -14,8 +14,8 @@ use serde_json::Value;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::auth::{random_token, Origin};
 use crate::agent_api;
+use crate::auth::{random_token, Origin};
 use crate::chat::{self, Actor};
 use crate::config::MAX_JSON_BYTES;
 use crate::db::{self, ContactInboxRow, ContactRow, ConversationRow, InboxRow, MessageRow};

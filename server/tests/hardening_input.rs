@@ -224,7 +224,10 @@ async fn attack_while_agent_works(
     ));
     let deadline = Instant::now() + Duration::from_secs(10);
     while progress.load(Ordering::SeqCst) < 64 * 1024 && !task.is_finished() {
-        assert!(Instant::now() < deadline, "the attack never started sending");
+        assert!(
+            Instant::now() < deadline,
+            "the attack never started sending"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     agent_answers_promptly(&s.base_url, &s.agent_token).await;
@@ -296,10 +299,9 @@ async fn a_huge_multipart_text_field_is_refused_with_413_before_it_is_buffered()
     s.reset_peak();
     let before = s.peak_rss_kb();
     let boundary = "XhardeningX";
-    let prefix = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\n"
-    )
-    .into_bytes();
+    let prefix =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\n")
+            .into_bytes();
     let suffix = format!("\r\n--{boundary}--\r\n").into_bytes();
     let mut outcomes = vec![];
     for path in [
@@ -312,9 +314,8 @@ async fn a_huge_multipart_text_field_is_refused_with_413_before_it_is_buffered()
             s.addr(),
             s.agent_token
         );
-        let o =
-            attack_while_agent_works(&s, head, prefix.clone(), 300 * MIB, suffix.clone(), true)
-                .await;
+        let o = attack_while_agent_works(&s, head, prefix.clone(), 300 * MIB, suffix.clone(), true)
+            .await;
         eprintln!("{path}: answered after {} kB of body", o.sent / 1024);
         outcomes.push((path, o));
     }
@@ -393,11 +394,21 @@ async fn a_declared_length_over_the_limit_is_refused_from_the_header() {
             }
         })
         .await;
-        assert!(answered.is_ok(), "{method} {path}: no answer from the header");
+        assert!(
+            answered.is_ok(),
+            "{method} {path}: no answer from the header"
+        );
         let text = String::from_utf8_lossy(&got).into_owned();
         let o = Outcome {
-            status: text.split(' ').nth(1).and_then(|x| x.parse().ok()).unwrap_or(0),
-            body: text.split_once("\r\n\r\n").map(|x| x.1.to_owned()).unwrap_or_default(),
+            status: text
+                .split(' ')
+                .nth(1)
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0),
+            body: text
+                .split_once("\r\n\r\n")
+                .map(|x| x.1.to_owned())
+                .unwrap_or_default(),
             sent: 0,
         };
         assert_json_413(&o, &format!("{method} {path}"));
@@ -436,10 +447,16 @@ async fn file_parts_keep_their_streamed_limit_and_the_15_file_cap() {
     assert_eq!(body["attachments"][0]["file_size"], 2 * MIB);
     let (st, body) = s.json(upload(4 * MIB as usize, 1)).await;
     assert_eq!(st, 422);
-    assert!(body["error"].as_str().unwrap().contains("File size is too big"));
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("File size is too big"));
     let (st, body) = s.json(upload(10, 16)).await;
     assert_eq!(st, 422);
-    assert!(body["error"].as_str().unwrap().contains("Attachments exceeded"));
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("Attachments exceeded"));
     agent_answers_promptly(&s.server.base_url, s.token()).await;
 }
 
@@ -464,16 +481,20 @@ async fn the_public_api_takes_only_what_chatwoot_takes() {
         "external_error": "forged",
     });
     let (st, m) = s
-        .json(s.http.post(s.url(&format!("{conv}/messages"))).json(&json!({
-            "content": "hello",
-            "echo_id": "c-1",
-            "content_type": "input_select",
-            "content_attributes": forged,
-            "private": true,
-            "message_type": "outgoing",
-            "sender_type": "User",
-            "source_id": "forged",
-        })))
+        .json(
+            s.http
+                .post(s.url(&format!("{conv}/messages")))
+                .json(&json!({
+                    "content": "hello",
+                    "echo_id": "c-1",
+                    "content_type": "input_select",
+                    "content_attributes": forged,
+                    "private": true,
+                    "message_type": "outgoing",
+                    "sender_type": "User",
+                    "source_id": "forged",
+                })),
+        )
         .await;
     assert_eq!(st, 200, "{m}");
     let expected = json!({"in_reply_to": reply["id"], "in_reply_to_external_id": null});
@@ -492,7 +513,11 @@ async fn the_public_api_takes_only_what_chatwoot_takes() {
         .text("content_attributes", forged.to_string())
         .text("private", "true");
     let (st, m) = s
-        .json(s.http.post(s.url(&format!("{conv}/messages"))).multipart(form))
+        .json(
+            s.http
+                .post(s.url(&format!("{conv}/messages")))
+                .multipart(form),
+        )
         .await;
     assert_eq!(st, 200, "{m}");
     let seen = latest(&s).await;
@@ -503,10 +528,14 @@ async fn the_public_api_takes_only_what_chatwoot_takes() {
     // A reply to what the contact cannot see (a private note), or not an integer: dropped.
     for in_reply_to in [note["id"].clone(), json!("12"), json!({"id": 1})] {
         let (st, m) = s
-            .json(s.http.post(s.url(&format!("{conv}/messages"))).json(&json!({
-                "content": "quoting",
-                "content_attributes": {"in_reply_to": in_reply_to},
-            })))
+            .json(
+                s.http
+                    .post(s.url(&format!("{conv}/messages")))
+                    .json(&json!({
+                        "content": "quoting",
+                        "content_attributes": {"in_reply_to": in_reply_to},
+                    })),
+            )
             .await;
         assert_eq!(st, 200);
         assert_eq!(m["content_attributes"], json!({}), "{in_reply_to}");
@@ -571,9 +600,7 @@ async fn the_agent_api_validates_content_attributes_like_chatwoot() {
         json!({"items": [{"title": "A", "value": "a"}]})
     );
     // Nothing stored breaks the typed decoders of the list and the log.
-    let (st, list) = s
-        .json(s.get("/api/v1/accounts/1/conversations"))
-        .await;
+    let (st, list) = s.json(s.get("/api/v1/accounts/1/conversations")).await;
     assert_eq!(st, 200);
     serde_json::from_value::<ConversationList>(list).expect("the list decodes");
     let (_, idx) = s
@@ -605,8 +632,7 @@ async fn an_edit_history_reaches_only_agents() {
         .await;
     assert_eq!(st, 200);
     assert_eq!(
-        edited["content_attributes"]["edited"]["previous"][0]["content"],
-        secret,
+        edited["content_attributes"]["edited"]["previous"][0]["content"], secret,
         "the agent still sees the history"
     );
     let to_agent = agent.event("message.updated", LONG).await.unwrap();
@@ -723,18 +749,21 @@ async fn all_at_once(addr: &str, requests: Vec<Vec<u8>>) -> Vec<(u16, Value)> {
         stream.write_all(&r[..r.len() - 1]).await.unwrap();
         streams.push(stream);
     }
-    let answers = streams.into_iter().zip(requests).map(|(mut stream, r)| async move {
-        stream.write_all(&r[r.len() - 1..]).await.unwrap();
-        let mut got = Vec::new();
-        tokio::time::timeout(LONG, stream.read_to_end(&mut got))
-            .await
-            .expect("answered")
-            .unwrap();
-        let text = String::from_utf8_lossy(&got).into_owned();
-        let status = text.split(' ').nth(1).unwrap().parse().unwrap();
-        let body = text.split_once("\r\n\r\n").unwrap().1;
-        (status, serde_json::from_str(body).unwrap_or(Value::Null))
-    });
+    let answers = streams
+        .into_iter()
+        .zip(requests)
+        .map(|(mut stream, r)| async move {
+            stream.write_all(&r[r.len() - 1..]).await.unwrap();
+            let mut got = Vec::new();
+            tokio::time::timeout(LONG, stream.read_to_end(&mut got))
+                .await
+                .expect("answered")
+                .unwrap();
+            let text = String::from_utf8_lossy(&got).into_owned();
+            let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+            let body = text.split_once("\r\n\r\n").unwrap().1;
+            (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        });
     futures_util::future::join_all(answers).await
 }
 
@@ -787,7 +816,11 @@ async fn simultaneous_retries_store_one_message() {
             .filter(|m| m.echo_id.as_deref() == Some(echo.as_str()))
             .count();
         assert_eq!(with_echo, 2, "round {round}: one message per sender stored");
-        assert_eq!(ids.len(), 2, "round {round}: one message per sender, got {ids:?}");
+        assert_eq!(
+            ids.len(),
+            2,
+            "round {round}: one message per sender, got {ids:?}"
+        );
     }
     agent_answers_promptly(&s.base_url, &s.agent_token).await;
 }
