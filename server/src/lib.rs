@@ -125,7 +125,15 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let (listener, local, base_url) = bind(&config).await?;
     let public_url = match &config.public_url {
         Some(url) => checked_public_url(url)?,
-        None => base_url.clone(),
+        None => {
+            if local.ip().is_unspecified() {
+                tracing::warn!(
+                    "attachment URLs will name {base_url}, which no browser can reach: \
+                     pass --public-url with the address people use"
+                );
+            }
+            base_url.clone()
+        }
     };
 
     let mut lines = vec![
