@@ -206,26 +206,15 @@ pub fn authorize_account(c: &Connection, user: &UserRow, account_id: i64) -> Api
     Ok(())
 }
 
-/// The scheme and host the request reached, to make attachment URLs absolute as Rails'
-/// `url_for` does.
+/// The server's public URL (`--public-url`, else the bound address) that attachment URLs
+/// are made absolute to, as Rails' `url_for` does. Never the request's `Host` or
+/// `X-Forwarded-*`: a customer could otherwise point the links agents click at any host.
 pub struct Origin(pub String);
 
-impl Origin {
-    pub fn from_headers(h: &HeaderMap) -> Origin {
-        match header(h, "host") {
-            Some(host) => {
-                let scheme = header(h, "x-forwarded-proto").unwrap_or("http");
-                Origin(format!("{scheme}://{host}"))
-            }
-            None => Origin(String::new()),
-        }
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Origin {
+impl FromRequestParts<AppState> for Origin {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Origin::from_headers(&parts.headers))
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Origin(state.public_url.to_string()))
     }
 }

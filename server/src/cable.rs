@@ -368,7 +368,11 @@ fn authorize(state: &AppState, r: &RoomIdentifier) -> Option<Subscriber> {
 
 fn send_presence(state: &AppState, conn: u64, identifier: &str, who: Subscriber) {
     let account_id = who.account_id();
-    let (users, contacts) = state.hub.online();
+    let (users, mut contacts) = state.hub.online();
+    // As Chatwoot's RoomChannel: only agents are told which contacts are online.
+    if !matches!(who, Subscriber::User { .. }) {
+        contacts.clear();
+    }
     let presence = state.db.with(|c| {
         let members: HashSet<i64> = db::account_users(c, account_id)
             .unwrap_or_default()

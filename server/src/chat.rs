@@ -112,14 +112,35 @@ fn broadcast_message(
     origin: &str,
     extras: EventExtras,
 ) -> ApiResult<()> {
-    let (tokens, data) = state.db.with(|c| -> ApiResult<_> {
+    let (tokens, contact, data) = state.db.with(|c| -> ApiResult<_> {
         let conv = db::conversation(c, conv_id)?.ok_or(ApiError::NotFound)?;
         let tokens = message_recipients(c, &conv, m)?;
         let data = message_event_data(c, &conv, m, origin, extras)?;
-        Ok((tokens, data))
+        Ok((tokens, contact_token(c, &conv)?, data))
     })?;
-    state.hub.broadcast(&tokens, event, &data);
+    broadcast_split(state, tokens, contact, event, data);
     Ok(())
+}
+
+/// Broadcasts `data` to `tokens`; the contact (when among them) gets it without what only
+/// agents may read (`views::hide_from_contact`).
+fn broadcast_split(
+    state: &AppState,
+    mut tokens: Vec<String>,
+    contact: Option<String>,
+    event: &str,
+    data: Value,
+) {
+    let contact = contact.filter(|t| tokens.contains(t));
+    if let Some(contact) = &contact {
+        tokens.retain(|t| t != contact);
+    }
+    state.hub.broadcast(&tokens, event, &data);
+    if let Some(contact) = contact {
+        let mut data = data;
+        views::hide_from_contact(&mut data);
+        state.hub.broadcast(&[contact], event, &data);
+    }
 }
 
 pub fn validate_content(content: Option<&str>) -> ApiResult<()> {
@@ -130,8 +151,9 @@ pub fn validate_content(content: Option<&str>) -> ApiResult<()> {
 }
 
 /// Creates a message (Chatwoot's `MessageBuilder`) and broadcasts `message.created`.
-/// With idempotency on, a repeated `echo_id` in the same conversation returns the first
-/// message instead (and broadcasts nothing).
+/// With idempotency on, a repeated `echo_id` from the same sender in the same conversation
+/// returns the first message instead (and broadcasts nothing). The lookup runs in the
+/// insert's transaction and a unique index backs it, so simultaneous retries store one.
 pub fn create_message(
     state: &AppState,
     conv: &ConversationRow,
@@ -140,20 +162,7 @@ pub fn create_message(
     origin: &str,
 ) -> ApiResult<Created> {
     let echo_id = input.echo_id.clone().filter(|e| !e.is_empty());
-    if let Some(echo) = echo_id.as_deref() {
-        if state.faults.idempotency() {
-            if let Some(existing) = state
-                .db
-                .with(|c| db::message_by_echo_id(c, conv.id, echo))?
-            {
-                discard_uploads(state, &input.uploads);
-                return Ok(Created {
-                    message: existing,
-                    existing: true,
-                });
-            }
-        }
-    }
+    let idempotent = state.faults.idempotency();
     let content = input.content.as_deref();
     let checks = validate_content(content).and_then(|_| {
         if input.uploads.len() > MAX_ATTACHMENTS {
@@ -166,39 +175,60 @@ pub fn create_message(
                 "Validation failed: Content can't be blank".into(),
             ));
         }
-        Ok(())
+        crate::content_attributes::for_agent(
+            input.content_type.as_deref(),
+            input.content_attributes.clone(),
+        )
     });
-    if let Err(e) = checks {
-        discard_uploads(state, &input.uploads);
-        return Err(e);
-    }
+    let (content_type, mut attrs) = match checks {
+        Ok(checked) => checked,
+        Err(e) => {
+            discard_uploads(state, &input.uploads);
+            return Err(e);
+        }
+    };
 
     let (sender_type, sender_id) = actor.sender();
     let now = db::now_ms();
-    let result = state.db.tx(|c| -> ApiResult<MessageRow> {
-        let mut attrs = match input.content_attributes {
-            Value::Object(m) => Value::Object(m),
-            _ => json!({}),
-        };
-        // Chatwoot's InReplyToMessageBuilder fills in the quoted message's channel id.
+    let result = state.db.tx(|c| -> ApiResult<(MessageRow, bool)> {
+        if let (Some(echo), true) = (echo_id.as_deref(), idempotent) {
+            if let Some(existing) =
+                db::message_by_echo_id(c, conv.id, sender_type, sender_id, echo)?
+            {
+                return Ok((existing, true));
+            }
+        }
+        // Chatwoot's InReplyToMessageBuilder fills in the quoted message's channel id. A
+        // contact may only quote what it can see.
         if let Some(reply_to) = attrs.get("in_reply_to").and_then(Value::as_i64) {
-            let external =
-                db::message_in_conversation(c, conv.id, reply_to)?.and_then(|m| m.source_id);
-            attrs["in_reply_to_external_id"] = external.map(Value::String).unwrap_or(Value::Null);
+            let quoted = db::message_in_conversation(c, conv.id, reply_to)?;
+            let visible = matches!(actor, Actor::Agent(_))
+                || quoted
+                    .as_ref()
+                    .is_some_and(|m| !m.private && m.message_type != db::ACTIVITY);
+            if visible {
+                let external = quoted.and_then(|m| m.source_id);
+                attrs["in_reply_to_external_id"] =
+                    external.map(Value::String).unwrap_or(Value::Null);
+            } else if let Value::Object(map) = &mut attrs {
+                map.remove("in_reply_to");
+            }
         }
         let id = db::insert_message(
             c,
             &db::NewMessage {
                 conversation: conv,
                 message_type: input.message_type,
-                content_type: input.content_type.as_deref().unwrap_or("text"),
+                content_type: &content_type,
                 content,
                 status: "sent",
                 private: input.private,
                 content_attributes: &attrs,
                 sender_type: Some(sender_type),
                 sender_id: Some(sender_id),
-                echo_id: echo_id.as_deref(),
+                // Without idempotency (a real Chatwoot's behaviour) a repeat is a new
+                // message, so the echo_id is not kept where the unique index would see it.
+                echo_id: echo_id.as_deref().filter(|_| idempotent),
             },
             now,
         )?;
@@ -210,15 +240,22 @@ pub fn create_message(
         if let Actor::Contact(ct) = actor {
             db::touch_contact(c, ct.id, now)?;
         }
-        Ok(m)
+        Ok((m, false))
     });
-    let message = match result {
-        Ok(m) => m,
+    let (message, existing) = match result {
+        Ok(found) => found,
         Err(e) => {
             discard_uploads(state, &input.uploads);
             return Err(e);
         }
     };
+    if existing {
+        discard_uploads(state, &input.uploads);
+        return Ok(Created {
+            message,
+            existing: true,
+        });
+    }
     broadcast_message(
         state,
         conv.id,
@@ -385,7 +422,7 @@ pub fn typing(
     is_private: bool,
     origin: &str,
 ) -> ApiResult<()> {
-    let (tokens, data) = state.db.with(|c| -> ApiResult<_> {
+    let (tokens, contact, data) = state.db.with(|c| -> ApiResult<_> {
         let push = views::conversation_push(c, conv, origin)?;
         let (user, own_tokens) = match actor {
             Actor::Agent(u) => (
@@ -398,8 +435,9 @@ pub fn typing(
             ),
         };
         let mut tokens = agent_tokens(c, conv.account_id)?;
+        let contact = contact_token(c, conv)?;
         if !is_private {
-            tokens.extend(contact_token(c, conv)?);
+            tokens.extend(contact.clone());
         }
         tokens.retain(|t| !own_tokens.contains(t));
         let event = parley_wire::cable::TypingEvent {
@@ -413,14 +451,14 @@ pub fn typing(
         if let Some(u) = actor.performer() {
             data["performer"] = serde_json::to_value(views::user_push(u)).unwrap_or(Value::Null);
         }
-        Ok((tokens, data))
+        Ok((tokens, contact, data))
     })?;
     let event = if on {
         "conversation.typing_on"
     } else {
         "conversation.typing_off"
     };
-    state.hub.broadcast(&tokens, event, &data);
+    broadcast_split(state, tokens, contact, event, data);
     Ok(())
 }
 

@@ -53,6 +53,11 @@ pub struct Cli {
     /// access token (`/auth/sign_in` stays same-origin, as in Chatwoot).
     #[arg(long)]
     pub api_cors: bool,
+    /// The scheme, host and port people reach this server at (e.g. `https://chat.example.com`
+    /// behind a TLS proxy): absolute URLs (attachments) are made from it, never from a
+    /// request's `Host` or `X-Forwarded-*`. Default: `http://BIND:PORT`.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// Proxy mode: serve the app and forward /api, /auth, /public/api, /cable and file URLs
     /// to this Chatwoot (e.g. https://chatwoot.example.com). No database, no demo data.
     #[arg(long, value_name = "URL")]
@@ -122,6 +127,8 @@ pub struct Config {
     pub max_file_bytes: u64,
     pub features: AppFeatures,
     pub api_cors: bool,
+    /// `--public-url`; `None` means the bound address.
+    pub public_url: Option<String>,
     /// Proxy mode when set (see `proxy`): nothing of the fields above but bind, port and
     /// dist is used.
     pub upstream: Option<Upstream>,
@@ -131,6 +138,9 @@ pub struct Config {
 pub const MAX_ATTACHMENTS: usize = 15;
 /// Chatwoot's message content validation.
 pub const MAX_CONTENT_CHARS: usize = 150_000;
+/// The largest JSON body and multipart text field: 150,000 characters of content, even
+/// JSON-escaped, fit with room to spare; anything larger is refused before it is read.
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 
 impl From<Cli> for Config {
     fn from(c: Cli) -> Self {
@@ -146,6 +156,7 @@ impl From<Cli> for Config {
             max_file_bytes: c.max_file_mb.saturating_mul(1024 * 1024),
             features: AppFeatures::from_list(&c.features),
             api_cors: c.api_cors,
+            public_url: c.public_url,
             upstream: c.upstream.map(|url| Upstream {
                 url,
                 connect_timeout: Duration::from_secs(c.upstream_connect_timeout),
@@ -170,6 +181,7 @@ impl Config {
             max_file_bytes: 40 * 1024 * 1024,
             features: AppFeatures::ALL,
             api_cors: false,
+            public_url: None,
             upstream: None,
         }
     }

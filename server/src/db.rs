@@ -103,7 +103,6 @@ CREATE TABLE IF NOT EXISTS messages (
   sender_type TEXT, sender_id INTEGER, source_id TEXT, echo_id TEXT,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, created_at, id);
-CREATE INDEX IF NOT EXISTS messages_by_echo_id ON messages (conversation_id, echo_id);
 CREATE TABLE IF NOT EXISTS attachments (
   id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages(id),
   account_id INTEGER NOT NULL, file_type TEXT NOT NULL, content_type TEXT NOT NULL,
@@ -117,8 +116,11 @@ CREATE TABLE IF NOT EXISTS canned_responses (
 
 /// Changes to [`SCHEMA`], in order; `PRAGMA user_version` counts those a database has had.
 /// Only ever append: a database must be able to come from any earlier version.
-const MIGRATIONS: &[fn(&Connection) -> DbResult<()>] =
-    &[hash_stored_credentials, index_conversation_list];
+const MIGRATIONS: &[fn(&Connection) -> DbResult<()>] = &[
+    hash_stored_credentials,
+    index_conversation_list,
+    unique_echo_id,
+];
 
 fn migrate(conn: &mut Connection) -> DbResult<()> {
     let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -221,6 +223,23 @@ fn index_conversation_list(c: &Connection) -> DbResult<()> {
            ON conversations (account_id, last_activity_at DESC, id DESC);
          CREATE INDEX conversations_by_status_assignee
            ON conversations (account_id, status, assignee_id);",
+    )
+}
+
+/// Migration 3: echo_id idempotency is per conversation and sender, and enforced by a
+/// unique index (two simultaneous retries store one message). A database from before it may
+/// hold repeats (stored while idempotency was off): the first of each keeps its echo_id, so
+/// the index can be built.
+fn unique_echo_id(c: &Connection) -> DbResult<()> {
+    c.execute_batch(
+        "DROP INDEX IF EXISTS messages_by_echo_id;
+         UPDATE messages SET echo_id = NULL
+           WHERE echo_id IS NOT NULL
+             AND id NOT IN (SELECT MIN(id) FROM messages WHERE echo_id IS NOT NULL
+                            GROUP BY conversation_id, sender_type, sender_id, echo_id);
+         CREATE UNIQUE INDEX messages_echo_id_unique
+           ON messages (conversation_id, sender_type, sender_id, echo_id)
+           WHERE echo_id IS NOT NULL;",
     )
 }
 
@@ -1206,16 +1225,21 @@ pub fn message_in_conversation(
     .optional()
 }
 
+/// The message this sender created with `echo_id` in this conversation: never another
+/// sender's (a contact reusing an agent's echo_id must not get the agent's message back).
 pub fn message_by_echo_id(
     c: &Connection,
     conversation_id: i64,
+    sender_type: &str,
+    sender_id: i64,
     echo_id: &str,
 ) -> DbResult<Option<MessageRow>> {
     c.query_row(
         &format!(
-            "SELECT {MSG_COLS} FROM messages WHERE conversation_id = ?1 AND echo_id = ?2 ORDER BY id LIMIT 1"
+            "SELECT {MSG_COLS} FROM messages WHERE conversation_id = ?1 AND sender_type = ?2
+               AND sender_id = ?3 AND echo_id = ?4 ORDER BY id LIMIT 1"
         ),
-        params![conversation_id, echo_id],
+        params![conversation_id, sender_type, sender_id, echo_id],
         map_msg,
     )
     .optional()

@@ -31,6 +31,21 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 413 for a body (or a multipart text field) over `limit` bytes.
+    pub fn too_large(limit: usize) -> Self {
+        ApiError::Status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "Request body is too large (the limit is {})",
+                if limit.is_multiple_of(1024 * 1024) {
+                    format!("{} MiB", limit / (1024 * 1024))
+                } else {
+                    format!("{} KiB", limit.div_ceil(1024))
+                }
+            ),
+        )
+    }
+
     pub fn content_too_long() -> Self {
         ApiError::Unprocessable(
             "Validation failed: Content is too long (maximum is 150000 characters)".into(),
@@ -107,3 +122,25 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A 413 from a body limit (tower-http's plain "length limit exceeded", or an extractor's
+/// text) becomes the `{"error": ...}` body every other refusal has. Its limit is unknown
+/// here, so it names none; the routes' own refusals do.
+pub async fn too_large_as_json(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE || is_json {
+        return response;
+    }
+    let body = ErrorBody::new("Request body is too large");
+    let mut out = (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response();
+    // CORS and other headers the layers below set still apply.
+    for (name, value) in response.headers() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}

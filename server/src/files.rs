@@ -17,7 +17,7 @@ use tower_http::services::ServeFile;
 
 use crate::auth::random_token;
 use crate::chat::MessageInput;
-use crate::config::MAX_ATTACHMENTS;
+use crate::config::{MAX_ATTACHMENTS, MAX_JSON_BYTES};
 use crate::db::{self, NewAttachment};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -223,7 +223,7 @@ pub async fn read_message_form(
                 drain(&mut field).await?;
                 continue;
             }
-            let text = field.text().await.map_err(multipart_error)?;
+            let text = text_field(&mut field).await?;
             match name.as_str() {
                 "content" => input.content = Some(text),
                 "private" => input.private = matches!(text.as_str(), "true" | "1" | "t" | "on"),
@@ -260,6 +260,27 @@ pub async fn read_message_form(
         return Err(e);
     }
     Ok(input)
+}
+
+/// A text part of at most `MAX_JSON_BYTES`, refused as soon as it passes that (never
+/// buffered whole, unlike `Field::text`).
+async fn text_field(field: &mut Field<'_>) -> ApiResult<String> {
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > MAX_JSON_BYTES {
+            return Err(ApiError::too_large(MAX_JSON_BYTES));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| {
+        ApiError::Status(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "The form field {:?} is not UTF-8 text",
+                field.name().unwrap_or("")
+            ),
+        )
+    })
 }
 
 async fn drain(field: &mut Field<'_>) -> ApiResult<()> {

@@ -13,6 +13,7 @@ mod auth;
 mod cable;
 mod chat;
 mod connections;
+mod content_attributes;
 mod data_lock;
 mod db;
 mod demo;
@@ -34,6 +35,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::cable::Hub;
 use crate::config::Config;
@@ -50,6 +52,8 @@ pub struct AppState {
     uploads_dir: Arc<PathBuf>,
     seeded: Arc<demo::Seeded>,
     throttles: Arc<throttle::Throttles>,
+    /// `--public-url` or `http://BIND:PORT`, without a trailing slash.
+    public_url: Arc<str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +80,10 @@ pub enum StartError {
     Seed(std::io::Error),
     #[error("--upstream {url}: {reason}")]
     Upstream { url: String, reason: String },
+    #[error(
+        "--public-url {0}: give the scheme, host and optional port, e.g. https://chat.example.com"
+    )]
+    PublicUrl(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -132,6 +140,18 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let seeded = demo::prepare(&db, &config, &uploads_dir)?;
 
     let (listener, local, base_url) = bind(&config).await?;
+    let public_url = match &config.public_url {
+        Some(url) => checked_public_url(url)?,
+        None => {
+            if local.ip().is_unspecified() {
+                tracing::warn!(
+                    "attachment URLs will name {base_url}, which no browser can reach: \
+                     pass --public-url with the address people use"
+                );
+            }
+            base_url.clone()
+        }
+    };
 
     // Credentials are printed only in demo mode: a server's log is not a place for them.
     let mut lines = vec![format!("agent email: {}", seeded.agent_email)];
@@ -174,6 +194,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         uploads_dir: Arc::new(uploads_dir),
         seeded: Arc::new(seeded),
         throttles: throttle::Throttles::start(),
+        public_url: public_url.into(),
     };
     let router = router(state.clone());
     let (stop, stop_rx) = watch::channel(false);
@@ -217,10 +238,30 @@ async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr, String), Star
     Ok((listener, local, base_url))
 }
 
+/// `--public-url` as an origin: `http(s)://host[:port]`, nothing after it but a slash.
+fn checked_public_url(url: &str) -> Result<String, StartError> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let host = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    let valid = host.is_some_and(|h| {
+        !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+    });
+    if valid {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(StartError::PublicUrl(url.to_owned()))
+    }
+}
+
 fn router(state: AppState) -> Router {
-    let mut r = Router::new()
+    // The agent and public APIs set their own body limits per route (uploads stream).
+    let apis = Router::new()
         .merge(agent_api::routes(&state))
-        .merge(public_api::routes(&state))
+        .merge(public_api::routes(&state));
+    let mut r = Router::new()
         .route("/cable", get(cable::cable))
         .route(
             "/rails/active_storage/blobs/redirect/{token}/{filename}",
@@ -237,5 +278,9 @@ fn router(state: AppState) -> Router {
             axum::routing::post(test_controls::long_conversation),
         );
     }
-    r.fallback(app_assets::fallback).with_state(state)
+    r.fallback(app_assets::fallback)
+        .layer(RequestBodyLimitLayer::new(config::MAX_JSON_BYTES))
+        .merge(apis)
+        .layer(axum::middleware::map_response(error::too_large_as_json))
+        .with_state(state)
 }

@@ -4,7 +4,7 @@
 //! subscription uses the contact inbox's `pubsub_token`. CORS is open here, as Chatwoot's
 //! rack-cors config does for `/public/api/*`.
 
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use parley_wire::{Attachment, Sender};
@@ -12,9 +12,12 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::agent_api;
 use crate::auth::Origin;
 use crate::chat::{self, Actor};
+use crate::config::MAX_JSON_BYTES;
 use crate::db::{self, ContactInboxRow, ContactRow, ConversationRow, InboxRow, MessageRow};
 use crate::error::{ApiError, ApiResult};
 use crate::views;
@@ -23,9 +26,6 @@ use crate::AppState;
 pub fn routes(state: &AppState) -> Router<AppState> {
     let contact = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}";
     let conv = format!("{contact}/conversations/{{conversation_id}}");
-    let body_limit = (crate::config::MAX_ATTACHMENTS as u64)
-        .saturating_mul(state.config.max_file_bytes)
-        .saturating_add(4 * 1024 * 1024);
     // Creating is what a stranger can repeat to fill the agents' list and the disk.
     let throttled =
         || axum::middleware::from_fn_with_state(state.clone(), crate::throttle::public_create);
@@ -40,16 +40,17 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(list_conversations).merge(post(create_conversation).layer(throttled())),
         )
         .route(&conv, get(show_conversation))
-        .route(
-            &format!("{conv}/messages"),
-            get(list_messages)
-                .post(create_message)
-                .layer(DefaultBodyLimit::max(
-                    usize::try_from(body_limit).unwrap_or(usize::MAX),
-                )),
-        )
         .route(&format!("{conv}/toggle_typing"), post(toggle_typing))
         .route(&format!("{conv}/update_last_seen"), post(update_last_seen))
+        // Every route above reads at most a small JSON body.
+        .layer(RequestBodyLimitLayer::new(MAX_JSON_BYTES))
+        .route(
+            &format!("{conv}/messages"),
+            agent_api::upload_route(
+                get(list_messages).post(create_message),
+                agent_api::message_body_limit(state),
+            ),
+        )
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -134,7 +135,7 @@ fn public_message(
         content: m.content.clone(),
         message_type: m.message_type,
         content_type: m.content_type.clone(),
-        content_attributes: m.content_attributes.clone(),
+        content_attributes: views::contact_attributes(&m.content_attributes),
         created_at: views::secs(m.created_at),
         conversation_id: conv.display_id,
         status: m.status.clone(),
@@ -348,9 +349,19 @@ async fn create_message(
     let (conv, contact) = state
         .db
         .with(|c| conversation_of(c, &inbox_identifier, &source_id, display_id))?;
-    let (mut input, _) = crate::agent_api::read_body(&state, request, db::INCOMING).await?;
-    // A contact never writes private notes.
-    input.private = false;
+    let (input, _) = agent_api::read_body(&state, request, db::INCOMING).await?;
+    // Chatwoot's public API permits `content` and `echo_id` (and the files); a reply's
+    // integer `in_reply_to` is the one attribute kept. A contact never sets a content type,
+    // `deleted`, an edit history, or a private note.
+    let input = chat::MessageInput {
+        content: input.content,
+        private: false,
+        message_type: db::INCOMING,
+        content_type: None,
+        content_attributes: crate::content_attributes::for_contact(&input.content_attributes),
+        echo_id: input.echo_id,
+        uploads: input.uploads,
+    };
     let echo_id = input.echo_id.clone().filter(|e| !e.is_empty());
     let created = chat::create_message(&state, &conv, &Actor::Contact(contact), input, &origin)?;
     let out = state

@@ -158,6 +158,39 @@ fn status(s: &str) -> MessageStatus {
     serde_json::from_value(Value::String(s.to_owned())).unwrap_or(MessageStatus::Sent)
 }
 
+/// A message's attributes as a contact may read them: an edited message says when, but
+/// its previous versions (what the agent took back) stay with the agents.
+pub fn contact_attributes(attributes: &Value) -> Value {
+    let mut attributes = attributes.clone();
+    if let Some(Value::Object(edited)) = attributes.get_mut("edited") {
+        edited.remove("previous");
+    }
+    attributes
+}
+
+/// Scrubs an event for a contact's cable: every message in it (the event's own, a
+/// conversation's last) loses its edit history, and `previous_changes` keeps no old
+/// content.
+pub fn hide_from_contact(data: &mut Value) {
+    match data {
+        Value::Object(map) => {
+            if let Some(Value::Object(changes)) = map.get_mut("previous_changes") {
+                changes.remove("content");
+                changes.remove("content_attributes");
+            }
+            for (key, value) in map.iter_mut() {
+                if key == "content_attributes" {
+                    *value = contact_attributes(value);
+                } else {
+                    hide_from_contact(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(hide_from_contact),
+        _ => {}
+    }
+}
+
 /// `_message.json.jbuilder`. `echo_id` only in a create response.
 pub fn message_rest(
     c: &Connection,

@@ -4,6 +4,7 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use http_body_util::BodyExt;
 use parley_wire::{Message, MessagesIndex, NewMessage};
 use serde::Deserialize;
 use serde_json::Value;
@@ -11,6 +12,7 @@ use serde_json::Value;
 use super::load_conversation;
 use crate::auth::{AuthUser, Origin};
 use crate::chat::{self, Actor, MessageInput};
+use crate::config::MAX_JSON_BYTES;
 use crate::connections::ConnectionKill;
 use crate::db::{self, MessagePage};
 use crate::error::{ApiError, ApiResult};
@@ -102,14 +104,46 @@ pub async fn read_body(
         let input = crate::files::read_message_form(state, form, message_type).await?;
         Ok((input, None))
     } else {
-        let Json(body) = Json::<NewMessage>::from_request(request, state)
-            .await
-            .map_err(|e| ApiError::Status(e.status(), e.body_text()))?;
+        let body = read_json::<NewMessage>(request).await?;
         let requested_type = body.message_type.clone();
         let mut input = from_json(body);
         input.message_type = message_type;
         Ok((input, requested_type))
     }
+}
+
+/// A JSON body of at most `MAX_JSON_BYTES`, on a route whose overall limit is the upload
+/// one: a larger declared length is refused before reading, a longer stream as soon as
+/// it passes the limit, so no body is ever buffered beyond it.
+async fn read_json<T: serde::de::DeserializeOwned>(request: Request) -> ApiResult<T> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_JSON_BYTES as u64) {
+        return Err(ApiError::too_large(MAX_JSON_BYTES));
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match http_body_util::Limited::new(body, MAX_JSON_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(ApiError::too_large(MAX_JSON_BYTES));
+        }
+        Err(e) => {
+            return Err(ApiError::Status(
+                StatusCode::BAD_REQUEST,
+                format!("Cannot read the request body: {e}"),
+            ));
+        }
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    let Json(body) = Json::<T>::from_request(request, &())
+        .await
+        .map_err(|e| ApiError::Status(e.status(), e.body_text()))?;
+    Ok(body)
 }
 
 pub async fn create(

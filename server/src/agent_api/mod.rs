@@ -15,17 +15,35 @@ use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use rusqlite::Connection;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::authorize_account;
+use crate::config::MAX_JSON_BYTES;
 use crate::db::{self, ConversationRow, UserRow};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
-pub fn routes(state: &AppState) -> Router<AppState> {
-    // A message may carry 15 files of the per-file limit, plus the form fields.
-    let message_body_limit = (crate::config::MAX_ATTACHMENTS as u64)
+/// The whole body of a message create: 15 files of the per-file limit, plus the form
+/// fields. Files stream to disk and text fields are capped on their own, so this bounds
+/// time and disk, not memory.
+pub fn message_body_limit(state: &AppState) -> usize {
+    let bytes = (crate::config::MAX_ATTACHMENTS as u64)
         .saturating_mul(state.config.max_file_bytes)
         .saturating_add(4 * 1024 * 1024);
+    usize::try_from(bytes).unwrap_or(usize::MAX)
+}
+
+/// The limits of a message-create route: a declared `Content-Length` over the upload limit
+/// is refused before a byte is read; the JSON branch applies its own, smaller limit.
+pub fn upload_route<S: Clone + Send + Sync + 'static>(
+    route: axum::routing::MethodRouter<S>,
+    limit: usize,
+) -> axum::routing::MethodRouter<S> {
+    let route: axum::routing::MethodRouter<S> = route.layer(DefaultBodyLimit::max(limit));
+    route.layer(RequestBodyLimitLayer::new(limit))
+}
+
+pub fn routes(state: &AppState) -> Router<AppState> {
     let conv = "/api/v1/accounts/{account_id}/conversations/{conversation_id}";
     let api = Router::new()
         .route("/api/v1/profile", get(profile::show))
@@ -38,14 +56,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(conversations::meta),
         )
         .route(conv, get(conversations::show))
-        .route(
-            &format!("{conv}/messages"),
-            get(messages::index)
-                .post(messages::create)
-                .layer(DefaultBodyLimit::max(
-                    usize::try_from(message_body_limit).unwrap_or(usize::MAX),
-                )),
-        )
         .route(
             &format!("{conv}/messages/{{message_id}}"),
             delete(messages::destroy),
@@ -69,6 +79,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/api/v1/parley/capabilities",
             get(crate::extensions::capabilities),
+        )
+        // Every route above reads at most a small JSON body.
+        .layer(RequestBodyLimitLayer::new(MAX_JSON_BYTES))
+        .route(
+            &format!("{conv}/messages"),
+            upload_route(
+                get(messages::index).post(messages::create),
+                message_body_limit(state),
+            ),
         );
     let api = if state.config.api_cors {
         // The token travels in a header, never a cookie: any origin may call with it. A
@@ -85,6 +104,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     };
     Router::new()
         .route("/auth/sign_in", post(profile::sign_in))
+        .layer(RequestBodyLimitLayer::new(MAX_JSON_BYTES))
         .merge(api)
 }
 
