@@ -65,7 +65,10 @@ fn failure_of(row: &Row) -> Option<String> {
 /// that did not read whole, or a content type this client does not know.
 fn unsupported_of(m: &Message) -> Option<(&'static str, String)> {
     if m.is_unreadable() {
-        Some((t("message.unreadable"), t("message.unreadable_title").to_owned()))
+        Some((
+            t("message.unreadable"),
+            t("message.unreadable_title").to_owned(),
+        ))
     } else if m.has_unknown_content_type() {
         // The type is the sender's text: a bounded excerpt in a title.
         let kind: String = m.content_type.chars().take(40).collect();

@@ -340,6 +340,7 @@ describe('a conversation whose latest messages are malformed', { timeout: 240_00
   test('it scrolls to the oldest message and back to the newest', async () => {
     await agent.waitForFunction((id) => {
       const list = document.querySelector('[data-testid=message-list]');
+      if (!list) return false;
       list.scrollTop = 0;
       return list.querySelector(`[data-testid=message][data-id="${id}"]`) !== null;
     }, long.first_message_id, { timeout: 90_000, polling: 200 });
