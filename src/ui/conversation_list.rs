@@ -1,13 +1,24 @@
 //! A plain list of the account's conversations, to pick one.
 
 use leptos::prelude::*;
-use parley_wire::Conversation;
+use parley_wire::message::UNREADABLE_CONTENT_TYPE;
+use parley_wire::{Conversation, MessagePush};
 
 use crate::i18n::{t, t_args};
 use crate::state::outbox;
 use crate::state::session::SessionCtx;
 use crate::ui::app::Loading;
 use crate::ui::avatar::Avatar;
+
+/// The start of the last message (a line of the list shows no more), or why it has no text.
+fn preview_of(m: &MessagePush) -> String {
+    const MAX_CHARS: usize = 200;
+    match m.content.as_deref() {
+        Some(text) => text.chars().take(MAX_CHARS).collect(),
+        None if m.content_type == UNREADABLE_CONTENT_TYPE => t("message.unreadable").to_owned(),
+        None => String::new(),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum ListState {
@@ -75,7 +86,7 @@ pub fn ConversationList(account_id: i64) -> impl IntoView {
                             let name = c.meta.sender.name.clone().unwrap_or_else(|| t("message.customer").into());
                             let avatar = c.meta.sender.thumbnail.clone().filter(|u| !u.is_empty());
                             let preview = c.last_non_activity_message.as_ref()
-                                .and_then(|m| m.content.clone())
+                                .map(preview_of)
                                 .unwrap_or_default();
                             let href = format!("/app/accounts/{account_id}/conversations/{}", c.id);
                             let unread = c.unread_count;

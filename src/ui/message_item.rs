@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use parley_core::store::{Row, SendState};
-use parley_wire::{MessageStatus, MessageType, Sender};
+use parley_wire::{Message, MessageStatus, MessageType, Sender};
 
 use crate::effects::clock::{iso_datetime, local_datetime_label, local_time_label};
 use crate::i18n::{t, t_args};
@@ -58,6 +58,26 @@ fn failure_of(row: &Row) -> Option<String> {
                 .to_owned(),
         ),
         _ => None,
+    }
+}
+
+/// The label (and its explanation) of a message shown only in part: a placeholder for one
+/// that did not read whole, or a content type this client does not know.
+fn unsupported_of(m: &Message) -> Option<(&'static str, String)> {
+    if m.is_unreadable() {
+        Some((
+            t("message.unreadable"),
+            t("message.unreadable_title").to_owned(),
+        ))
+    } else if m.has_unknown_content_type() {
+        // The type is the sender's text: a bounded excerpt in a title.
+        let kind: String = m.content_type.chars().take(40).collect();
+        Some((
+            t("message.unsupported_type"),
+            t_args("message.unsupported_type_title", &[("type", &kind)]),
+        ))
+    } else {
+        None
     }
 }
 
@@ -121,6 +141,9 @@ pub fn MessageItem(
             ))
         })
     });
+    // A message this client cannot show whole says so, beside whatever text it has:
+    // (label, why).
+    let unsupported = Memo::new(move |_| row.with(|r| unsupported_of(&r.message)));
     let reply_to = Memo::new(move |_| {
         row.with(|r| r.message.in_reply_to().filter(|_| !r.message.is_deleted()))
     });
@@ -227,6 +250,9 @@ pub fn MessageItem(
                             />
                         </Show>
                         <div class="parley-bubble-footer">
+                            {move || unsupported.get().map(|(label, title)| view! {
+                                <span class="parley-unsupported" data-testid="message-unsupported" title=title>{label}</span>
+                            })}
                             {move || edited.get().map(|title| view! {
                                 <span class="parley-edited" data-testid="edited" title=title>{t("message.edited")}</span>
                             })}

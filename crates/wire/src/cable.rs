@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::conversation::ConversationPush;
-use crate::message::{Message, MessagePush};
+use crate::lenient::{Bounded, MAX_BROADCAST_DEPTH};
+use crate::message::{message_of_event, Message};
 use crate::sender::Sender;
 
 /// The WebSocket subprotocol the server selects.
@@ -44,12 +45,30 @@ struct RawServerFrame {
     identifier: Option<String>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     kind: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Depth-bounded: a message nested past serde_json's limit must not make the whole
+    /// frame unreadable (its event then carries a placeholder).
+    #[serde(
+        default,
+        deserialize_with = "bounded_message",
+        skip_serializing_if = "Option::is_none"
+    )]
     message: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reconnect: Option<bool>,
+}
+
+fn bounded_message<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    use serde::de::DeserializeSeed;
+    Ok(Some(
+        Bounded {
+            levels: MAX_BROADCAST_DEPTH,
+        }
+        .deserialize(d)?,
+    ))
 }
 
 /// Why a server frame could not be read.
@@ -286,20 +305,18 @@ pub struct Envelope {
 
 impl CableEvent {
     /// Decode a broadcast's `message`. An event we know with data we cannot decode is an
-    /// error (so a contract drift shows up), not a silent `Other`.
+    /// error (so a contract drift shows up), not a silent `Other`; a message that does not
+    /// read whole is a placeholder (see [`crate::lenient`]), an error only without an id.
     pub fn from_message(message: &serde_json::Value) -> Result<CableEvent, serde_json::Error> {
         let Envelope { event, data } = Envelope::deserialize(message)?;
+        let message_of = |data: &serde_json::Value| {
+            message_of_event(data).ok_or_else(|| {
+                <serde_json::Error as serde::de::Error>::custom("a message without a readable id")
+            })
+        };
         let ev = match event.as_str() {
-            "message.created" => CableEvent::MessageCreated(
-                MessagePush::deserialize(&data)
-                    .map(Message::from)
-                    .or_else(|_| Message::deserialize(&data))?,
-            ),
-            "message.updated" => CableEvent::MessageUpdated(
-                MessagePush::deserialize(&data)
-                    .map(Message::from)
-                    .or_else(|_| Message::deserialize(&data))?,
-            ),
+            "message.created" => CableEvent::MessageCreated(message_of(&data)?),
+            "message.updated" => CableEvent::MessageUpdated(message_of(&data)?),
             "conversation.typing_on" => CableEvent::TypingOn(TypingEvent::deserialize(&data)?),
             "conversation.typing_off" => CableEvent::TypingOff(TypingEvent::deserialize(&data)?),
             "conversation.read" => {

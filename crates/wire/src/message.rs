@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::lenient::{empty_object, object_or_null, opt_string_or_number};
+use crate::lenient::{
+    self, decode_or_salvage, empty_object, field, object_or_null, opt_string_or_number, Salvage,
+    Scalar,
+};
 use crate::sender::{Sender, UserPush};
 
 /// `message_type`: an integer on the wire.
@@ -56,22 +59,26 @@ impl Serialize for MessageType {
 
 impl<'de> Deserialize<'de> for MessageType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            I(i64),
-            S(String),
-        }
-        // Some Chatwoot paths (webhooks) spell the type as a string; accept both.
-        Ok(match Raw::deserialize(d)? {
-            Raw::I(n) => MessageType::from_code(n),
-            Raw::S(s) => match s.as_str() {
+        let raw = Scalar::read(d)?;
+        MessageType::of(&raw)
+            .ok_or_else(|| serde::de::Error::custom("message_type is neither a number nor a name"))
+    }
+}
+
+impl MessageType {
+    /// Some Chatwoot paths (webhooks) spell the type as a name, some rows as a numeric string.
+    fn of(raw: &Scalar) -> Option<MessageType> {
+        Some(match raw {
+            Scalar::Str(s) => match s.as_str() {
                 "incoming" => MessageType::Incoming,
                 "outgoing" => MessageType::Outgoing,
                 "activity" => MessageType::Activity,
                 "template" => MessageType::Template,
-                _ => MessageType::Other(-1),
+                _ => raw
+                    .int()
+                    .map_or(MessageType::Other(-1), MessageType::from_code),
             },
+            _ => MessageType::from_code(raw.int()?),
         })
     }
 }
@@ -147,32 +154,56 @@ impl FileType {
 /// `Attachment#push_event_data`, default branch plus the keys of the other branches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
+    #[serde(deserialize_with = "lenient::int")]
     pub id: i64,
+    #[serde(default, deserialize_with = "lenient::int_or_zero")]
     pub message_id: i64,
+    #[serde(default = "unknown_file_type", deserialize_with = "lenient::file_type")]
     pub file_type: FileType,
+    #[serde(default, deserialize_with = "lenient::int_or_zero")]
     pub account_id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub extension: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub data_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub thumb_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub file_size: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub width: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub height: Option<i64>,
     /// Audio only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub transcribed_text: Option<String>,
     /// Location and fallback attachments.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fallback_title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_float",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub coordinates_lat: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_float",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub coordinates_long: Option<f64>,
+}
+
+fn unknown_file_type() -> FileType {
+    FileType::Unknown
 }
 
 /// A message as the REST views render it (`_message.json.jbuilder`), key order kept.
@@ -181,10 +212,11 @@ pub struct Attachment {
 /// a superset, and unknown keys are ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
+    #[serde(deserialize_with = "lenient::int")]
     pub id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::content")]
     pub content: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::int_or_zero")]
     pub inbox_id: i64,
     /// Only in the create response (and the cable event of that create).
     #[serde(
@@ -194,28 +226,63 @@ pub struct Message {
     )]
     pub echo_id: Option<String>,
     /// The conversation's display id.
+    #[serde(deserialize_with = "lenient::int")]
     pub conversation_id: i64,
     pub message_type: MessageType,
-    #[serde(default = "text_content_type")]
+    #[serde(
+        default = "text_content_type",
+        deserialize_with = "lenient::content_type"
+    )]
     pub content_type: String,
-    #[serde(default = "sent_status")]
+    #[serde(default = "sent_status", deserialize_with = "lenient::status")]
     pub status: MessageStatus,
     #[serde(default = "empty_object", deserialize_with = "object_or_null")]
     pub content_attributes: serde_json::Value,
+    #[serde(deserialize_with = "lenient::timestamp")]
     pub created_at: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::flag")]
     pub private: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub source_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sender: Option<Sender>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<Attachment>>,
     /// Not in the REST view; present in push payloads (the client uses it to drop events
     /// of other accounts).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub account_id: Option<i64>,
 }
+
+/// The `content_type` of a placeholder for a message that could not be read whole (not one
+/// of Chatwoot's, so nothing else renders it): see [`Message::is_unreadable`].
+pub const UNREADABLE_CONTENT_TYPE: &str = "parley_unreadable";
+
+/// Chatwoot's content types (`Message#content_type`); the others are shown as text with a
+/// "not supported here" label.
+pub const KNOWN_CONTENT_TYPES: [&str; 13] = [
+    "text",
+    "input_text",
+    "input_textarea",
+    "input_email",
+    "input_select",
+    "cards",
+    "form",
+    "article",
+    "incoming_email",
+    "input_csat",
+    "integrations",
+    "sticker",
+    "voice_call",
+];
 
 fn text_content_type() -> String {
     "text".to_owned()
@@ -247,24 +314,122 @@ impl Message {
     pub fn attachments(&self) -> &[Attachment] {
         self.attachments.as_deref().unwrap_or(&[])
     }
+
+    /// A placeholder for a message that could not be read whole ([`Salvage`]).
+    pub fn is_unreadable(&self) -> bool {
+        self.content_type == UNREADABLE_CONTENT_TYPE
+    }
+
+    /// A content type Chatwoot does not have (or a newer one this client does not know).
+    pub fn has_unknown_content_type(&self) -> bool {
+        !self.is_unreadable() && !KNOWN_CONTENT_TYPES.contains(&self.content_type.as_str())
+    }
+}
+
+impl Salvage for Message {
+    /// What still reads of a message that does not read whole: its id (required), time,
+    /// sender, text and the attachments that read, marked [`UNREADABLE_CONTENT_TYPE`].
+    fn salvage(v: &serde_json::Value) -> Option<Message> {
+        let id = field(v, "id").int()?;
+        let sender: Option<Sender> = v.get("sender").and_then(|s| Sender::deserialize(s).ok());
+        let message_type = MessageType::of(&field(v, "message_type")).unwrap_or(
+            // Without a readable type, who sent it says which side it belongs on.
+            match (&sender, field(v, "sender_type").text().as_deref()) {
+                (Some(Sender::Contact(_)), _) | (_, Some("Contact")) => MessageType::Incoming,
+                _ => MessageType::Other(-1),
+            },
+        );
+        let attachments: Vec<Attachment> = match v.get("attachments") {
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|a| Attachment::deserialize(a).ok())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(Message {
+            id,
+            content: field(v, "content").text(),
+            inbox_id: field(v, "inbox_id").int().unwrap_or(0),
+            echo_id: field(v, "echo_id").text(),
+            conversation_id: field(v, "conversation_id").int().unwrap_or(0),
+            message_type,
+            content_type: UNREADABLE_CONTENT_TYPE.to_owned(),
+            status: lenient::status_of(&field(v, "status")),
+            // Replies, deletions and edits still apply to what is shown.
+            content_attributes: v
+                .get("content_attributes")
+                .filter(|c| c.is_object())
+                .cloned()
+                .unwrap_or_else(empty_object),
+            created_at: field(v, "created_at").timestamp().unwrap_or(0),
+            private: field(v, "private").flag(),
+            source_id: None,
+            sender,
+            attachments: (!attachments.is_empty()).then_some(attachments),
+            account_id: field(v, "account_id").int(),
+        })
+    }
+}
+
+impl Salvage for MessagePush {
+    fn salvage(v: &serde_json::Value) -> Option<MessagePush> {
+        let m = Message::salvage(v)?;
+        Some(MessagePush {
+            id: m.id,
+            content: m.content,
+            account_id: m.account_id.unwrap_or(0),
+            inbox_id: m.inbox_id,
+            conversation_id: m.conversation_id,
+            message_type: m.message_type,
+            created_at: m.created_at,
+            updated_at: None,
+            private: m.private,
+            status: m.status,
+            source_id: None,
+            content_type: m.content_type,
+            content_attributes: m.content_attributes,
+            sender_type: field(v, "sender_type").text(),
+            sender_id: field(v, "sender_id").int(),
+            external_source_ids: empty_object(),
+            additional_attributes: empty_object(),
+            processed_message_content: None,
+            sentiment: empty_object(),
+            conversation: None,
+            echo_id: m.echo_id,
+            attachments: m.attachments,
+            sender: m.sender,
+            performer: None,
+            previous_changes: None,
+        })
+    }
+}
+
+/// A cable event's message: the push shape, else the REST shape, else a placeholder; `None`
+/// when not even its id reads.
+pub fn message_of_event(data: &serde_json::Value) -> Option<Message> {
+    MessagePush::deserialize(data)
+        .map(Message::from)
+        .or_else(|_| Message::deserialize(data))
+        .ok()
+        .or_else(|| decode_or_salvage::<Message>(data))
 }
 
 /// `message.conversation` in the push shape.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MessageConversation {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub assignee_id: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::int_or_zero")]
     pub unread_count: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::timestamp_or_zero")]
     pub last_activity_at: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_lenient")]
     pub contact_inbox: Option<MessageContactInbox>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MessageContactInbox {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub source_id: Option<String>,
 }
 
@@ -274,39 +439,48 @@ pub struct MessageContactInbox {
 /// `messages[]` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessagePush {
+    #[serde(deserialize_with = "lenient::int")]
     pub id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::content")]
     pub content: Option<String>,
+    #[serde(deserialize_with = "lenient::int")]
     pub account_id: i64,
+    #[serde(default, deserialize_with = "lenient::int_or_zero")]
     pub inbox_id: i64,
+    #[serde(deserialize_with = "lenient::int")]
     pub conversation_id: i64,
     pub message_type: MessageType,
+    #[serde(deserialize_with = "lenient::timestamp")]
     pub created_at: i64,
     /// ISO 8601 with milliseconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub updated_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::flag")]
     pub private: bool,
+    #[serde(default = "sent_status", deserialize_with = "lenient::status")]
     pub status: MessageStatus,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub source_id: Option<String>,
-    #[serde(default = "text_content_type")]
+    #[serde(
+        default = "text_content_type",
+        deserialize_with = "lenient::content_type"
+    )]
     pub content_type: String,
     #[serde(default = "empty_object", deserialize_with = "object_or_null")]
     pub content_attributes: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub sender_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_int")]
     pub sender_id: Option<i64>,
     #[serde(default = "empty_object", deserialize_with = "object_or_null")]
     pub external_source_ids: serde_json::Value,
     #[serde(default = "empty_object", deserialize_with = "object_or_null")]
     pub additional_attributes: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub processed_message_content: Option<String>,
     #[serde(default = "empty_object", deserialize_with = "object_or_null")]
     pub sentiment: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_lenient")]
     pub conversation: Option<MessageConversation>,
     #[serde(
         default,
@@ -316,13 +490,25 @@ pub struct MessagePush {
     pub echo_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<Attachment>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sender: Option<Sender>,
     /// Added by the listener when an authenticated agent caused the event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub performer: Option<UserPush>,
     /// `message.updated` only: `{attr: [old, new]}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_value",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub previous_changes: Option<serde_json::Value>,
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::lenient::{empty_object, object_or_null};
+use crate::lenient::{self, empty_object, object_or_null};
 
 /// `sender` of a message (and the typer of a typing event), told apart by its `type`.
 ///
@@ -22,7 +22,7 @@ pub enum Sender {
 impl<'de> Deserialize<'de> for Sender {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let v = serde_json::Value::deserialize(d)?;
+        let v = lenient::value(d)?;
         let kind = v.get("type").and_then(|t| t.as_str()).unwrap_or("");
         Ok(match kind {
             "user" => Sender::User(UserPush::deserialize(v).map_err(D::Error::custom)?),
@@ -71,19 +71,25 @@ impl Sender {
 /// `User#push_event_data`: an agent as seen in messages and cable events.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserPush {
+    #[serde(deserialize_with = "lenient::int")]
     pub id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub available_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub avatar_url: Option<String>,
     /// `"user"`.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub kind: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub availability_status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub thumbnail: Option<String>,
 }
 
@@ -93,39 +99,58 @@ pub struct UserPush {
 pub struct Contact {
     #[serde(default = "empty_object", deserialize_with = "object_or_null")]
     pub additional_attributes: serde_json::Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub availability_status: Option<String>,
     #[serde(default = "empty_object", deserialize_with = "object_or_null")]
     pub custom_attributes: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub email: Option<String>,
+    #[serde(deserialize_with = "lenient::int")]
     pub id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub identifier: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub phone_number: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub thumbnail: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::flag")]
     pub blocked: bool,
     /// `"contact"` in push shapes; absent in the REST partial.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_activity_at: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_at: Option<i64>,
 }
 
 /// `AgentBot` / `Captain::Assistant` push data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BotPush {
+    #[serde(deserialize_with = "lenient::int")]
     pub id: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     pub avatar_url: Option<String>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -134,6 +159,7 @@ pub struct BotPush {
 /// The `_agent` partial: a conversation's `meta.assignee` in REST.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Agent {
+    #[serde(deserialize_with = "lenient::int")]
     pub id: i64,
     #[serde(default)]
     pub account_id: Option<i64>,
