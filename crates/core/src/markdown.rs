@@ -29,16 +29,76 @@ pub const MAX_BLOCK_NESTING: usize = 8;
 /// deeper ones add nothing visible, only depth (`*****…a…*****`), so they are dropped.
 pub const MAX_INLINE_NESTING: usize = 8;
 
+/// A message with more markup characters than this (ASCII punctuation and line breaks) is
+/// shown as plain text: its lines, with links, as one paragraph. pulldown-cmark is linear, but
+/// every delimiter, bracket and line is an event of its own, and 150,000 of them (`*_*_…`)
+/// took it 25-30 ms on a busy machine, over the 20 ms a render may take; 40,000 take it under
+/// 10. No person writes 40,000 characters of markup; a pasted log or dump that big reads
+/// better as its lines than as accidental emphasis.
+pub const MAX_MARKUP_CHARACTERS: usize = 40_000;
+
 /// Render message markdown to HTML that is safe to insert into the page.
 ///
 /// Linear in the input's length, whatever it holds: a 150,000-character message (Chatwoot's
 /// limit) renders in milliseconds (`cargo run --release -p parley-core --example
 /// markdown_bench` measures adversarial ones).
 pub fn render(src: &str) -> String {
-    let events = Sanitized::new(Parser::new_ext(src, Options::ENABLE_STRIKETHROUGH));
     let mut html = String::with_capacity(src.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut html, events);
+    let markup = src
+        .bytes()
+        .filter(|b| b.is_ascii_punctuation() || *b == b'\n')
+        .count();
+    if markup > MAX_MARKUP_CHARACTERS {
+        push_plain_text(&mut html, src);
+    } else {
+        push_markdown(&mut html, src);
+    }
     html
+}
+
+fn push_markdown(html: &mut String, src: &str) {
+    let events = Parser::new_ext(src, Options::ENABLE_STRIKETHROUGH);
+    pulldown_cmark::html::push_html(html, Sanitized::new(events));
+}
+
+/// A message's lines as one paragraph, with links, as markdown would show them had they no
+/// markup; written straight out (a line per event costs as much as markdown would).
+fn push_plain_text(html: &mut String, src: &str) {
+    html.push_str("<p>");
+    for (i, line) in src.split('\n').enumerate() {
+        if i > 0 {
+            html.push_str("<br />\n");
+        }
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut done = 0;
+        for (start, end) in BareUrls::new(line) {
+            push_escaped(html, &line[done..start]);
+            html.push_str(&open_a(&bare_url_href(&line[start..end]), ""));
+            push_escaped(html, &line[start..end]);
+            html.push_str("</a>");
+            done = end;
+        }
+        push_escaped(html, &line[done..]);
+    }
+    html.push_str("</p>\n");
+}
+
+/// Text as HTML text: nothing in it can open a tag or an entity. NUL becomes U+FFFD, as
+/// pulldown-cmark makes it.
+fn push_escaped(html: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(i) = rest.find(['&', '<', '>', '"', '\0']) {
+        html.push_str(&rest[..i]);
+        html.push_str(match rest.as_bytes()[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => "\u{FFFD}",
+        });
+        rest = &rest[i + 1..];
+    }
+    html.push_str(rest);
 }
 
 /// pulldown-cmark's events made inert (see the module's documentation), handed to the HTML
@@ -360,19 +420,24 @@ fn push_autolinked<'a>(text: CowStr<'a>, out: &mut Output<'a>) {
         if start > done {
             out.push(Event::Text(piece(&text, done..start)));
         }
-        let url = &text[start..end];
-        let href = if url.len() >= 4 && url[..4].eq_ignore_ascii_case("www.") {
-            format!("https://{url}")
-        } else {
-            url.to_owned()
-        };
-        out.push(Event::Html(open_a(&href, "").into()));
+        out.push(Event::Html(
+            open_a(&bare_url_href(&text[start..end]), "").into(),
+        ));
         out.push(Event::Text(piece(&text, start..end)));
         out.push(Event::Html("</a>".into()));
         done = end;
     }
     if done < text.len() {
         out.push(Event::Text(piece(&text, done..text.len())));
+    }
+}
+
+/// Where a bare URL leads: `www.` ones to https.
+fn bare_url_href(url: &str) -> String {
+    if url.len() >= 4 && url[..4].eq_ignore_ascii_case("www.") {
+        format!("https://{url}")
+    } else {
+        url.to_owned()
     }
 }
 
@@ -638,5 +703,110 @@ mod tests {
             let s: String = parts.concat();
             prop_assert_eq!(BareUrls::new(&s).collect::<Vec<_>>(), quadratic_reference(&s));
         }
+    }
+}
+
+#[cfg(test)]
+#[path = "../tests/support/adversarial.rs"]
+mod adversarial;
+
+/// The renderer's time grows linearly with the message, for every adversarial input, on both
+/// of its paths (markdown, and plain text for messages dense with markup; choosing one is a
+/// count of bytes).
+///
+/// Not a timing test against a clock: within one run, each input is rendered at n and at 8n
+/// characters (a 16th and half of Chatwoot's limit: big enough that the small size does not
+/// sit in the caches while the large one cannot, which alone made linear inputs look up to
+/// 17 times slower at 8n from a 32nd of the limit), and the second may take at most 20 times
+/// as long as the first. Linear work takes about 8 times as long; quadratic work 64 times.
+/// Time is the test thread's CPU time, not the clock's: on a busy machine other processes
+/// stretch a long render's wall time far more than a short one's, CPU time they barely touch.
+/// Each size keeps its fastest of several renders, so what they do disturb (caches) does not
+/// count either.
+#[cfg(test)]
+mod linear_time {
+    use std::time::Duration;
+
+    use super::adversarial::{INPUTS, MESSAGE_LIMIT};
+
+    /// Well above the 8 of linear work, well below the 64 of quadratic work.
+    const MAX_RATIO: f64 = 20.0;
+    const RENDERS_PER_SIZE: usize = 5;
+    /// Below this the sizes' times are mostly timer and allocator noise; an input that fast
+    /// at 8n is linear enough whatever the ratio says.
+    const NOISE_FLOOR: Duration = Duration::from_millis(1);
+
+    /// CPU time this thread has used.
+    fn thread_cpu_time() -> Duration {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `t` is a valid timespec for the call to fill in.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    }
+
+    /// The fastest of a few renders; fewer when two already take longer than `enough` (a
+    /// quadratic render at 8n takes minutes in a debug build, and two of them settle it).
+    fn fastest(render: fn(&str) -> String, src: &str, enough: Duration) -> Duration {
+        let mut fastest = Duration::MAX;
+        for i in 0..RENDERS_PER_SIZE {
+            let start = thread_cpu_time();
+            std::hint::black_box(render(std::hint::black_box(src)));
+            fastest = fastest.min(thread_cpu_time() - start);
+            if i >= 1 && fastest > enough {
+                break;
+            }
+        }
+        fastest
+    }
+
+    fn markdown_path(src: &str) -> String {
+        let mut html = String::new();
+        super::push_markdown(&mut html, src);
+        html
+    }
+
+    fn plain_text_path(src: &str) -> String {
+        let mut html = String::new();
+        super::push_plain_text(&mut html, src);
+        html
+    }
+
+    #[test]
+    fn render_time_grows_linearly_for_every_adversarial_input() {
+        let (small, large) = (MESSAGE_LIMIT / 16, MESSAGE_LIMIT / 2);
+        // Each path on its own: `render` takes one or the other by the message's markup, so
+        // n and 8n of one input can take different paths.
+        type Render = fn(&str) -> String;
+        let paths: [(&str, Render); 2] =
+            [("markdown", markdown_path), ("plain text", plain_text_path)];
+        let mut failures = Vec::new();
+        for input in INPUTS {
+            let (src_small, src_large) = ((input.build)(small), (input.build)(large));
+            for (path, render) in paths {
+                let at_small = fastest(render, &src_small, Duration::MAX);
+                let enough = at_small.mul_f64(2.0 * MAX_RATIO);
+                let at_large = fastest(render, &src_large, enough);
+                let ratio = at_large.as_secs_f64() / at_small.as_secs_f64().max(1e-9);
+                eprintln!(
+                    "{:<34} {path:<13} {small}: {at_small:>10.2?}  {large}: {at_large:>10.2?}  ratio {ratio:.1}",
+                    input.name
+                );
+                if ratio > MAX_RATIO && at_large > NOISE_FLOOR {
+                    failures.push(format!(
+                        "{} ({path}): {at_small:.2?} at {small} characters, {at_large:.2?} at {large} (×{ratio:.1})",
+                        input.name
+                    ));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "render time grows faster than linearly (8× the input may take at most {MAX_RATIO}× the time):\n{}",
+            failures.join("\n")
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Markdown rendering, ordinary and hostile.
 
-use parley_core::markdown::{render, MAX_BLOCK_NESTING, MAX_INLINE_NESTING};
+use parley_core::markdown::{render, MAX_BLOCK_NESTING, MAX_INLINE_NESTING, MAX_MARKUP_CHARACTERS};
 
 mod support {
     pub mod adversarial;
@@ -323,6 +323,23 @@ fn emphasis_deeper_than_the_cap_keeps_its_text_without_the_depth() {
     assert_eq!(html.matches("</em>").count(), MAX_INLINE_NESTING, "{html}");
     assert!(html.contains(" deep "), "{html}");
     assert_eq!(html.matches('a').count(), 2 * k, "{html}");
+}
+
+#[test]
+fn a_message_dense_with_markup_is_shown_as_its_lines() {
+    let markup = "*_".repeat(MAX_MARKUP_CHARACTERS / 2);
+    // At the limit it is still markdown.
+    assert!(render(&markup).contains("<em>"));
+    let src = format!("{markup}*\r\nsee https://x.io/a. <b>\"&\"</b>\u{0}\n\n**end**");
+    let html = render(&src);
+    assert_eq!(
+        html,
+        format!(
+            "<p>{markup}*<br />\nsee {}. &lt;b&gt;&quot;&amp;&quot;&lt;/b&gt;\u{FFFD}<br />\n<br />\n**end**</p>\n",
+            link("https://x.io/a", "https://x.io/a")
+        )
+    );
+    assert_inert(&html);
 }
 
 /// The inputs of the benchmark and of the linearity test, at Chatwoot's limit.

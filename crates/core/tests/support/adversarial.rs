@@ -2,8 +2,8 @@
 //! renderers and autolinkers super-linear (cmark's, md4c's and pulldown-cmark's pathological
 //! cases, and our autolinker's own), each built to a requested length.
 //!
-//! Shared by the linearity test (`tests/markdown_linear.rs`) and the benchmark
-//! (`examples/markdown_bench.rs`).
+//! Shared by the linearity test (`src/markdown.rs`), the inertness tests (`tests/markdown.rs`)
+//! and the benchmark (`examples/markdown_bench.rs`).
 
 /// Chatwoot's limit on a message's content, in characters.
 pub const MESSAGE_LIMIT: usize = 150_000;
@@ -273,6 +273,26 @@ pub const INPUTS: &[Adversarial] = &[
     Adversarial {
         name: "<!-- repeated",
         build: |n| repeat("a <!--", n),
+    },
+    Adversarial {
+        name: "<http://a repeated",
+        build: |n| repeat("<http://a", n),
+    },
+    Adversarial {
+        name: "HTML block of autolinks",
+        build: |n| after("<div>\n", "<b>http://a.io</b>\n", n),
+    },
+    Adversarial {
+        name: "unclosed <!-- block",
+        build: |n| after("<!--\n", "a -- > -\n", n),
+    },
+    Adversarial {
+        name: "``` fences",
+        build: |n| repeat("```\n", n),
+    },
+    Adversarial {
+        name: "reference definitions",
+        build: |n| repeat("[a]: http://a\n", n),
     },
     Adversarial {
         name: "&# repeated",
