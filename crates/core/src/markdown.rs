@@ -15,6 +15,11 @@
 //! - a single newline is a line break, as people expect in a chat.
 //!
 //! The app puts the result in `innerHTML`; nothing in it can run script or fetch anything.
+//!
+//! No message can stall the page either: rendering is linear in the message's length (the
+//! autolinker is one pass), quotes and lists nest at most [`MAX_BLOCK_NESTING`] deep and
+//! emphasis [`MAX_INLINE_NESTING`] deep (deeper ones are flattened, their text kept), and a
+//! message with more than [`MAX_MARKUP_CHARACTERS`] markup characters is shown as its lines.
 
 use std::collections::VecDeque;
 
