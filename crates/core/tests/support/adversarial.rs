@@ -75,6 +75,14 @@ fn reference_expansion(len: usize) -> String {
     s
 }
 
+/// `unit` (all markup) for 4/15 of `len` (just under the renderer's cap of 40,000 markup
+/// characters at 150,000), then letters to `len`.
+fn under_the_markup_cap(unit: &str, len: usize) -> String {
+    let mut s = repeat(unit, (len * 4 / 15).min(39_999));
+    s.push_str(&"a".repeat(len - s.len()));
+    s
+}
+
 pub const INPUTS: &[Adversarial] = &[
     // Our autolinker.
     Adversarial {
@@ -301,6 +309,16 @@ pub const INPUTS: &[Adversarial] = &[
     Adversarial {
         name: "\\ run",
         build: |n| repeat("\\", n),
+    },
+    // As much markup as still renders as markdown (`MAX_MARKUP_CHARACTERS` is 40,000), then
+    // prose.
+    Adversarial {
+        name: "*_ up to the markup cap, then prose",
+        build: |n| under_the_markup_cap("*_", n),
+    },
+    Adversarial {
+        name: "]([ lines up to the markup cap, then prose",
+        build: |n| under_the_markup_cap("]([\n", n),
     },
     // Plain text, for scale.
     Adversarial {
