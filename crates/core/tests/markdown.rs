@@ -1,6 +1,10 @@
 //! Markdown rendering, ordinary and hostile.
 
-use parley_core::markdown::render;
+use parley_core::markdown::{render, MAX_BLOCK_NESTING, MAX_INLINE_NESTING, MAX_MARKUP_CHARACTERS};
+
+mod support {
+    pub mod adversarial;
+}
 
 const A: &str = r#"target="_blank" rel="noopener noreferrer""#;
 
@@ -278,6 +282,74 @@ fn hostile_inputs_stay_inert() {
     ] {
         let html = render(src);
         assert_inert(&html);
+    }
+}
+
+#[test]
+fn quotes_and_lists_deeper_than_the_cap_are_flattened_keeping_their_text() {
+    let html = render(&format!("{}deep", "> ".repeat(MAX_BLOCK_NESTING + 1000)));
+    assert_eq!(
+        html.matches("<blockquote>").count(),
+        MAX_BLOCK_NESTING,
+        "{html}"
+    );
+    assert_eq!(html.matches("</blockquote>").count(), MAX_BLOCK_NESTING);
+    assert!(html.contains("<p>deep</p>"), "{html}");
+
+    // A list one level deeper per line: the levels past the cap are lines of the deepest item.
+    let depth = MAX_BLOCK_NESTING + 4;
+    let src: String = (0..depth)
+        .map(|d| format!("{}- item{d}\n", "  ".repeat(d)))
+        .collect();
+    let html = render(&src);
+    assert_eq!(html.matches("<ul>").count(), MAX_BLOCK_NESTING, "{html}");
+    assert_eq!(html.matches("<li>").count(), MAX_BLOCK_NESTING, "{html}");
+    assert_eq!(html.matches("</li>").count(), MAX_BLOCK_NESTING, "{html}");
+    let flattened: Vec<String> = (MAX_BLOCK_NESTING - 1..depth)
+        .map(|d| format!("item{d}"))
+        .collect();
+    assert!(
+        html.contains(&format!("<li>{}</li>", flattened.join("<br />\n"))),
+        "{html}"
+    );
+    assert_inert(&html);
+}
+
+#[test]
+fn emphasis_deeper_than_the_cap_keeps_its_text_without_the_depth() {
+    let k = MAX_INLINE_NESTING + 20;
+    let html = render(&format!("{}deep{}", "*a ".repeat(k), " a*".repeat(k)));
+    assert_eq!(html.matches("<em>").count(), MAX_INLINE_NESTING, "{html}");
+    assert_eq!(html.matches("</em>").count(), MAX_INLINE_NESTING, "{html}");
+    assert!(html.contains(" deep "), "{html}");
+    assert_eq!(html.matches('a').count(), 2 * k, "{html}");
+}
+
+#[test]
+fn a_message_dense_with_markup_is_shown_as_its_lines() {
+    let markup = "*_".repeat(MAX_MARKUP_CHARACTERS / 2);
+    // At the limit it is still markdown.
+    assert!(render(&markup).contains("<em>"));
+    let src = format!("{markup}*\r\nsee https://x.io/a. <b>\"&\"</b>\u{0}\n\n**end**");
+    let html = render(&src);
+    assert_eq!(
+        html,
+        format!(
+            "<p>{markup}*<br />\nsee {}. &lt;b&gt;&quot;&amp;&quot;&lt;/b&gt;\u{FFFD}<br />\n<br />\n**end**</p>\n",
+            link("https://x.io/a", "https://x.io/a")
+        )
+    );
+    assert_inert(&html);
+}
+
+/// The inputs of the benchmark and of the linearity test, at Chatwoot's limit.
+#[test]
+fn adversarial_messages_at_the_limit_render_inert() {
+    for input in support::adversarial::INPUTS {
+        let src = (input.build)(support::adversarial::MESSAGE_LIMIT);
+        // Names the input when the check below fails.
+        eprintln!("{}", input.name);
+        assert_inert(&render(&src));
     }
 }
 
