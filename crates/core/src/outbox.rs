@@ -736,10 +736,7 @@ impl Outbox {
         if !matches!(self.entries[i].state, EntryState::InFlight { .. }) {
             return;
         }
-        let error_kind = match &error {
-            SendError::NoAnswer(_) => ErrorKind::NoAnswer,
-            _ => ErrorKind::Other,
-        };
+        let unanswered = matches!(error, SendError::NoAnswer(_));
         let (state, message) = match error {
             SendError::Rejected(reason) => (
                 EntryState::Failed {
@@ -756,7 +753,7 @@ impl Outbox {
             SendError::Ambiguous(m) => (self.after_ambiguity(), m),
             SendError::NoAnswer(m) => (self.after_ambiguity(), m),
         };
-        self.entries[i].unanswered = matches!(error_kind, ErrorKind::NoAnswer);
+        self.entries[i].unanswered = unanswered;
         let attempts = self.entries[i].attempts;
         let gave_up = attempts >= max_attempts_of(&self.config, &self.entries[i])
             && state != EntryState::Reconciling;
@@ -1018,12 +1015,6 @@ fn may_have_become(e: &Entry, seen: &SeenMessage, clock_skew_ms: u64) -> bool {
         && e.after_id.is_none_or(|after| seen.id > after)
         && !e.owned_by_others.contains(&seen.id)
         && (seen.created_at_s.max(0) as u64) * 1000 + clock_skew_ms >= e.enqueued_at_ms
-}
-
-/// How an attempt ended, for whether a later resync can be trusted.
-enum ErrorKind {
-    NoAnswer,
-    Other,
 }
 
 /// How many attempts an entry gets before it is marked failed.
