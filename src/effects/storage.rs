@@ -167,31 +167,34 @@ pub fn forget_unstored(db: &str, echo_id: &str) {
 }
 
 /// The notes of tabs that are gone (`is_live` says which are not), now noted as `tab`'s,
-/// in the order they were typed.
+/// in the order they were typed; and how many notes other live tabs hold.
 pub fn adopt_unstored(
     db: &str,
     tab: Option<&str>,
     is_live: impl Fn(&str) -> bool,
-) -> Vec<UnstoredSend> {
+) -> (Vec<UnstoredSend>, usize) {
     let Some(storage) = local_storage() else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
     let mut sends = unstored(&storage, db);
     let mut adopted = Vec::new();
+    let mut held_elsewhere = 0;
     for s in &mut sends {
-        let orphan = match &s.tab {
-            Some(t) => Some(t.as_str()) != tab && !is_live(t),
-            None => true,
-        };
-        if orphan {
-            s.tab = tab.map(str::to_owned);
-            adopted.push(s.clone());
+        match &s.tab {
+            Some(t) if Some(t.as_str()) == tab => continue,
+            Some(t) if is_live(t) => {
+                held_elsewhere += 1;
+                continue;
+            }
+            _ => {}
         }
+        s.tab = tab.map(str::to_owned);
+        adopted.push(s.clone());
     }
     if !adopted.is_empty() {
         save_unstored(&storage, db, &sends);
     }
-    adopted
+    (adopted, held_elsewhere)
 }
 
 #[cfg(test)]
@@ -222,20 +225,24 @@ mod tests {
         let is_live = |t: &str| t == "live" || t == "me";
         // A live tab's and this tab's own stay theirs; the gone tab's (and an unowned one)
         // are taken, in the order typed, and noted as this tab's.
-        let taken = adopt_unstored(&db, Some("me"), is_live);
+        let (taken, held) = adopt_unstored(&db, Some("me"), is_live);
         assert_eq!(echoes(&taken), ["b", "c"]);
+        assert_eq!(held, 1, "the live tab's");
         assert!(taken.iter().all(|s| s.tab.as_deref() == Some("me")));
-        assert!(adopt_unstored(&db, Some("me"), is_live).is_empty());
+        assert!(adopt_unstored(&db, Some("me"), is_live).0.is_empty());
         // Written (or gone from the outbox): no longer noted.
         forget_unstored(&db, "b");
         forget_unstored(&db, "never-noted");
         // This tab goes too: another takes what is left of its notes and the live tab's
         // once that one has gone.
-        let next = adopt_unstored(&db, Some("next"), |_| false);
+        let (next, _) = adopt_unstored(&db, Some("next"), |_| false);
         assert_eq!(echoes(&next), ["a", "c", "d"]);
         for s in next {
             forget_unstored(&db, &s.echo_id);
         }
-        assert!(adopt_unstored(&db, Some("after"), |_| false).is_empty());
+        assert_eq!(
+            adopt_unstored(&db, Some("after"), |_| false),
+            (Vec::new(), 0)
+        );
     }
 }

@@ -285,11 +285,8 @@ fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
                     Some(t) => (Some(t.tab_id().to_owned()), t.live_tabs().await),
                     None => (None, HashSet::new()),
                 };
-                feed(Input::Unstored(adopt_unstored(
-                    &db_name,
-                    own.as_deref(),
-                    |t| live.contains(t),
-                )));
+                let (unstored, _) = adopt_unstored(&db_name, own.as_deref(), |t| live.contains(t));
+                feed(Input::Unstored(unstored));
             }
         }
     });
@@ -382,17 +379,18 @@ async fn read_all(store: &OutboxStore) -> Vec<Stored> {
 }
 
 /// The entries whose tab is gone, written back as this tab's before the lock is let go,
-/// the messages such tabs typed and never wrote down, and how many entries a live tab
-/// holds.
+/// the messages such tabs typed and never wrote down, and how many entries and notes a
+/// live tab holds.
 async fn adopt_orphans(
     tabs: TabLocks,
     store: OutboxStore,
     db_name: String,
 ) -> (Vec<Entry>, Vec<UnstoredSend>, usize) {
     let live = tabs.live_tabs().await;
-    let unstored = adopt_unstored(&db_name, Some(tabs.tab_id()), |t| live.contains(t));
+    // Typed there, never written down: another tab's until that tab is gone, like entries.
+    let (unstored, mut held_elsewhere) =
+        adopt_unstored(&db_name, Some(tabs.tab_id()), |t| live.contains(t));
     let mut adopted = Vec::new();
-    let mut held_elsewhere = 0;
     for stored in read_all(&store).await {
         match &stored.owner {
             Some(o) if o == tabs.tab_id() => continue,
