@@ -16,7 +16,7 @@
 //! (a create response merged into the chat is also `Seen`), which then runs after it.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -32,6 +32,7 @@ use crate::effects::api::{Api, ApiError, MessagePage};
 use crate::effects::clock::{now_ms, Timer};
 use crate::effects::outbox_store::{OutboxStore, StoreError, StoreWrite, Stored};
 use crate::effects::page::{browser_online, WindowListener};
+use crate::effects::storage::{adopt_unstored, forget_unstored, remember_unstored, UnstoredSend};
 use crate::effects::tab_locks::TabLocks;
 use crate::effects::telemetry::Telemetry;
 use crate::effects::upload::{upload, UploadFile, UploadProgress, UploadRequest};
@@ -88,6 +89,10 @@ enum Input {
     },
     /// Entries of a tab that has gone since the restore, taken over.
     Adopted(Vec<Entry>),
+    /// Messages a tab that has gone typed and never got to write down, taken over.
+    Unstored(Vec<UnstoredSend>),
+    /// The write of this entry committed: its typed-message note can go.
+    Committed(String),
     Capabilities(bool),
     /// The store could not be opened for this reason (said instead of `NOT_DURABLE`).
     NotDurableBecause(&'static str),
@@ -123,6 +128,13 @@ struct Inner {
     account_id: i64,
     profile_id: i64,
     store: Option<OutboxStore>,
+    /// The outbox database, which also names this outbox's typed-message notes.
+    db_name: String,
+    /// This tab's id in the Web Locks (`None` where they are missing).
+    tab_id: Option<String>,
+    /// Messages noted as typed (see `storage::remember_unstored`) whose entry has not
+    /// been written yet.
+    unstored: HashSet<String>,
     /// Enqueues wait for the restore, so that new messages go after the restored ones.
     early: Vec<Event>,
     /// The open chat screens (one on Parley's page; one per chat a host page mounted).
@@ -139,7 +151,7 @@ struct Inner {
     /// Files of entries this page enqueued, by blob key (uploads use these directly).
     blobs: HashMap<String, web_sys::Blob>,
     /// Blob keys waiting for the store to open before they can be written.
-    unstored: Vec<String>,
+    unstored_blobs: Vec<String>,
     /// The files of entries with files, for telemetry when they are delivered.
     files_of: HashMap<String, (i64, Vec<AttachmentDraft>)>,
     /// When each upload last told the machine it was alive.
@@ -174,6 +186,8 @@ fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
         return;
     }
     let seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
+    // Taken at once: a message typed before the store is open is noted under this tab.
+    let tabs = TabLocks::start(&format!("parley-outbox-tab:{db_name}:"));
     let listeners = [
         WindowListener::on_window("online", || feed(Input::Reachability)),
         WindowListener::on_window("offline", || feed(Input::Reachability)),
@@ -189,6 +203,9 @@ fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
             account_id,
             profile_id,
             store: None,
+            db_name: db_name.clone(),
+            tab_id: tabs.as_ref().map(|t| t.tab_id().to_owned()),
+            unstored: HashSet::new(),
             early: Vec::new(),
             chats: Vec::new(),
             conversation_of: HashMap::new(),
@@ -197,7 +214,7 @@ fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
             writes: HashMap::new(),
             wake: None,
             blobs: HashMap::new(),
-            unstored: Vec::new(),
+            unstored_blobs: Vec::new(),
             files_of: HashMap::new(),
             alive_at: HashMap::new(),
             telemetry: None,
@@ -211,7 +228,6 @@ fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
     });
     DRIVER.with(|d| *d.borrow_mut() = Some(driver));
     leptos::task::spawn_local(async move {
-        let tabs = TabLocks::start(&format!("parley-outbox-tab:{db_name}:"));
         let store = match OutboxStore::open(&db_name).await {
             Ok(store) => store,
             Err(e) => {
@@ -228,8 +244,9 @@ fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
             let (t, s) = (tabs.clone(), store.clone());
             let tabs = tabs.clone();
             let name = restore_lock.clone();
+            let db = db_name.clone();
             async move {
-                tabs.exclusive(&name, move || adopt_orphans(t, s))
+                tabs.exclusive(&name, move || adopt_orphans(t, s, db))
                     .await
                     .unwrap_or_default()
             }
@@ -238,20 +255,22 @@ fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
             // One tab at a time: take over the entries of tabs that are gone (closed,
             // crashed, reloaded), never those of a live one, which sends them itself.
             Some(tabs) if store.is_durable() => {
-                let (entries, mut held_elsewhere) = adopt(&tabs, &store).await;
+                let (entries, unstored, mut held_elsewhere) = adopt(&tabs, &store).await;
                 feed(Input::Opened {
                     store: store.clone(),
                     entries,
                 });
+                feed(Input::Unstored(unstored));
                 // A page being replaced may still hold its lock for a moment, and a tab
                 // may close later: look again while another tab holds entries.
                 while held_elsewhere > 0 {
                     sleep(ADOPT_AGAIN_MS).await;
-                    let (entries, held) = adopt(&tabs, &store).await;
+                    let (entries, unstored, held) = adopt(&tabs, &store).await;
                     held_elsewhere = held;
                     if !entries.is_empty() {
                         feed(Input::Adopted(entries));
                     }
+                    feed(Input::Unstored(unstored));
                 }
             }
             _ => {
@@ -261,6 +280,13 @@ fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
                     .map(|stored| stored.entry)
                     .collect();
                 feed(Input::Opened { store, entries });
+                // Without tab locks every tab takes everything, as with the entries.
+                let (own, live) = match &tabs {
+                    Some(t) => (Some(t.tab_id().to_owned()), t.live_tabs().await),
+                    None => (None, HashSet::new()),
+                };
+                let (unstored, _) = adopt_unstored(&db_name, own.as_deref(), |t| live.contains(t));
+                feed(Input::Unstored(unstored));
             }
         }
     });
@@ -353,11 +379,18 @@ async fn read_all(store: &OutboxStore) -> Vec<Stored> {
 }
 
 /// The entries whose tab is gone, written back as this tab's before the lock is let go,
-/// and how many a live tab holds.
-async fn adopt_orphans(tabs: TabLocks, store: OutboxStore) -> (Vec<Entry>, usize) {
+/// the messages such tabs typed and never wrote down, and how many entries and notes a
+/// live tab holds.
+async fn adopt_orphans(
+    tabs: TabLocks,
+    store: OutboxStore,
+    db_name: String,
+) -> (Vec<Entry>, Vec<UnstoredSend>, usize) {
     let live = tabs.live_tabs().await;
+    // Typed there, never written down: another tab's until that tab is gone, like entries.
+    let (unstored, mut held_elsewhere) =
+        adopt_unstored(&db_name, Some(tabs.tab_id()), |t| live.contains(t));
     let mut adopted = Vec::new();
-    let mut held_elsewhere = 0;
     for stored in read_all(&store).await {
         match &stored.owner {
             Some(o) if o == tabs.tab_id() => continue,
@@ -372,7 +405,7 @@ async fn adopt_orphans(tabs: TabLocks, store: OutboxStore) -> (Vec<Entry>, usize
         }
         adopted.push(stored.entry);
     }
-    (adopted, held_elsewhere)
+    (adopted, unstored, held_elsewhere)
 }
 
 fn seen_of(m: &Message, profile_id: i64) -> SeenMessage {
@@ -423,6 +456,18 @@ fn drop_already_left(store: &OutboxStore, entries: &mut Vec<Entry>) {
 impl Inner {
     fn run(&mut self, input: Input) {
         let now = now_ms();
+        if let Input::Event(Event::Enqueue { echo_id, draft }) = &input {
+            // Before anything else, synchronously: a reload from here on keeps it.
+            self.unstored.insert(echo_id.clone());
+            remember_unstored(
+                &self.db_name,
+                UnstoredSend {
+                    tab: self.tab_id.clone(),
+                    echo_id: echo_id.clone(),
+                    draft: draft.clone(),
+                },
+            );
+        }
         let commands = match input {
             Input::Event(event @ Event::Enqueue { .. }) if self.store.is_none() => {
                 self.early.push(event);
@@ -467,7 +512,7 @@ impl Inner {
             }
             Input::Opened { store, mut entries } => {
                 drop_already_left(&store, &mut entries);
-                for key in std::mem::take(&mut self.unstored) {
+                for key in std::mem::take(&mut self.unstored_blobs) {
                     if let Some(blob) = self.blobs.get(&key) {
                         self.store_blob(&store, &key, blob.clone());
                     }
@@ -486,6 +531,34 @@ impl Inner {
                 self.tell_if_not_durable();
                 commands
             }
+            Input::Unstored(sends) => {
+                if sends.is_empty() {
+                    return;
+                }
+                let mut commands = Vec::new();
+                for s in sends {
+                    if crate::effects::storage::has_left_outbox(&s.echo_id) {
+                        forget_unstored(&self.db_name, &s.echo_id);
+                        continue;
+                    }
+                    self.unstored.insert(s.echo_id.clone());
+                    commands.extend(self.machine.handle(
+                        now,
+                        Event::Enqueue {
+                            echo_id: s.echo_id,
+                            draft: s.draft,
+                        },
+                    ));
+                }
+                self.show_entries();
+                commands
+            }
+            Input::Committed(echo_id) => {
+                if self.unstored.remove(&echo_id) {
+                    forget_unstored(&self.db_name, &echo_id);
+                }
+                return;
+            }
             Input::Adopted(mut entries) => {
                 if let Some(store) = &self.store {
                     drop_already_left(store, &mut entries);
@@ -500,7 +573,7 @@ impl Inner {
                 for (key, blob) in blobs {
                     match self.store.clone() {
                         Some(store) => self.store_blob(&store, &key, blob.clone()),
-                        None => self.unstored.push(key.clone()),
+                        None => self.unstored_blobs.push(key.clone()),
                     }
                     self.blobs.insert(key, blob);
                 }
@@ -547,7 +620,10 @@ impl Inner {
             Input::Capabilities(idempotent) => {
                 self.machine.set_idempotent_backend(idempotent);
                 self.capabilities_known = true;
-                return;
+                // A backend that deduplicates settles a message of unknown fate by
+                // sending it again: its row says so from now, and it goes.
+                self.show_entries();
+                self.machine.handle(now, Event::Tick)
             }
             Input::SendResult {
                 echo_id,
@@ -747,10 +823,22 @@ impl Inner {
                 let Some(store) = &self.store else { return };
                 let write = store.put(&entry);
                 self.writes.insert(entry.echo_id.clone(), write.clone());
+                if self.unstored.contains(&entry.echo_id) {
+                    let echo_id = entry.echo_id.clone();
+                    let committed = write.clone();
+                    leptos::task::spawn_local(async move {
+                        if committed.done().await.is_ok() {
+                            feed(Input::Committed(echo_id));
+                        }
+                    });
+                }
                 report(write);
             }
             Command::Forget { echo_id } => {
                 crate::effects::storage::remember_left_outbox(&echo_id);
+                if self.unstored.remove(&echo_id) {
+                    forget_unstored(&self.db_name, &echo_id);
+                }
                 self.writes.remove(&echo_id);
                 self.alive_at.remove(&echo_id);
                 let prefix = format!("{echo_id}/");
@@ -1041,6 +1129,7 @@ fn send_state_of(e: &Entry, reachable: bool) -> SendState {
             reason: reason.clone(),
         },
         EntryState::InFlight { .. } => SendState::Sending,
+        EntryState::Unknown => SendState::Unknown,
         EntryState::Reconciling => SendState::Retrying {
             error: e
                 .last_error
@@ -1063,6 +1152,7 @@ fn send_state_of_status(status: SendStatus) -> SendState {
         SendStatus::Sending => SendState::Sending,
         SendStatus::Retrying { error, .. } => SendState::Retrying { error },
         SendStatus::Failed { reason } => SendState::Failed { reason },
+        SendStatus::Unknown => SendState::Unknown,
     }
 }
 

@@ -22,6 +22,7 @@ pub fn status_of(row: &Row) -> &'static str {
         Some(SendState::Queued) => "queued",
         Some(SendState::Sending) | Some(SendState::Retrying { .. }) => "sending",
         Some(SendState::Failed { .. }) => "failed",
+        Some(SendState::Unknown) => "unknown",
         None => match row.message.status {
             MessageStatus::Sent => "sent",
             MessageStatus::Delivered => "delivered",
@@ -48,6 +49,7 @@ fn type_of(row: &Row) -> &'static str {
 fn failure_of(row: &Row) -> Option<String> {
     match &row.send {
         Some(SendState::Failed { reason }) => Some(reason.clone()),
+        Some(SendState::Unknown) => Some(t("outbox.may_not_have_been_sent").to_owned()),
         Some(SendState::Retrying { error }) => {
             Some(t_args("message.retrying", &[("error", error)]))
         }
@@ -159,8 +161,9 @@ pub fn MessageItem(
         row.with(|r| r.send.as_ref().and(r.message.echo_id.clone()))
             .filter(|e| chat.uploads.with(|m| has_files(m.get(e))))
     });
-    let retryable =
-        Memo::new(move |_| row.with(|r| matches!(r.send, Some(SendState::Failed { .. }))));
+    let retryable = Memo::new(move |_| {
+        row.with(|r| matches!(r.send, Some(SendState::Failed { .. } | SendState::Unknown)))
+    });
 
     let class = move || {
         let mut c = format!("parley-message parley-message-{}", kind.get());
@@ -173,7 +176,7 @@ pub fn MessageItem(
         if deleted.get() {
             c.push_str(" parley-message-deleted");
         }
-        if status.get() == "failed" {
+        if matches!(status.get(), "failed" | "unknown") {
             c.push_str(" parley-message-failed");
         }
         c
@@ -300,6 +303,7 @@ fn DeliveryStatus(status: Memo<&'static str>) -> impl IntoView {
         "delivered" => t("status.delivered"),
         "read" => t("status.read"),
         "failed" => t("status.failed"),
+        "unknown" => t("status.unknown"),
         _ => "",
     };
     view! {

@@ -57,7 +57,11 @@ pub fn PendingFiles(
             phase.get(),
             Some(UploadPhase::Sending { .. } | UploadPhase::Waiting)
         );
-        waiting_or_sending && !matches!(send.get(), Some(SendState::Failed { .. }) | None)
+        waiting_or_sending
+            && !matches!(
+                send.get(),
+                Some(SendState::Failed { .. } | SendState::Unknown) | None
+            )
     });
     let uploading = move || matches!(phase.get(), Some(UploadPhase::Sending { .. }));
     let processing = move || phase.get() == Some(UploadPhase::Processing);

@@ -15,6 +15,11 @@
 //!   failure could double the message. So the outbox first asks for a resync
 //!   (`messages?after=`), matches what the server already has (by `echo_id` when the cable
 //!   delivered it, else by content from this agent), and resends only what is missing.
+//!   When no answer came at all (the request timed out, or the page went away while it
+//!   was out), a resync that finds nothing proves nothing: the server may still store it.
+//!   The outbox then says so ([`EntryState::Unknown`]) and leaves the choice to the agent
+//!   rather than guess: a copy seen later settles it, Retry sends it (after one more look),
+//!   Discard drops it.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -65,6 +70,11 @@ pub enum EntryState {
     Reconciling,
     /// Retrying stopped making sense; the agent sees why and can retry or delete.
     Failed { reason: String },
+    /// An attempt got no answer (timed out, or the page went away while it was out), the
+    /// backend cannot be asked by `echo_id`, and no copy of it has been seen: it may or
+    /// may not be on the server. Nothing is sent on its own; a copy seen later (cable,
+    /// resync, history) delivers it; the agent can retry or discard it.
+    Unknown,
 }
 
 /// One message in the outbox, as persisted.
@@ -93,6 +103,10 @@ pub struct Entry {
     /// message the first one already owns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owned_by_others: Vec<i64>,
+    /// The last attempt ended without an answer (timed out, or the page went away while it
+    /// was out): a resync that finds nothing does not prove the server will not store it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unanswered: bool,
 }
 
 /// How a request failed, as the effects layer classifies it.
@@ -100,8 +114,12 @@ pub struct Entry {
 pub enum SendError {
     /// It never left (offline before sending): safe to send again.
     NotSent,
-    /// It may have reached the server (timeout, connection dropped, 5xx).
+    /// It may have reached the server, and the server is done with it (a 5xx answer, a
+    /// connection it closed).
     Ambiguous(String),
+    /// It may have reached the server and no answer came (timed out): the server may
+    /// still be working on it and store it later.
+    NoAnswer(String),
     /// The server answered and refused it (4xx). Sending it again will not help.
     Rejected(String),
     /// Too many requests (429) or the server asked us to wait: not stored, retry later.
@@ -196,6 +214,8 @@ pub enum SendStatus {
     Failed {
         reason: String,
     },
+    /// No answer came and no copy was seen: it may not have been sent (Retry, Discard).
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,8 +298,8 @@ pub struct Outbox {
     claimed: BTreeSet<i64>,
     /// The newest server id seen per conversation (see [`Entry::after_id`]).
     newest: BTreeMap<i64, i64>,
-    /// Conversations with a resync requested and not yet done, with the `after_id` asked.
-    resyncing: BTreeMap<i64, Option<i64>>,
+    /// Conversations with a resync requested and not yet done: what was asked.
+    resyncing: BTreeMap<i64, Asked>,
     /// Fed [`Event::Restored`]: this outbox continues an earlier page, whose deliveries
     /// (and their `newest` and `claimed`) it never saw. Then an entry of a conversation
     /// leaves for the first time only once a resync of that conversation has told this
@@ -298,6 +318,15 @@ pub struct Outbox {
     /// still holds them for a moment): a restored entry is matched against these at once,
     /// so its message never shows twice, pending beside the copy the history shows.
     recent_mine: VecDeque<SeenMessage>,
+}
+
+/// A resync asked and not answered yet.
+#[derive(Debug, Clone)]
+struct Asked {
+    after_id: Option<i64>,
+    /// The entries that were reconciling when it was asked: the only ones its answer can
+    /// settle (a message stored after the page was read is not on it).
+    covers: BTreeSet<String>,
 }
 
 /// How many of this agent's recent messages the outbox keeps to match restored entries.
@@ -330,8 +359,17 @@ impl Outbox {
         self.entries.is_empty()
     }
 
+    /// What the backend's capabilities say. Once it deduplicates by `echo_id`, a message
+    /// of unknown fate is simply sent again (feed an event, e.g. a `Tick`, to start it).
     pub fn set_idempotent_backend(&mut self, idempotent: bool) {
         self.config.idempotent_backend = idempotent;
+        if idempotent {
+            for e in &mut self.entries {
+                if e.state == EntryState::Unknown {
+                    e.state = EntryState::Queued;
+                }
+            }
+        }
     }
 
     fn index(&self, echo_id: &str) -> Option<usize> {
@@ -375,6 +413,7 @@ impl Outbox {
                     last_error: None,
                     after_id: None,
                     owned_by_others: Vec::new(),
+                    unanswered: false,
                 };
                 self.next_seq += 1;
                 out.push(Command::Persist(entry.clone()));
@@ -393,11 +432,17 @@ impl Outbox {
                     if self.index(&e.echo_id).is_some() {
                         continue;
                     }
-                    // A request that was out when the page died may have arrived.
+                    // A request that was out when the page died may have arrived, or may
+                    // still arrive: its answer is gone with the page.
+                    if matches!(e.state, EntryState::InFlight { .. }) {
+                        e.unanswered = true;
+                    }
+                    let idempotent = self.config.idempotent_backend;
                     if matches!(
                         e.state,
                         EntryState::InFlight { .. } | EntryState::Reconciling
-                    ) {
+                    ) || (idempotent && e.state == EntryState::Unknown)
+                    {
                         e.state = self.after_ambiguity();
                         out.push(Command::Persist(e.clone()));
                     }
@@ -405,6 +450,7 @@ impl Outbox {
                         EntryState::Failed { reason } => SendStatus::Failed {
                             reason: reason.clone(),
                         },
+                        EntryState::Unknown => SendStatus::Unknown,
                         _ => SendStatus::Queued,
                     };
                     out.push(Command::Status {
@@ -450,20 +496,36 @@ impl Outbox {
             }
             Event::Seen(seen) => self.seen(now_ms, seen, &mut out),
             Event::ResyncDone { conversation_id } => {
-                if let Some(asked) = self.resyncing.remove(&conversation_id) {
-                    // Everything after `asked` was fed as `Seen` (or the newest page when
-                    // `None`), and `asked` is itself an id of this conversation.
-                    if let Some(a) = asked {
-                        self.note_newest(conversation_id, a);
+                // An answer nobody waits for any more (asked before the connection went)
+                // settles nothing; a new resync is asked when it is back.
+                let covers = match self.resyncing.remove(&conversation_id) {
+                    Some(asked) => {
+                        // Everything after `asked` was fed as `Seen` (or the newest page
+                        // when `None`), and `asked` is itself an id of this conversation.
+                        if let Some(a) = asked.after_id {
+                            self.note_newest(conversation_id, a);
+                        }
+                        self.synced.insert(conversation_id);
+                        asked.covers
                     }
-                    self.synced.insert(conversation_id);
-                }
+                    None => BTreeSet::new(),
+                };
+                let idempotent = self.config.idempotent_backend;
                 for e in &mut self.entries {
-                    if e.state == EntryState::Reconciling
-                        && e.draft.conversation_id == conversation_id
-                    {
-                        // The server does not have it: sending again cannot double it.
-                        if e.attempts >= max_attempts_of(&self.config, e) {
+                    // Only what was reconciling when the resync was asked: the page was
+                    // read before any later attempt could have stored its message.
+                    if e.state == EntryState::Reconciling && covers.contains(&e.echo_id) {
+                        if e.unanswered && !idempotent {
+                            // Not there yet, but a request that never answered may still
+                            // be stored: say so rather than guess (a resend could double it).
+                            e.state = EntryState::Unknown;
+                            out.push(Command::Status {
+                                echo_id: e.echo_id.clone(),
+                                status: SendStatus::Unknown,
+                            });
+                        } else if e.attempts >= max_attempts_of(&self.config, e) {
+                            // The server does not have it, and will not: sending again
+                            // cannot double it (below too).
                             let reason = format!(
                                 "Not sent after {} attempts: {}",
                                 e.attempts,
@@ -505,9 +567,24 @@ impl Outbox {
                 }
             }
             Event::Retry { echo_id } => {
+                let idempotent = self.config.idempotent_backend;
                 if let Some(i) = self.index(&echo_id) {
                     let e = &mut self.entries[i];
-                    if matches!(e.state, EntryState::Failed { .. }) {
+                    if e.state == EntryState::Unknown && !idempotent {
+                        // The agent says send it. One more look first, so that a copy
+                        // stored since is taken rather than doubled; then it goes.
+                        e.state = EntryState::Reconciling;
+                        e.unanswered = false;
+                        e.attempts = 0;
+                        e.next_attempt_at_ms = now_ms;
+                        e.last_error = None;
+                        out.push(Command::Persist(e.clone()));
+                        out.push(Command::Status {
+                            echo_id,
+                            status: SendStatus::Sending,
+                        });
+                    } else if matches!(e.state, EntryState::Failed { .. } | EntryState::Unknown) {
+                        e.unanswered = false;
                         e.state = EntryState::Queued;
                         e.attempts = 0;
                         e.next_attempt_at_ms = now_ms;
@@ -522,10 +599,11 @@ impl Outbox {
             }
             Event::Discard { echo_id } => {
                 if let Some(i) = self.index(&echo_id) {
-                    // A request in the air cannot be called back; only what has not left.
+                    // A request in the air cannot be called back; only what has not left,
+                    // or what the agent was told may not have been sent.
                     if matches!(
                         self.entries[i].state,
-                        EntryState::Queued | EntryState::Failed { .. }
+                        EntryState::Queued | EntryState::Failed { .. } | EntryState::Unknown
                     ) {
                         self.entries.remove(i);
                         out.push(Command::Forget { echo_id });
@@ -554,7 +632,7 @@ impl Outbox {
                             });
                             out.push(Command::Forget { echo_id });
                         }
-                        EntryState::Queued | EntryState::Failed { .. } => {
+                        EntryState::Queued | EntryState::Failed { .. } | EntryState::Unknown => {
                             self.entries.remove(i);
                             out.push(Command::Forget { echo_id });
                         }
@@ -612,7 +690,9 @@ impl Outbox {
                 {
                     continue;
                 }
-                if other.attempts == 0 {
+                if other.attempts == 0
+                    && !matches!(other.state, EntryState::Reconciling | EntryState::Unknown)
+                {
                     // Has not left: can only be stored after this message.
                     other.after_id = Some(message_id);
                     other.owned_by_others.retain(|&id| id > message_id);
@@ -656,6 +736,7 @@ impl Outbox {
         if !matches!(self.entries[i].state, EntryState::InFlight { .. }) {
             return;
         }
+        let unanswered = matches!(error, SendError::NoAnswer(_));
         let (state, message) = match error {
             SendError::Rejected(reason) => (
                 EntryState::Failed {
@@ -670,7 +751,9 @@ impl Outbox {
             }
             SendError::Throttled(m) => (EntryState::Queued, m),
             SendError::Ambiguous(m) => (self.after_ambiguity(), m),
+            SendError::NoAnswer(m) => (self.after_ambiguity(), m),
         };
+        self.entries[i].unanswered = unanswered;
         let attempts = self.entries[i].attempts;
         let gave_up = attempts >= max_attempts_of(&self.config, &self.entries[i])
             && state != EntryState::Reconciling;
@@ -770,15 +853,18 @@ impl Outbox {
         if self.resyncing.contains_key(&c) {
             return;
         }
-        let after_id = self
+        let reconciling = self
             .entries
             .iter()
-            .filter(|e| e.state == EntryState::Reconciling && e.draft.conversation_id == c)
+            .filter(|e| e.state == EntryState::Reconciling && e.draft.conversation_id == c);
+        let after_id = reconciling
+            .clone()
             .map(|e| e.after_id)
             .chain(first)
             .min()
             .flatten();
-        self.resyncing.insert(c, after_id);
+        let covers = reconciling.map(|e| e.echo_id.clone()).collect();
+        self.resyncing.insert(c, Asked { after_id, covers });
         out.push(Command::Resync {
             conversation_id: c,
             after_id,
@@ -806,7 +892,7 @@ impl Outbox {
             self.failed_attempt(
                 now_ms,
                 &echo_id,
-                SendError::Ambiguous("The server did not answer in time".into()),
+                SendError::NoAnswer("The server did not answer in time".into()),
                 out,
             );
         }
@@ -823,13 +909,16 @@ impl Outbox {
                 self.request_resync(c, None, out);
             }
             // One request in the air per conversation keeps the order typed. Failed entries
-            // do not hold back the ones after them; reconciling ones do (they may be sent).
+            // do not hold back the ones after them; reconciling ones do (they may be sent),
+            // and so do those of unknown fate until the agent decides: were two messages
+            // with the same text unresolved at once, a copy without echo_id could not tell
+            // which of them it is.
             let mut busy: BTreeSet<i64> = BTreeSet::new();
             for i in 0..self.entries.len() {
                 let c = self.entries[i].draft.conversation_id;
                 match self.entries[i].state {
                     EntryState::Failed { .. } => continue,
-                    EntryState::InFlight { .. } | EntryState::Reconciling => {
+                    EntryState::InFlight { .. } | EntryState::Reconciling | EntryState::Unknown => {
                         busy.insert(c);
                         continue;
                     }
@@ -877,6 +966,11 @@ impl Outbox {
             let c = e.draft.conversation_id;
             let at = match e.state {
                 EntryState::Failed { .. } => continue,
+                // Waits for the agent: no deadline, and none for the entries behind it.
+                EntryState::Unknown => {
+                    heads.insert(c);
+                    continue;
+                }
                 EntryState::InFlight { since_ms } => {
                     heads.insert(c);
                     Some(since_ms + self.config.request_timeout_ms)
@@ -910,7 +1004,7 @@ fn may_have_become(e: &Entry, seen: &SeenMessage, clock_skew_ms: u64) -> bool {
     if seen.echo_id.as_deref() == Some(e.echo_id.as_str()) {
         return true;
     }
-    e.state == EntryState::Reconciling
+    matches!(e.state, EntryState::Reconciling | EntryState::Unknown)
         // A message created with another echo_id is not this one.
         && seen.echo_id.is_none()
         && seen.from_me

@@ -45,8 +45,15 @@ impl RowKey {
 pub enum SendState {
     Queued,
     Sending,
-    Retrying { error: String },
-    Failed { reason: String },
+    Retrying {
+        error: String,
+    },
+    Failed {
+        reason: String,
+    },
+    /// No answer came and the backend cannot say whether it has the message: it may not
+    /// have been sent (the agent can retry or discard it).
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq)]

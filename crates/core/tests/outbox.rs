@@ -419,12 +419,144 @@ fn a_reload_mid_send_restores_and_reconciles() {
         "{c:?}"
     );
     assert!(sends(&c).is_empty());
-    let c = o2.handle(12, Event::ResyncDone { conversation_id: 1 });
-    assert_eq!(sends(&c), ["a"]);
     assert_eq!(
         o2.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
         [0, 1]
     );
+    // Not on the server (yet): the answer died with the page, so the request may still be
+    // stored. Not guessed either way: "a" may not have been sent, the agent decides; "b"
+    // waits behind it (the order typed).
+    let c = o2.handle(12, Event::ResyncDone { conversation_id: 1 });
+    assert!(
+        statuses(&c).contains(&("a".to_owned(), SendStatus::Unknown)),
+        "{c:?}"
+    );
+    assert_eq!(o2.entries()[0].state, EntryState::Unknown);
+    assert!(sends(&c).is_empty(), "{c:?}");
+    assert!(sends(&o2.handle(600_000, Event::Tick)).is_empty());
+    // Retry: one more look, then it goes.
+    let c = o2.handle(
+        13,
+        Event::Retry {
+            echo_id: "a".into(),
+        },
+    );
+    assert!(sends(&c).is_empty(), "{c:?}");
+    assert!(
+        c.iter().any(|c| matches!(
+            c,
+            Command::Resync {
+                conversation_id: 1,
+                ..
+            }
+        )),
+        "{c:?}"
+    );
+    let c = o2.handle(14, Event::ResyncDone { conversation_id: 1 });
+    assert_eq!(sends(&c), ["a"]);
+    let c = o2.handle(
+        15,
+        Event::SendOk {
+            echo_id: "a".into(),
+            message_id: 3,
+        },
+    );
+    assert_eq!(sends(&c), ["b"]);
+}
+
+#[test]
+fn a_resync_asked_before_an_attempt_left_does_not_settle_that_attempt() {
+    // A backend that forgets echo_id. "a" is reconciled; while its resync is out, the
+    // cable says "a" arrived, "b" goes and gets a 500 after the server stored it. The
+    // resync's page was read before "b" was stored: it must not send "b" again.
+    let mut o = Outbox::new(OutboxConfig::default(), 3);
+    o.handle(0, Event::Reachable(true));
+    enqueue(&mut o, 0, "a", 1, "first");
+    enqueue(&mut o, 0, "b", 1, "second");
+    o.handle(
+        1,
+        Event::SendFailed {
+            echo_id: "a".into(),
+            error: SendError::Ambiguous("dropped".into()),
+        },
+    );
+    let c = o.handle(60_000, Event::Tick);
+    assert!(
+        c.contains(&Command::Resync {
+            conversation_id: 1,
+            after_id: None
+        }),
+        "{c:?}"
+    );
+    let c = o.handle(60_001, Event::Seen(mine(5, Some("a"), "first")));
+    assert_eq!(delivered(&c), [("a".to_owned(), 5)]);
+    assert_eq!(sends(&c), ["b"]);
+    o.handle(
+        60_002,
+        Event::SendFailed {
+            echo_id: "b".into(),
+            error: SendError::Ambiguous("500".into()),
+        },
+    );
+    // The old answer: "a" only.
+    o.handle(60_003, Event::Seen(mine(5, None, "first")));
+    let c = o.handle(60_004, Event::ResyncDone { conversation_id: 1 });
+    assert!(sends(&c).is_empty(), "{c:?}");
+    assert_eq!(o.entries()[0].state, EntryState::Reconciling);
+    // A resync of its own finds it.
+    let c = o.handle(200_000, Event::Tick);
+    assert!(
+        c.contains(&Command::Resync {
+            conversation_id: 1,
+            after_id: Some(5)
+        }),
+        "{c:?}"
+    );
+    let c = o.handle(200_001, Event::Seen(mine(6, None, "second")));
+    assert_eq!(delivered(&c), [("b".to_owned(), 6)]);
+}
+
+#[test]
+fn a_message_of_unknown_fate_is_settled_by_a_copy_seen_later_or_a_backend_that_deduplicates() {
+    let unknown = |seed| {
+        let entry = persisted_in_flight(&mut Outbox::new(OutboxConfig::default(), seed), "a", "hi");
+        let mut o = Outbox::new(OutboxConfig::default(), seed);
+        o.handle(5, Event::Restored(vec![entry]));
+        o.handle(5, Event::Reachable(true));
+        let c = o.handle(6, Event::ResyncDone { conversation_id: 1 });
+        assert!(
+            statuses(&c).contains(&("a".to_owned(), SendStatus::Unknown)),
+            "{c:?}"
+        );
+        // Nothing is sent on its own, however long it waits.
+        assert!(sends(&o.handle(10_000_000, Event::Tick)).is_empty());
+        assert!(!o.is_editable("a"), "its text may be on the server already");
+        o
+    };
+    // The request was stored late: the cable's copy settles it.
+    let mut o = unknown(1);
+    let c = o.handle(10_000_001, Event::Seen(mine(9, Some("a"), "hi")));
+    assert_eq!(delivered(&c), [("a".to_owned(), 9)]);
+    // So does a copy without echo_id (a resync for another message, a history page).
+    let mut o = unknown(2);
+    let c = o.handle(10_000_001, Event::Seen(mine(9, None, "hi")));
+    assert_eq!(delivered(&c), [("a".to_owned(), 9)]);
+    // The backend turns out to deduplicate: sending again is safe, so it goes.
+    let mut o = unknown(3);
+    o.set_idempotent_backend(true);
+    assert_eq!(sends(&o.handle(10_000_001, Event::Tick)), ["a"]);
+    // The agent discards it.
+    let mut o = unknown(4);
+    let c = o.handle(
+        10_000_001,
+        Event::Discard {
+            echo_id: "a".into(),
+        },
+    );
+    assert!(c.contains(&Command::Forget {
+        echo_id: "a".into()
+    }));
+    assert!(o.is_empty());
 }
 
 /// An entry persisted in the air (the page died before the answer), as a new page gets it.
@@ -632,31 +764,87 @@ fn after_a_reload_a_pending_ok_is_not_matched_to_the_ok_another_entry_was_delive
 
 #[test]
 fn queued_and_failed_messages_can_be_edited_or_discarded_in_flight_ones_cannot() {
+    let persisted_text = |c: &[Command], echo: &str| {
+        c.iter().find_map(|c| match c {
+            Command::Persist(e) if e.echo_id == echo => Some(e.draft.content.clone()),
+            _ => None,
+        })
+    };
+    let sent_text = |c: &[Command]| {
+        c.iter().find_map(|c| match c {
+            Command::Send { draft, .. } => Some(draft.content.clone()),
+            _ => None,
+        })
+    };
+    let forgot = |c: &[Command], echo: &str| {
+        c.contains(&Command::Forget {
+            echo_id: echo.into(),
+        })
+    };
     let mut o = Outbox::new(OutboxConfig::default(), 3);
+    // Queued (offline): edited, written down, then sent with the new text.
     enqueue(&mut o, 0, "a", 1, "typo");
     assert!(o.is_editable("a"));
-    o.handle(
-        1,
-        Event::Edit {
-            echo_id: "a".into(),
-            content: "fixed".into(),
-        },
-    );
-    let c = o.handle(2, Event::Reachable(true));
-    let Some(Command::Send { draft, .. }) = c.iter().find(|c| matches!(c, Command::Send { .. }))
-    else {
-        panic!()
+    let edit = |content: &str| Event::Edit {
+        echo_id: "a".into(),
+        content: content.into(),
     };
-    assert_eq!(draft.content, "fixed");
+    let c = o.handle(1, edit("fixed"));
+    assert_eq!(persisted_text(&c, "a").as_deref(), Some("fixed"), "{c:?}");
+    let c = o.handle(2, Event::Reachable(true));
+    assert_eq!(sent_text(&c).as_deref(), Some("fixed"));
+    // In the air: neither edited nor discarded.
     assert!(!o.is_editable("a"));
+    let c = o.handle(3, edit("too late"));
+    assert_eq!(persisted_text(&c, "a"), None, "{c:?}");
+    let discard = |echo: &str| Event::Discard {
+        echo_id: echo.into(),
+    };
+    let c = o.handle(3, discard("a"));
+    assert!(!forgot(&c, "a"), "{c:?}");
+    assert_eq!(o.entries().len(), 1);
+    assert_eq!(o.entries()[0].draft.content, "fixed");
+    // Refused: failed. Now it can be edited, and Retry sends the edit.
+    let refuse = |o: &mut Outbox, now| {
+        let c = o.handle(
+            now,
+            Event::SendFailed {
+                echo_id: "a".into(),
+                error: SendError::Rejected("Content is too long".into()),
+            },
+        );
+        assert!(
+            statuses(&c)
+                .iter()
+                .any(|(e, s)| e == "a" && matches!(s, SendStatus::Failed { .. })),
+            "{c:?}"
+        );
+    };
+    refuse(&mut o, 4);
+    assert!(o.is_editable("a"));
+    let c = o.handle(5, edit("shorter"));
+    assert_eq!(persisted_text(&c, "a").as_deref(), Some("shorter"), "{c:?}");
     let c = o.handle(
-        3,
-        Event::Discard {
+        6,
+        Event::Retry {
             echo_id: "a".into(),
         },
     );
-    assert!(c.iter().all(|c| !matches!(c, Command::Forget { .. })));
-    assert_eq!(o.entries().len(), 1);
+    assert_eq!(sent_text(&c).as_deref(), Some("shorter"));
+    // Failed again, then discarded: forgotten, and nothing more is sent.
+    refuse(&mut o, 7);
+    let c = o.handle(8, discard("a"));
+    assert!(forgot(&c, "a"), "{c:?}");
+    assert!(sends(&c).is_empty());
+    assert!(o.is_empty());
+    // Queued while offline, then discarded: forgotten, never sent when the network is back.
+    o.handle(9, Event::Reachable(false));
+    enqueue(&mut o, 10, "b", 1, "never mind");
+    assert!(o.is_editable("b"));
+    let c = o.handle(11, discard("b"));
+    assert!(forgot(&c, "b"), "{c:?}");
+    assert!(o.is_empty());
+    assert!(sends(&o.handle(12, Event::Reachable(true))).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -678,6 +866,10 @@ enum Fate {
     NotSent,
     /// The request hangs until the client times it out; the server never saw it.
     Hang,
+    /// The request reaches the server, which stores it only this many ms after it left
+    /// (a busy worker): possibly after the client timed out, resynced, sent it again or
+    /// reloaded. No answer ever comes back.
+    StoredLate(u64),
 }
 
 fn fate() -> impl Strategy<Value = Fate> {
@@ -689,6 +881,7 @@ fn fate() -> impl Strategy<Value = Fate> {
         1 => Just(Fate::ErrorAfterStoring),
         1 => Just(Fate::NotSent),
         1 => Just(Fate::Hang),
+        1 => (1u64..180_000).prop_map(Fate::StoredLate),
     ]
 }
 
@@ -744,6 +937,13 @@ struct World {
     fate_i: usize,
     /// Requests out: echo_id -> (answer, stored id)
     pending: HashMap<String, Result<i64, SendError>>,
+    /// Requests the server holds and stores at the given time (`Fate::StoredLate`). They
+    /// are the server's: a reload of the page does not take them back.
+    late: Vec<(u64, String, Draft)>,
+    /// Resync answers in the air: the page the server answered when asked (`None`: the
+    /// request failed). Delivered with the other answers, so that time, a reload or the
+    /// cable can come between a resync's request and its answer.
+    resync_inbox: Vec<(i64, Option<Vec<SeenMessage>>)>,
     /// `message.created` events in the air; lost when the cable drops.
     cable_inbox: Vec<SeenMessage>,
     net: bool,
@@ -751,6 +951,13 @@ struct World {
     resync_fails: bool,
     typed: Vec<(String, i64, String)>,
     ever_failed: Vec<String>,
+    /// Entries the agent was told may not have been sent.
+    ever_unknown: Vec<String>,
+    /// The server message each entry was reported delivered as.
+    delivered_as: BTreeMap<String, i64>,
+    /// Entries the outbox let go of without reporting them delivered (forgotten, or
+    /// simply no longer held): each is a message lost without a word.
+    forgotten_silently: Vec<String>,
     wake: Option<u64>,
     seed: u64,
 }
@@ -770,12 +977,17 @@ impl World {
             fates,
             fate_i: 0,
             pending: HashMap::new(),
+            late: Vec::new(),
+            resync_inbox: Vec::new(),
             cable_inbox: Vec::new(),
             net: true,
             cable: true,
             resync_fails: false,
             typed: Vec::new(),
             ever_failed: Vec::new(),
+            ever_unknown: Vec::new(),
+            delivered_as: BTreeMap::new(),
+            forgotten_silently: Vec::new(),
             wake: None,
             seed,
         }
@@ -804,7 +1016,7 @@ impl World {
             echo: echo.to_owned(),
             created_at_s: (self.now / 1000) as i64,
         });
-        if self.cable {
+        if self.cable && self.net {
             // The cable delivers message.created with echo_id, whatever the backend, but
             // later, and not at all if it drops first.
             self.cable_inbox.push(SeenMessage {
@@ -822,6 +1034,13 @@ impl World {
 
     fn feed(&mut self, ev: Event) {
         let cmds = self.outbox.handle(self.now, ev);
+        let delivered_now: Vec<String> = cmds
+            .iter()
+            .filter_map(|c| match c {
+                Command::Delivered { echo_id, .. } => Some(echo_id.clone()),
+                _ => None,
+            })
+            .collect();
         for c in cmds {
             match c {
                 Command::Persist(e) => {
@@ -829,6 +1048,10 @@ impl World {
                 }
                 Command::Forget { echo_id } => {
                     self.db.remove(&echo_id);
+                    // Nobody here discards or cancels: a forget must be a delivery.
+                    if !delivered_now.contains(&echo_id) {
+                        self.forgotten_silently.push(echo_id);
+                    }
                 }
                 Command::Send { echo_id, draft } => {
                     assert!(self.db.contains_key(&echo_id), "sent before persisted");
@@ -839,6 +1062,11 @@ impl World {
                             None
                         }
                         Fate::LostNoAnswer | Fate::Hang => None,
+                        Fate::StoredLate(after_ms) => {
+                            self.late
+                                .push((self.now + after_ms, echo_id.clone(), draft));
+                            None
+                        }
                         Fate::BadGatewayUnstored => Some(Err(SendError::Ambiguous("502".into()))),
                         Fate::ErrorAfterStoring => {
                             self.store(&echo_id, &draft);
@@ -857,14 +1085,10 @@ impl World {
                     conversation_id,
                     after_id,
                 } => {
-                    if self.resync_fails || !self.net {
-                        self.feed(Event::ResyncFailed { conversation_id });
-                    } else {
-                        for s in self.rest_page(conversation_id, after_id) {
-                            self.feed(Event::Seen(s));
-                        }
-                        self.feed(Event::ResyncDone { conversation_id });
-                    }
+                    // Answered from what the server holds now; the answer arrives later.
+                    let page = (self.net && !self.resync_fails)
+                        .then(|| self.rest_page(conversation_id, after_id));
+                    self.resync_inbox.push((conversation_id, page));
                 }
                 Command::Status {
                     echo_id,
@@ -872,8 +1096,35 @@ impl World {
                 } => {
                     self.ever_failed.push(echo_id);
                 }
+                Command::Status {
+                    echo_id,
+                    status: SendStatus::Unknown,
+                } => {
+                    self.ever_unknown.push(echo_id);
+                }
                 Command::WakeAt(t) => self.wake = Some(t),
-                Command::Delivered { .. } | Command::Status { .. } => {}
+                Command::Delivered {
+                    echo_id,
+                    message_id,
+                } => {
+                    // Delivered as a message the server holds, of this conversation and text.
+                    let (_, conv, text) = self
+                        .typed
+                        .iter()
+                        .find(|(e, _, _)| *e == echo_id)
+                        .expect("delivered an entry nobody typed");
+                    let copy = self.server.iter().find(|s| s.id == message_id);
+                    assert!(
+                        copy.is_some_and(|s| s.conv == *conv && s.content == *text),
+                        "{echo_id} ({text:?}) delivered as {copy:?}"
+                    );
+                    let before = self.delivered_as.insert(echo_id.clone(), message_id);
+                    assert!(
+                        before.is_none_or(|b| b == message_id),
+                        "{echo_id} delivered as {before:?}, then as {message_id}"
+                    );
+                }
+                Command::Status { .. } => {}
             }
         }
     }
@@ -902,7 +1153,8 @@ impl World {
         }
     }
 
-    /// Answers arrive.
+    /// Answers arrive: those of sends, then those of resyncs. What they cause is in the
+    /// air until the next time answers arrive.
     fn deliver_answers(&mut self) {
         let mut answers: Vec<_> = self.pending.drain().collect();
         answers.sort_by(|a, b| a.0.cmp(&b.0));
@@ -915,17 +1167,52 @@ impl World {
                 Err(error) => self.feed(Event::SendFailed { echo_id, error }),
             }
         }
+        for (conversation_id, page) in std::mem::take(&mut self.resync_inbox) {
+            match page {
+                Some(page) if self.net => {
+                    for s in page {
+                        self.feed(Event::Seen(s));
+                    }
+                    self.feed(Event::ResyncDone { conversation_id });
+                }
+                _ => self.feed(Event::ResyncFailed { conversation_id }),
+            }
+        }
+    }
+
+    /// The server stores the late requests whose time has come.
+    fn land_late(&mut self) {
+        let now = self.now;
+        let (mut due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.late)
+            .into_iter()
+            .partition(|l| l.0 <= now);
+        self.late = rest;
+        due.sort_by_key(|l| l.0);
+        for (_, echo, draft) in due {
+            self.store(&echo, &draft);
+        }
     }
 
     fn advance(&mut self, ms: u64) {
         let end = self.now + ms;
-        while let Some(w) = self.wake.filter(|w| *w <= end) {
-            self.now = self.now.max(w);
-            self.wake = None;
-            self.feed(Event::Tick);
-            self.deliver_answers();
+        loop {
+            let next_late = self.late.iter().map(|l| l.0).min();
+            let Some(t) = [self.wake, next_late].into_iter().flatten().min() else {
+                break;
+            };
+            if t > end {
+                break;
+            }
+            self.now = self.now.max(t);
+            self.land_late();
+            if self.wake.is_some_and(|w| w <= self.now) {
+                self.wake = None;
+                self.deliver_answers();
+                self.feed(Event::Tick);
+            }
         }
         self.now = end;
+        self.land_late();
         self.feed(Event::Tick);
     }
 
@@ -934,7 +1221,22 @@ impl World {
         self.feed(Event::Reachable(r));
     }
 
+    /// Every message typed and not yet reported delivered is still held by the outbox.
+    fn none_dropped(&mut self) {
+        for (echo, _, _) in &self.typed {
+            let held = self.outbox.entries().iter().any(|e| e.echo_id == *echo);
+            if !held
+                && !self.delivered_as.contains_key(echo)
+                && !self.forgotten_silently.contains(echo)
+            {
+                self.forgotten_silently.push(echo.clone());
+            }
+        }
+    }
+
     fn run(&mut self, steps: &[Step]) {
+        // The app feeds the stored outbox at every start, even empty.
+        self.feed(Event::Restored(Vec::new()));
         self.reachable();
         let mut n = 0;
         for s in steps {
@@ -988,8 +1290,9 @@ impl World {
                 }
                 Step::Reload { history_first } => {
                     // The page dies with requests and cable events in the air; their
-                    // answers go nowhere.
+                    // answers go nowhere (the server still stores what it holds late).
                     self.pending.clear();
+                    self.resync_inbox.clear();
                     self.cable_inbox.clear();
                     self.seed += 1;
                     let cfg = OutboxConfig {
@@ -1022,8 +1325,12 @@ impl World {
                 }
                 Step::ResyncFails(f) => self.resync_fails = *f,
             }
+            self.none_dropped();
         }
-        // Then the world heals; the agent presses Retry on anything failed.
+        // Then the world heals; the agent presses Retry on anything failed, and on what
+        // may not have been sent once nothing of it can be in the air any more (a late
+        // copy stored after the agent's own Retry is the agent's duplicate, not the
+        // outbox's).
         self.net = true;
         self.cable = true;
         self.resync_fails = false;
@@ -1032,17 +1339,27 @@ impl World {
         for _ in 0..400 {
             self.deliver_answers();
             self.deliver_cable();
+            self.none_dropped();
             let failed: Vec<String> = self
                 .outbox
                 .entries()
                 .iter()
-                .filter(|e| matches!(e.state, EntryState::Failed { .. }))
+                .filter(|e| match e.state {
+                    EntryState::Failed { .. } => true,
+                    EntryState::Unknown => self.late.is_empty() && self.pending.is_empty(),
+                    _ => false,
+                })
                 .map(|e| e.echo_id.clone())
                 .collect();
             for echo_id in failed {
                 self.feed(Event::Retry { echo_id });
             }
-            if self.outbox.is_empty() && self.pending.is_empty() && self.cable_inbox.is_empty() {
+            if self.outbox.is_empty()
+                && self.pending.is_empty()
+                && self.cable_inbox.is_empty()
+                && self.resync_inbox.is_empty()
+                && self.late.is_empty()
+            {
                 break;
             }
             self.advance(31_000);
@@ -1069,6 +1386,12 @@ impl World {
             self.outbox.entries()
         );
         assert!(self.db.is_empty(), "left in storage: {:?}", self.db.keys());
+        // Nothing failed silently: every entry the outbox let go of was delivered.
+        assert!(
+            self.forgotten_silently.is_empty(),
+            "let go of without a word: {:?}",
+            self.forgotten_silently
+        );
         // Exactly once: as many stored messages of each text as were typed.
         let mut typed: BTreeMap<(i64, &str), usize> = BTreeMap::new();
         for (_, conv, text) in &self.typed {
@@ -1079,12 +1402,20 @@ impl World {
             *stored.entry((s.conv, s.content.as_str())).or_default() += 1;
         }
         assert_eq!(stored, typed, "server: {:?}", self.server);
-        // Nothing failed silently: a message that failed was reported failed to the agent.
-        assert!(self
-            .ever_failed
-            .iter()
-            .all(|e| self.typed.iter().any(|(t, _, _)| t == e)));
-        // In order: per conversation, messages that never failed arrive in typing order.
+        // And each message was delivered as a copy of its own, no copy claimed twice: a
+        // duplicate of one "ok" never stands in for another "ok" that was lost.
+        let mut claimed: BTreeMap<i64, &str> = BTreeMap::new();
+        for (echo, _, _) in &self.typed {
+            let id = self
+                .delivered_as
+                .get(echo)
+                .unwrap_or_else(|| panic!("{echo} never reported delivered"));
+            if let Some(other) = claimed.insert(*id, echo) {
+                panic!("{echo} and {other} both delivered as message {id}");
+            }
+        }
+        // In order: per conversation, messages that never failed arrive in typing order
+        // (one of unknown fate holds back the ones after it until the agent decides).
         for conv in 1..4 {
             let want: Vec<&str> = self
                 .typed
@@ -1127,6 +1458,132 @@ proptest! {
         w.run(&steps);
         w.check();
     }
+}
+
+/// Where a send is when the page reloads.
+#[derive(Debug, Clone, Copy)]
+enum ReloadPoint {
+    /// Typed; no request has left (against a backend that forgets echo_id, the first send
+    /// of a page waits for a resync, which is in the air).
+    BeforeTheRequest,
+    /// The request is out and never reaches the server.
+    DuringTheRequest,
+    /// The server stored it; the answer is on its way.
+    AfterTheServerStoredIt,
+    /// The server stores it this long after it left: after the new page showed its
+    /// history, resynced, or sent again.
+    StoredLate(u64),
+    /// The answer arrived and was handled.
+    AfterTheAnswer,
+}
+
+const RELOAD_POINTS: [ReloadPoint; 9] = [
+    ReloadPoint::BeforeTheRequest,
+    ReloadPoint::DuringTheRequest,
+    ReloadPoint::AfterTheServerStoredIt,
+    ReloadPoint::StoredLate(5),
+    ReloadPoint::StoredLate(2_000),
+    ReloadPoint::StoredLate(25_000),
+    ReloadPoint::StoredLate(70_000),
+    ReloadPoint::StoredLate(400_000),
+    ReloadPoint::AfterTheAnswer,
+];
+
+/// An earlier message (delivered), then one sent and reloaded at `point`, then another
+/// typed and reloaded at once (the agent keeps going): every message once, each as its
+/// own copy, nothing let go of without a word.
+fn reload_at(
+    idempotent: bool,
+    point: ReloadPoint,
+    history_first: bool,
+    same_text: bool,
+    cable_at_reload: bool,
+) {
+    let typed = |conv| Step::Type {
+        conv,
+        dup_text: same_text,
+        files: false,
+    };
+    let settle = Step::Advance(10, false);
+    // The earlier message, delivered; then a fresh page, where the message is typed.
+    let mut steps = vec![typed(1), settle.clone(), settle.clone(), settle.clone()];
+    steps.push(Step::Reload { history_first });
+    let mut fates = vec![Fate::Ok];
+    steps.push(typed(1));
+    // Against a backend that forgets echo_id the request leaves only after the resync a
+    // fresh page makes first (the `settle`); parley-server's leaves at once.
+    match point {
+        ReloadPoint::BeforeTheRequest => {
+            if idempotent {
+                // Its POST never left the browser.
+                fates.push(Fate::LostNoAnswer);
+            }
+        }
+        ReloadPoint::DuringTheRequest => {
+            fates.push(Fate::LostNoAnswer);
+            steps.push(settle.clone());
+        }
+        ReloadPoint::AfterTheServerStoredIt => {
+            fates.push(Fate::StoredNoAnswer);
+            steps.push(settle.clone());
+        }
+        ReloadPoint::StoredLate(ms) => {
+            fates.push(Fate::StoredLate(ms));
+            steps.push(settle.clone());
+        }
+        ReloadPoint::AfterTheAnswer => {
+            fates.push(Fate::Ok);
+            steps.extend([settle.clone(), settle.clone()]);
+        }
+    }
+    if !cable_at_reload {
+        steps.push(Step::Cable(false));
+    }
+    steps.push(Step::Reload { history_first });
+    steps.push(Step::Cable(true));
+    steps.push(typed(1));
+    steps.push(Step::Reload { history_first });
+    let mut w = World::new(idempotent, fates, 11);
+    w.run(&steps);
+    w.check();
+}
+
+#[test]
+fn a_reload_at_every_point_of_a_send_loses_nothing_and_doubles_nothing() {
+    let mut failed = Vec::new();
+    let mut cases = 0;
+    for idempotent in [true, false] {
+        for point in RELOAD_POINTS {
+            for history_first in [true, false] {
+                for same_text in [true, false] {
+                    for cable_at_reload in [true, false] {
+                        cases += 1;
+                        let run = std::panic::catch_unwind(|| {
+                            reload_at(idempotent, point, history_first, same_text, cable_at_reload)
+                        });
+                        if let Err(e) = run {
+                            let why = e
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_default();
+                            failed.push(format!(
+                                "idempotent {idempotent}, {point:?}, history first \
+                                 {history_first}, same text {same_text}, cable at reload \
+                                 {cable_at_reload}: {why}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
 }
 
 // Messages with files: the same outbox, three attempts, cancellable while uploading.
@@ -1486,8 +1943,19 @@ fn a_cancelled_upload_stored_after_all_is_never_taken_for_another_message() {
         "the text \"ok\" is not the cancelled message: {c:?}"
     );
     // A resync that finds only that message does not take it either: the text is resent.
+    let c = o.handle(60_000, Event::Tick);
+    assert!(
+        c.iter().any(|c| matches!(
+            c,
+            Command::Resync {
+                conversation_id: 1,
+                ..
+            }
+        )),
+        "{c:?}"
+    );
     let c = o.handle(
-        50,
+        60_001,
         Event::Seen(SeenMessage {
             id: 7,
             conversation_id: 1,
@@ -1499,6 +1967,6 @@ fn a_cancelled_upload_stored_after_all_is_never_taken_for_another_message() {
         }),
     );
     assert!(!c.iter().any(|c| matches!(c, Command::Delivered { .. })));
-    let c = o.handle(60, Event::ResyncDone { conversation_id: 1 });
-    assert_eq!(o.entries()[0].state, EntryState::Queued, "{c:?}");
+    let c = o.handle(60_002, Event::ResyncDone { conversation_id: 1 });
+    assert_eq!(sends(&c), ["text"], "{c:?}");
 }
