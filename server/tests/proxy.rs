@@ -11,7 +11,7 @@ use common::TestServer;
 use futures_util::StreamExt;
 use parley_server::config::Upstream;
 use serde_json::{json, Value};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A parley-server with `--no-idempotency` (Chatwoot's behaviour), and a proxy in front.
 async fn proxied() -> (TestServer, TestServer) {
@@ -21,12 +21,16 @@ async fn proxied() -> (TestServer, TestServer) {
 }
 
 async fn proxy_of(url: &str) -> TestServer {
+    proxy_with_timeout(url, Duration::from_secs(10)).await
+}
+
+async fn proxy_with_timeout(url: &str, timeout: Duration) -> TestServer {
     let url = url.to_owned();
     TestServer::start_with(move |c| {
         c.upstream = Some(Upstream {
             url,
             connect_timeout: Duration::from_secs(5),
-            timeout: Duration::from_secs(10),
+            timeout,
         })
     })
     .await
@@ -399,4 +403,29 @@ async fn before_chatwoot_the_proxy_advertises_idempotency_and_streams_uploads() 
         *received.borrow(),
         first_mb + 8 * 1024 * 1024 + boundary.len() + 8
     );
+}
+
+#[tokio::test]
+async fn a_message_body_that_stalls_is_cut_after_the_upstream_timeout() {
+    // Read for its echo_id before anything goes upstream: a body that stops coming must
+    // not hold the proxy forever.
+    let (upstream, _) = proxied().await;
+    let proxy = proxy_with_timeout(&upstream.server.base_url, Duration::from_secs(1)).await;
+    let mut stalled = tokio::net::TcpStream::connect(proxy.server.addr)
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {MESSAGES} HTTP/1.1\r\nHost: x\r\napi_access_token: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"echo_id\": \"st",
+        upstream.token()
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(10), stalled.read(&mut answer))
+        .await
+        .expect("an answer, not a hang")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 504"), "{answer}");
+    assert!(answer.contains("did not arrive within 1 s"), "{answer}");
 }

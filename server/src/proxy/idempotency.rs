@@ -531,7 +531,12 @@ pub(super) async fn forward_once(
     let Some((account, conversation, credential)) = message_create(&parts) else {
         return Err(Request::from_parts(parts, body));
     };
-    let mut peeked = peek(&parts.headers, body).await;
+    // A body that stalls before its echo_id is cut as a stalled upload is: after
+    // `--upstream-timeout` (the upstream cannot be waiting on it yet).
+    let Ok(mut peeked) = tokio::time::timeout(state.0.timeout, peek(&parts.headers, body)).await
+    else {
+        return Ok(body_timeout(state.0.timeout));
+    };
     let Some(echo_id) = peeked.echo_id.take() else {
         return Ok(exchange_untracked(state, &parts, peeked).await);
     };
@@ -573,6 +578,22 @@ pub(super) async fn forward_once(
             },
         }
     }
+}
+
+/// 504 as for any upload that stalls in the proxy (a 4xx would make the app give up on a
+/// message that was never sent).
+fn body_timeout(after: Duration) -> Response {
+    (
+        StatusCode::GATEWAY_TIMEOUT,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({
+            "error": format!(
+                "The message did not arrive within {} s; check the connection and send it again",
+                after.as_secs()
+            )
+        })),
+    )
+        .into_response()
 }
 
 /// Waits for the first request's outcome while its exchange makes progress.
