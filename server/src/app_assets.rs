@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use axum::extract::{OriginalUri, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -474,6 +474,11 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
 
 /// A file of dist/ (Trunk's hashed js, wasm, css), never sniffed.
 pub async fn serve_dist(dist: &Path, request: Request) -> Response {
+    // Only GET and HEAD can name a file: anything else is a path that does not exist here
+    // (ServeDir would say 405, as if there were something to POST to).
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return (StatusCode::NOT_FOUND, "Not found").into_response();
+    }
     match ServeDir::new(dist).oneshot(request).await {
         Ok(mut r) => {
             r.headers_mut().insert(

@@ -798,7 +798,21 @@ async fn faults_are_absent_without_test_controls() {
         .send()
         .await
         .unwrap();
-    assert_ne!(r.status(), 200);
+    assert_eq!(r.status(), 404);
+    let r = s
+        .http
+        .get(s.url("/__parley/test/faults"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Nothing was armed: the next send is stored and answered as usual.
+    let (st, m) = s
+        .agent_send(1, json!({"content": "no faults here", "echo_id": "nf-1"}))
+        .await;
+    assert_eq!(st, 200, "{m}");
+    assert_eq!(m["content"], "no faults here");
+    assert!(s.messages(1).await.iter().any(|x| x["id"] == m["id"]));
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Cable, TestServer, LONG, SHORT};
+use common::{Cable, TestServer, LONG};
 use parley_wire::cable::{CableEvent, ServerFrame};
 use serde_json::json;
 
@@ -95,13 +95,17 @@ async fn messages_reach_agents_and_the_contact_but_notes_do_not() {
         .await;
     let f = agent.event("message.created", LONG).await.unwrap();
     assert_eq!(f["message"]["data"]["private"], true);
-    let leaked = contact.events_within(SHORT).await;
-    assert!(
-        leaked
-            .iter()
-            .all(|f| f["message"]["event"] != "message.created"),
-        "a private note reached the contact: {leaked:?}"
+    // A public message after the note: the first message the contact gets must be that one.
+    let (st, public) = s.agent_send(1, json!({"content": "after the note"})).await;
+    assert_eq!(st, 200);
+    let (before, first) = contact.events_before("message.created", LONG).await;
+    assert_eq!(
+        first["message"]["data"]["id"], public["id"],
+        "a private note reached the contact: {first}"
     );
+    assert!(before.is_empty(), "{before:?}");
+    let f = agent.event("message.created", LONG).await.unwrap();
+    assert_eq!(f["message"]["data"]["id"], public["id"]);
 
     // The customer's message reaches the agent live.
     let (st, _) = s
@@ -136,14 +140,10 @@ async fn typing_goes_to_everyone_but_the_typer() {
         CableEvent::from_message(&f["message"]).unwrap(),
         CableEvent::TypingOn(_)
     ));
-    let own = agent.events_within(SHORT).await;
-    assert!(
-        own.iter()
-            .all(|f| f["message"]["event"] != "conversation.typing_on"),
-        "the typer got its own typing"
-    );
     typing("on", true).send().await.unwrap();
-    let leaked = contact.events_within(SHORT).await;
+    // Public typing off after the private on: the contact's next event must be that off.
+    assert_eq!(typing("off", false).send().await.unwrap().status(), 200);
+    let (leaked, _) = contact.events_before("conversation.typing_off", LONG).await;
     assert!(
         leaked.is_empty(),
         "private typing reached the contact: {leaked:?}"
@@ -157,9 +157,20 @@ async fn typing_goes_to_everyone_but_the_typer() {
         )
         .await;
     assert_eq!(st, 200);
-    let f = agent.event("conversation.typing_off", LONG).await.unwrap();
+    // The agent's first typing event is the contact's: it never got its own typing.
+    let (own, f) = agent.events_before("conversation.typing_off", LONG).await;
     assert_eq!(f["message"]["data"]["user"]["type"], "contact");
-    assert!(contact.events_within(SHORT).await.is_empty());
+    assert!(
+        own.iter().all(|f| !f["message"]["event"]
+            .as_str()
+            .unwrap()
+            .starts_with("conversation.typing")),
+        "the typer got its own typing: {own:?}"
+    );
+    // Nor does the contact: the agent's next typing is the first thing it gets.
+    assert_eq!(typing("on", false).send().await.unwrap().status(), 200);
+    let (own, _) = contact.events_before("conversation.typing_on", LONG).await;
+    assert!(own.is_empty(), "the contact got its own typing: {own:?}");
 }
 
 #[tokio::test]
@@ -207,8 +218,19 @@ async fn contact_read_broadcasts_conversation_read_and_read_statuses() {
         .send()
         .await
         .unwrap();
-    let after = agent.events_within(SHORT).await;
+    // The contact reading again does broadcast: nothing may come before it.
+    let (st, _) = s
+        .json(
+            s.http
+                .post(s.url(&format!("{}/update_last_seen", s.public_conv()))),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (after, f) = agent.events_before("conversation.read", LONG).await;
     assert!(after.is_empty(), "{after:?}");
+    assert!(
+        f["message"]["data"]["contact_last_seen_at"].as_i64() >= Some(conv.contact_last_seen_at)
+    );
 }
 
 #[tokio::test]
@@ -239,18 +261,31 @@ async fn delete_broadcasts_message_updated() {
 async fn cable_faults_duplicate_frames() {
     let s = TestServer::start().await;
     let mut agent = Cable::agent(&s).await;
-    s.http
+    let r = s
+        .http
         .post(s.url("/__parley/test/faults"))
         .json(&json!({"cable_duplicate": true}))
         .send()
         .await
         .unwrap();
-    s.agent_send(1, json!({"content": "twice on the wire"}))
+    assert_eq!(r.status(), 200);
+    let (st, sent) = s
+        .agent_send(1, json!({"content": "twice on the wire"}))
         .await;
-    let frames = agent.events_within(Duration::from_millis(800)).await;
-    let created = frames
-        .iter()
-        .filter(|f| f["message"]["event"] == "message.created")
-        .count();
-    assert_eq!(created, 2);
+    assert_eq!(st, 200);
+    let first = agent.event("message.created", LONG).await.expect("a frame");
+    let second = agent
+        .event("message.created", LONG)
+        .await
+        .expect("the same frame again");
+    assert_eq!(first["message"]["data"]["id"], sent["id"]);
+    assert_eq!(second, first);
+    // Twice, not more: the next message.created is the next message's.
+    let (st, next) = s.agent_send(1, json!({"content": "the next one"})).await;
+    assert_eq!(st, 200);
+    let (_, after) = agent.events_before("message.created", LONG).await;
+    assert_eq!(
+        after["message"]["data"]["id"], next["id"],
+        "a third copy: {after}"
+    );
 }

@@ -2,10 +2,11 @@
 //! `fetch` reports no upload progress. The files go in as the browser's Blobs (from the
 //! picker, or read back from IndexedDB): the browser streams them, wasm never holds them.
 //!
-//! The body is what Chatwoot's dashboard sends (CONTRACTS.md §2.4): `content` (only when
-//! there is a caption), one `attachments[]` part per file with its name, `private`,
-//! `echo_id` (parley-server's idempotency key), and `content_attributes` as a JSON string
-//! when replying. Errors are the same [`ApiError`]s as every other request, so the outbox
+//! The body has the fields Chatwoot's dashboard sends (CONTRACTS.md §2.4): `echo_id`
+//! (parley-server's idempotency key), `content` (only when there is a caption), one
+//! `attachments[]` part per file with its name, `private`, and `content_attributes` as a
+//! JSON string when replying. `echo_id` comes first (the dashboard sends it after the
+//! files): a proxy that streams the files (`parley-server --upstream`) reads it before them. Errors are the same [`ApiError`]s as every other request, so the outbox
 //! classifies them the same way (`state::sending::classify`).
 
 use std::cell::Cell;
@@ -44,9 +45,10 @@ pub enum UploadProgress {
     Processing,
 }
 
-/// The multipart body, fields in the dashboard's order.
+/// The multipart body: `echo_id` first, then the dashboard's order.
 fn form_of(request: &UploadRequest) -> Result<FormData, JsValue> {
     let form = FormData::new()?;
+    form.append_with_str("echo_id", &request.echo_id)?;
     if !request.content.is_empty() {
         form.append_with_str("content", &request.content)?;
     }
@@ -54,7 +56,6 @@ fn form_of(request: &UploadRequest) -> Result<FormData, JsValue> {
         form.append_with_blob_and_filename("attachments[]", &file.blob, &file.name)?;
     }
     form.append_with_str("private", if request.private { "true" } else { "false" })?;
-    form.append_with_str("echo_id", &request.echo_id)?;
     if let Some(id) = request.in_reply_to {
         form.append_with_str(
             "content_attributes",

@@ -15,26 +15,47 @@ fn message_sent_counts_characters_and_carries_no_text() {
     assert!(!v.to_string().contains("héllo"));
 }
 
+/// Embedders switch on these names (docs/embedding.md lists them): renaming a variant or
+/// its serde tag breaks their code, so each name is written out here, not derived.
 #[test]
-fn every_event_names_itself_in_its_json() {
+fn every_event_has_its_published_name_and_fields() {
     let events = [
-        TelemetryEvent::message_sent(1, false, "x"),
-        TelemetryEvent::CannedResponseUsed {
-            conversation_id: 1,
-            canned_response_id: 3,
-            short_code: "greet".into(),
-        },
-        TelemetryEvent::AttachmentSent {
-            conversation_id: 1,
-            file_type: "image".into(),
-            size: 10,
-        },
-        TelemetryEvent::VoiceMessageSent {
-            conversation_id: 1,
-            duration_s: 2.5,
-        },
+        (
+            TelemetryEvent::message_sent(1, false, "x"),
+            json!({"name": "message_sent", "conversation_id": 1, "message_type": "reply", "private": false, "character_count": 1}),
+        ),
+        (
+            TelemetryEvent::CannedResponseUsed {
+                conversation_id: 1,
+                canned_response_id: 3,
+                short_code: "greet".into(),
+            },
+            json!({"name": "canned_response_used", "conversation_id": 1, "canned_response_id": 3, "short_code": "greet"}),
+        ),
+        (
+            TelemetryEvent::AttachmentSent {
+                conversation_id: 1,
+                file_type: "image".into(),
+                size: 10,
+            },
+            json!({"name": "attachment_sent", "conversation_id": 1, "file_type": "image", "size": 10}),
+        ),
+        (
+            TelemetryEvent::VoiceMessageSent {
+                conversation_id: 1,
+                duration_s: 2.5,
+            },
+            json!({"name": "voice_message_sent", "conversation_id": 1, "duration_s": 2.5}),
+        ),
     ];
-    for e in events {
-        assert_eq!(serde_json::to_value(&e).unwrap()["name"], e.name());
+    let docs = include_str!("../../../docs/embedding.md");
+    for (e, expected) in events {
+        assert_eq!(serde_json::to_value(&e).unwrap(), expected);
+        assert_eq!(e.name(), expected["name"]);
+        assert!(
+            docs.contains(&format!("`{}`", e.name())),
+            "docs/embedding.md does not list `{}`",
+            e.name()
+        );
     }
 }

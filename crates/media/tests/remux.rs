@@ -106,6 +106,41 @@ fn check_structure(webm: &[u8], seconds: f64) {
     assert_eq!(pages[0].packets_ending, 1, "OpusHead alone on its page");
     // Every audio packet carried over byte for byte, in order.
     assert_eq!(&all[2..], &track.packets[..]);
+    // ...and the demuxer dropped, split or merged none: ffmpeg's own WebM demuxer finds the
+    // same packets, of the same sizes, in the recording.
+    let webm_path = write_temp(&format!("recording-{}.webm", webm.len()), webm);
+    // One `duration=D|size=S` line per packet, D in the stream's time base (Matroska: ms).
+    let listing = run(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "packet=size,duration:stream=time_base",
+            "-of",
+            "compact=p=0",
+            webm_path.to_str().unwrap(),
+        ],
+    );
+    let field = |line: &str, key: &str| -> Option<u64> {
+        line.split('|')
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .map(|v| v.parse().unwrap_or_else(|e| panic!("{line:?}: {e}")))
+    };
+    assert!(listing.contains("time_base=1/1000"), "{listing}");
+    let probed: Vec<(u64, u64)> = listing
+        .lines()
+        .filter(|l| l.contains("size="))
+        .map(|l| (field(l, "size").unwrap(), field(l, "duration").unwrap()))
+        .collect();
+    let ffprobe_sizes: Vec<usize> = probed.iter().map(|(s, _)| *s as usize).collect();
+    // The crate's sample count agrees with ffmpeg's packet durations (48 samples per ms).
+    let probed_samples: u64 = probed.iter().map(|(_, d)| d * 48).sum();
+    let ogg_sizes: Vec<usize> = all[2..].iter().map(Vec::len).collect();
+    assert!(!ffprobe_sizes.is_empty(), "ffprobe found no packet");
+    assert_eq!(ogg_sizes, ffprobe_sizes, "packet sizes, in order");
     // Granule positions grow and the last one counts every sample.
     let granules: Vec<u64> = pages[2..].iter().map(|p| p.granule).collect();
     assert!(
@@ -118,6 +153,10 @@ fn check_structure(webm: &[u8], seconds: f64) {
         .map(|p| packet_samples(p).unwrap() as u64)
         .sum();
     assert_eq!(*granules.last().unwrap(), samples);
+    assert_eq!(
+        samples, probed_samples,
+        "samples by ffprobe's packet durations"
+    );
     // The recording's length, within the MediaRecorder's start-up slack.
     let secs = ogg.duration_ms as f64 / 1000.0;
     assert!(

@@ -14,16 +14,16 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use super::rewrite::{self, FileUrls};
-use super::ProxyState;
+use super::{idempotency, ProxyState};
 
 /// JSON answers larger than this pass unchanged (streamed) instead of rewritten.
-const JSON_REWRITE_CAP: usize = 8 * 1024 * 1024;
+pub(super) const JSON_REWRITE_CAP: usize = 8 * 1024 * 1024;
 
 /// Why the upstream gave no answer; each becomes a 502 or 504 a person can act on.
 #[derive(Debug, Clone, Copy)]
@@ -130,12 +130,19 @@ pub fn classify(e: &reqwest::Error, connect_timeout: Duration) -> Failure {
 }
 
 /// When the upstream last made progress: the start, or the last request body chunk it took.
-struct Progress {
+pub(super) struct Progress {
     start: Instant,
     last_ms: AtomicU64,
 }
 
 impl Progress {
+    pub(super) fn new() -> Arc<Progress> {
+        Arc::new(Progress {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        })
+    }
+
     fn touch(&self) {
         let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last_ms.store(ms, Ordering::Relaxed);
@@ -144,6 +151,34 @@ impl Progress {
     fn last(&self) -> u64 {
         self.last_ms.load(Ordering::Relaxed)
     }
+
+    /// When the upstream last made progress.
+    fn last_at(&self) -> Instant {
+        self.start + Duration::from_millis(self.last())
+    }
+
+    /// Waits for `answer`, or fails with [`Failure::Silent`] once neither the upstream nor
+    /// the request body has moved for `silence` (counted from `floor` at the earliest).
+    pub(super) async fn wait<T>(
+        &self,
+        answer: impl std::future::Future<Output = T>,
+        silence: Duration,
+        floor: Instant,
+    ) -> Result<T, Failure> {
+        tokio::pin!(answer);
+        loop {
+            let seen = self.last();
+            let deadline = self.last_at().max(floor) + silence;
+            tokio::select! {
+                r = &mut answer => return Ok(r),
+                _ = tokio::time::sleep_until(deadline) => {
+                    if self.last() == seen {
+                        return Err(Failure::Silent(silence));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The browser's body as it arrives, noting each chunk the upstream takes.
@@ -151,7 +186,18 @@ fn observed(
     body: Body,
     progress: Arc<Progress>,
 ) -> impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
-    body.into_data_stream().map(move |chunk| {
+    observed_stream(body.into_data_stream(), progress)
+}
+
+/// [`observed`] for a body already partly read (what was read comes first in `stream`).
+pub(super) fn observed_stream<E>(
+    stream: impl Stream<Item = Result<Bytes, E>> + Send + 'static,
+    progress: Arc<Progress>,
+) -> impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    stream.map(move |chunk| {
         progress.touch();
         chunk.map_err(io::Error::other)
     })
@@ -159,7 +205,7 @@ fn observed(
 
 /// A response body that fails (ending the browser's connection) after `idle` without a
 /// chunk, so a stalled download does not hold a connection forever.
-fn idle_limited(
+pub(super) fn idle_limited(
     body: impl Stream<Item = reqwest::Result<Bytes>> + Send + Unpin + 'static,
     idle: Duration,
 ) -> impl Stream<Item = Result<Bytes, io::Error>> + Send + 'static {
@@ -180,7 +226,7 @@ fn idle_limited(
     })
 }
 
-fn has_body(headers: &HeaderMap) -> bool {
+pub(super) fn has_body(headers: &HeaderMap) -> bool {
     let length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -192,6 +238,14 @@ fn has_body(headers: &HeaderMap) -> bool {
 }
 
 pub async fn forward(State(state): State<ProxyState>, request: Request) -> Response {
+    if request.method() == Method::GET && request.uri().path() == "/api/v1/parley/capabilities" {
+        let (parts, _) = request.into_parts();
+        return idempotency::capabilities(&state, &parts).await;
+    }
+    let request = match idempotency::forward_once(&state, request).await {
+        Ok(answered) => return answered,
+        Err(other) => other,
+    };
     let s = &state.0;
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
@@ -202,10 +256,7 @@ pub async fn forward(State(state): State<ProxyState>, request: Request) -> Respo
             .path_and_query()
             .map_or(path.as_str(), |pq| pq.as_str()),
     );
-    let progress = Arc::new(Progress {
-        start: Instant::now(),
-        last_ms: AtomicU64::new(0),
-    });
+    let progress = Progress::new();
     let mut upstream = s
         .http
         .request(parts.method.clone(), url)
@@ -214,19 +265,12 @@ pub async fn forward(State(state): State<ProxyState>, request: Request) -> Respo
         upstream = upstream.body(reqwest::Body::wrap_stream(observed(body, progress.clone())));
     }
 
-    let send = upstream.send();
-    tokio::pin!(send);
-    let answer = loop {
-        let seen = progress.last();
-        let deadline = progress.start + Duration::from_millis(seen) + s.timeout;
-        tokio::select! {
-            r = &mut send => break r,
-            _ = tokio::time::sleep_until(deadline) => {
-                if progress.last() == seen {
-                    return Failure::Silent(s.timeout).response(&s.target.host, api);
-                }
-            }
-        }
+    let answer = match progress
+        .wait(upstream.send(), s.timeout, progress.start)
+        .await
+    {
+        Ok(a) => a,
+        Err(silent) => return silent.response(&s.target.host, api),
     };
     let answer = match answer {
         Ok(a) => a,
@@ -255,13 +299,9 @@ pub async fn forward(State(state): State<ProxyState>, request: Request) -> Respo
     let rewritable = api && is_json && !headers.contains_key(header::CONTENT_ENCODING);
     let stream = idle_limited(answer.bytes_stream().boxed(), s.timeout).boxed();
     let body = if rewritable {
-        let files = FileUrls::new(&s.target, &rewrite::proxy_origin(&parts.headers));
         match read_capped(stream, JSON_REWRITE_CAP).await {
             Ok(Capped::Whole(bytes)) => {
-                let rewritten = match std::str::from_utf8(&bytes) {
-                    Ok(text) => Bytes::from(files.apply(text).into_owned()),
-                    Err(_) => bytes,
-                };
+                let rewritten = with_file_urls(s, &parts.headers, bytes);
                 headers.insert(header::CONTENT_LENGTH, HeaderValue::from(rewritten.len()));
                 Body::from(rewritten)
             }
@@ -279,13 +319,26 @@ pub async fn forward(State(state): State<ProxyState>, request: Request) -> Respo
     response
 }
 
-enum Capped<S> {
+/// A whole JSON answer with the upstream's file URLs pointed at this origin, as the
+/// browser that sent `request_headers` addressed it.
+pub(super) fn with_file_urls(s: &super::Inner, request_headers: &HeaderMap, json: Bytes) -> Bytes {
+    let files = FileUrls::new(&s.target, &rewrite::proxy_origin(request_headers));
+    match std::str::from_utf8(&json) {
+        Ok(text) => match files.apply(text) {
+            std::borrow::Cow::Borrowed(_) => json,
+            std::borrow::Cow::Owned(t) => Bytes::from(t),
+        },
+        Err(_) => json,
+    }
+}
+
+pub(super) enum Capped<S> {
     Whole(Bytes),
     /// Over the cap: what was read, then the rest of the stream.
     Partial(Bytes, S),
 }
 
-async fn read_capped<S>(mut stream: S, cap: usize) -> Result<Capped<S>, io::Error>
+pub(super) async fn read_capped<S>(mut stream: S, cap: usize) -> Result<Capped<S>, io::Error>
 where
     S: Stream<Item = Result<Bytes, io::Error>> + Unpin,
 {

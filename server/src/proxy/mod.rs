@@ -4,10 +4,12 @@
 //! setup on it (CONTRACTS.md §6). No database is opened and nothing is seeded.
 //!
 //! `forward` streams HTTP both ways, `cable` bridges the WebSocket, `rewrite` decides which
-//! headers cross and turns the upstream's file URLs into this origin's.
+//! headers cross and turns the upstream's file URLs into this origin's, `idempotency` makes
+//! `echo_id` an idempotency key on message creates (and says so in the capabilities).
 
 mod cable;
 mod forward;
+mod idempotency;
 mod rewrite;
 
 use std::path::PathBuf;
@@ -107,6 +109,8 @@ struct Inner {
     max_file_bytes: u64,
     /// `--features`: the app's flags, as on a server of its own.
     features: crate::config::AppFeatures,
+    /// The answers to message creates, by `echo_id` (the idempotency Chatwoot lacks).
+    replays: idempotency::Replays,
 }
 
 /// Mozilla's roots through ring: the same trust for HTTP and the cable, and no system
@@ -160,6 +164,7 @@ pub async fn start(config: Config, upstream: Upstream) -> Result<RunningServer, 
         dist: config.dist.clone(),
         max_file_bytes: config.max_file_bytes,
         features: config.features,
+        replays: idempotency::Replays::default(),
     }));
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(crate::connections::accept_loop(

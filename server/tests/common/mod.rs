@@ -157,15 +157,28 @@ impl Cable {
             .unwrap();
     }
 
-    /// The next frame, or None after `wait`.
+    /// The next frame, or None when nothing arrived within `wait`. Only a timeout means
+    /// "nothing arrived": a socket the server closed or broke, and a frame that is not JSON
+    /// text, fail the test here, so a check that nothing leaked cannot pass on a dead socket.
     pub async fn next(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let msg = tokio::time::timeout(wait, self.ws.next())
-                .await
-                .ok()??
-                .ok()?;
-            if let WsMessage::Text(t) = msg {
-                return serde_json::from_str(t.as_str()).ok();
+            let msg = match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(None) => panic!("the cable ended without a close frame"),
+                Ok(Some(Err(e))) => panic!("the cable failed: {e}"),
+                Ok(Some(Ok(msg))) => msg,
+            };
+            match msg {
+                WsMessage::Text(t) => {
+                    return Some(serde_json::from_str(t.as_str()).unwrap_or_else(|e| {
+                        panic!("a cable frame that is not JSON ({e}): {}", t.as_str())
+                    }))
+                }
+                WsMessage::Close(frame) => panic!("the server closed the cable: {frame:?}"),
+                WsMessage::Binary(b) => panic!("a binary cable frame ({} bytes)", b.len()),
+                // Protocol-level pings and pongs (tungstenite answers pings itself).
+                WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_) => {}
             }
         }
     }
@@ -198,6 +211,27 @@ impl Cable {
                 Some(f) if f["message"]["event"].is_string() => out.push(f),
                 Some(_) => {}
                 None => return out,
+            }
+        }
+    }
+
+    /// Every broadcast event that comes before the first one named `marker`, and that one,
+    /// which must arrive within `wait`. A check that something was not sent sends, after it, something
+    /// that must arrive: frames reach a connection in the order they were broadcast, so what
+    /// leaked would come before the marker, and no time window has to be guessed.
+    pub async fn events_before(&mut self, marker: &str, wait: Duration) -> (Vec<Value>, Value) {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut out = vec![];
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(f) = self.next(left).await else {
+                panic!("no {marker} within {wait:?}; before it: {out:?}");
+            };
+            if f["message"]["event"] == marker {
+                return (out, f);
+            }
+            if f["message"]["event"].is_string() {
+                out.push(f);
             }
         }
     }
