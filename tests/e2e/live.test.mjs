@@ -194,7 +194,7 @@ describe('the agent view live', { timeout: 300_000 }, () => {
     if (!agent) return;
     if ((await pill.count()) > 0) {
       await pill.click();
-      await pill.waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
+      await pill.waitFor({ state: 'detached', timeout: 5_000 });
     }
     // Left short of the bottom without a pill: the agent scrolls down.
     await agent.locator('[data-testid=message-list]').evaluate((el) => {
