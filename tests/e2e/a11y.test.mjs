@@ -80,20 +80,44 @@ describe('accessibility', { timeout: 180_000 }, () => {
     const stops = [];
     for (let i = 0; i < 60; i += 1) {
       await page.keyboard.press('Tab');
-      const stop = await page.evaluate(() => {
+      // The look of the element (and of the composer's box, which shows the composer's
+      // focus) while focused and after it loses focus: a focus ring the element also has
+      // when not focused shows nothing. Transitions run to their end before each look.
+      const stop = await page.evaluate(async () => {
         const el = document.activeElement;
-        const s = getComputedStyle(el);
-        const visible = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'
-          // The composer shows its focus on its box.
-          || (el.closest('.parley-composer-box') && getComputedStyle(el.closest('.parley-composer-box')).boxShadow !== 'none');
-        return { testid: el.dataset.testid ?? el.tagName, visible };
+        const box = el.closest('.parley-composer-box');
+        // What draws a focus indicator (an outline that only moves, by its offset, is not one).
+        const PROPS = ['outlineStyle', 'outlineWidth', 'outlineColor', 'boxShadow', 'borderTopColor', 'borderBottomColor', 'borderLeftColor', 'borderRightColor', 'backgroundColor', 'textDecorationLine'];
+        const settled = () => Promise.all(document.getAnimations()
+          .filter((a) => a.effect?.getComputedTiming().endTime !== Infinity)
+          .map((a) => a.finished.catch(() => null)));
+        const look = async () => {
+          await settled();
+          const pick = (node) => {
+            const s = getComputedStyle(node);
+            return Object.fromEntries(PROPS.map((p) => [p, s[p]]));
+          };
+          return { el: pick(el), box: box ? pick(box) : null };
+        };
+        const focused = await look();
+        el.blur();
+        const blurred = await look();
+        // Back where Tab left it, so the next Tab goes on from here.
+        el.focus();
+        const changed = [];
+        for (const part of ['el', 'box']) {
+          for (const p of PROPS) {
+            if (focused[part] && focused[part][p] !== blurred[part][p]) changed.push(`${part}.${p}: ${blurred[part][p]} -> ${focused[part][p]}`);
+          }
+        }
+        return { testid: el.dataset.testid ?? el.tagName, visible: changed.length > 0, changed };
       });
       stops.push(stop);
       if (stop.testid === 'composer-input') break;
     }
     assert.equal(stops.at(-1)?.testid, 'composer-input', `Tab reaches the composer (went through ${stops.map((s) => s.testid).join(', ')})`);
     const invisible = stops.filter((s) => !s.visible);
-    assert.deepEqual(invisible, [], 'every focus stop shows its focus');
+    assert.deepEqual(invisible, [], 'every focus stop looks different focused than not (outline, shadow, border or background)');
 
     const text = uniqueText('keyboard only');
     await page.keyboard.type(text);

@@ -9,7 +9,7 @@ import { AGENT_TOKEN, Server, launchBrowser, newPage, uniqueText } from './harne
 /// that loads Parley's module from `api` and mounts a chat against it.
 async function hostPageOn(browser, host, api) {
   const page = await newPage(browser);
-  await page.goto(`${host.baseUrl}/api/v1/host-page-of-the-test`).catch(() => {});
+  await page.goto(`${host.baseUrl}/api/v1/host-page-of-the-test`);
   await page.setContent(`<!doctype html><html><head></head><body>
         <h1 id="host-title">Host dashboard</h1>
         <div id="chat" style="height: 600px"></div>

@@ -18,7 +18,7 @@ async function hostPage(browser, server, chats, { colorScheme = 'light' } = {}) 
     page.openSockets.add(ws);
     ws.on('close', () => page.openSockets.delete(ws));
   });
-  await page.goto(`${server.baseUrl}/api/v1/host-page-of-the-test`).catch(() => {});
+  await page.goto(`${server.baseUrl}/api/v1/host-page-of-the-test`);
   const divs = chats.map((c) => `<div id="${c.id}" style="height: 600px; ${c.style ?? ''}"></div>`).join('\n');
   await page.setContent(`<!doctype html><html><head></head><body>
         <h1 id="host-title">Host dashboard</h1>

@@ -32,7 +32,7 @@ async function pageIn(browser, locale) {
 /** A host page of the test's own (English, left to right) that mounts conversation 1. */
 async function mountOnHost(server, page, config) {
   const { js, css, wasm } = await builtAssets();
-  await page.goto(`${server.baseUrl}/api/v1/host-page-of-the-test`).catch(() => {});
+  await page.goto(`${server.baseUrl}/api/v1/host-page-of-the-test`);
   await page.setContent(`<!doctype html><html lang="en" dir="ltr"><head><link rel="stylesheet" href="${css}"></head><body>
       <h1 id="host-title">Host dashboard</h1>
       <div id="chat" style="height: 700px"></div>
@@ -208,7 +208,7 @@ describe('languages', { timeout: 180_000 }, () => {
     const page = await pageIn(browser, 'en-US');
     try {
       const { js, css, wasm } = await builtAssets();
-      await page.goto(`${server.baseUrl}/api/v1/host-page-of-the-test`).catch(() => {});
+      await page.goto(`${server.baseUrl}/api/v1/host-page-of-the-test`);
       await page.setContent(`<!doctype html><html lang="en"><head><link rel="stylesheet" href="${css}"></head><body>
           <div id="chat-ar" style="height: 500px"></div><div id="chat-fr" style="height: 500px"></div>
           <script type="module">
@@ -386,7 +386,7 @@ describe('the voice recorder and the lightbox in other languages', { timeout: 18
       await page.waitForFunction(() => document.querySelector('[data-testid=lightbox-name]').textContent === 'red.png');
       assert.equal(await place(), `${count - 2} من ${count}`);
       await page.keyboard.press('Escape');
-      await dialog.waitFor({ state: 'detached' }).catch(() => {});
+      await dialog.waitFor({ state: 'detached' });
       assert.equal(await page.locator('[data-testid=lightbox][open]').count(), 0);
       assert.deepEqual(page.errors, []);
     } finally {

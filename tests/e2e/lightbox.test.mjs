@@ -277,7 +277,7 @@ describe('the lightbox in a chat mounted into a host page (Shadow DOM)', { timeo
     const html = await readFile(path.join(DIST, 'index.html'), 'utf8');
     const js = html.match(/\/parley-[0-9a-f]+\.js/)[0];
     const wasm = html.match(/\/parley-[0-9a-f]+_bg\.wasm/)[0];
-    await host.goto(`${server.baseUrl}/api/v1/host-page-of-the-lightbox-test`).catch(() => {});
+    await host.goto(`${server.baseUrl}/api/v1/host-page-of-the-lightbox-test`);
     await host.setContent(`<!doctype html><html><body>
         <div id="chat" style="height: 700px"></div>
         <script type="module">

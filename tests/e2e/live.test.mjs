@@ -194,7 +194,7 @@ describe('the agent view live', { timeout: 300_000 }, () => {
     if (!agent) return;
     if ((await pill.count()) > 0) {
       await pill.click();
-      await pill.waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
+      await pill.waitFor({ state: 'detached', timeout: 5_000 });
     }
     // Left short of the bottom without a pill: the agent scrolls down.
     await agent.locator('[data-testid=message-list]').evaluate((el) => {
@@ -245,8 +245,11 @@ describe('the agent view live', { timeout: 300_000 }, () => {
 
   test('delayed cable frames still render once, in the order sent', async () => {
     const marker = await markNoReload(agent);
-    const faults = await setFaults({ cable_delay_ms: 1500, cable_duplicate: true });
-    assert.equal(faults.cable_delay_ms, 1500);
+    // Long enough that the burst and the look at the log fit inside it on a slow machine
+    // (a burst takes well under a second; the test fails, not skips, if it took longer).
+    const DELAY_MS = 6_000;
+    const faults = await setFaults({ cable_delay_ms: DELAY_MS, cable_duplicate: true });
+    assert.equal(faults.cable_delay_ms, DELAY_MS);
     try {
       const tag = uniqueText('delayed');
       const started = Date.now();
@@ -254,15 +257,15 @@ describe('the agent view live', { timeout: 300_000 }, () => {
       const sentBy = Date.now();
       // The delay is real: nothing can be shown before the frames are released.
       const early = (await agentMessageTexts(agent)).filter((t) => t.includes(tag));
-      if (Date.now() - started < 1_200) {
-        assert.deepEqual(early, [], 'frames held back 1.5 s are not shown yet (no other path delivers them)');
-      }
+      const lookedBy = Date.now() - started;
+      assert.ok(lookedBy < DELAY_MS - 500, `the burst and the look took ${lookedBy} ms, not inside the ${DELAY_MS} ms hold`);
+      assert.deepEqual(early, [], `frames held back ${DELAY_MS} ms are not shown ${lookedBy} ms after the first send (no other path delivers them)`);
       await expectShownOnceInOrder(agent, tag, texts, { settleMs: 2_500 });
-      // The faults were real on the wire: nothing about this burst arrived before 1.5 s.
+      // The faults were real on the wire: nothing about this burst arrived before the hold.
       const frames = wire.filter((f) => f.event === 'message.created' && f.content?.includes(tag));
       assert.ok(frames.length >= texts.length, 'fault precondition: the burst arrived on the wire');
-      assert.ok(frames[0].at - started >= 1_400, `fault precondition: the first frame came ${frames[0].at - started} ms after the first send`);
-      assert.ok(frames.at(-1).at - sentBy >= 1_000, 'fault precondition: the last frame came late');
+      assert.ok(frames[0].at - started >= DELAY_MS - 100, `fault precondition: the first frame came ${frames[0].at - started} ms after the first send`);
+      assert.ok(frames.at(-1).at - sentBy >= DELAY_MS - 1_000, 'fault precondition: the last frame came late');
       await assertNotReloaded(agent, marker);
     } finally {
       await resetFaults();
@@ -273,6 +276,31 @@ describe('the agent view live', { timeout: 300_000 }, () => {
     await agent.locator(`${CONNECTION}[data-state=connected]`).waitFor();
     const marker = await markNoReload(agent);
     const tag = uniqueText('restart');
+    // From here on the agent's new cable connections go through the test: refused (opened and
+    // closed at once, as a server that is not there yet) until `cableBack`, then passed
+    // through with every frame recorded. So the messages sent after the restart are sent
+    // while the agent is certainly not subscribed: they can only come by the resync.
+    let cableBack = false;
+    let refused = 0;
+    let passed = 0;
+    await agent.routeWebSocket(/\/cable/, (ws) => {
+      if (!cableBack) {
+        refused += 1;
+        ws.close();
+        return;
+      }
+      passed += 1;
+      const server = ws.connectToServer();
+      server.onMessage((payload) => {
+        try {
+          const m = JSON.parse(String(payload)).message;
+          if (m?.event) wire.push({ event: m.event, id: m.data?.id, content: m.data?.content, at: Date.now() });
+        } catch {
+          // not JSON: not ours to judge
+        }
+        ws.send(payload);
+      });
+    });
 
     // Seen live before anything happens.
     const beforeKill = await customerBurst(tag, 2, 'before');
@@ -284,10 +312,10 @@ describe('the agent view live', { timeout: 300_000 }, () => {
     await agent.locator(`${CONNECTION}[data-state=reconnecting]`).waitFor({ timeout: 15_000 });
 
     await server.restart({ samePort: true });
-    // Right after the restart, before the agent has (re)subscribed.
-    const stateAtSend = await agent.locator(CONNECTION).getAttribute('data-state');
+    // The server is back, the agent is not: its reconnects are refused.
     const afterRestart = await customerBurst(tag, 3, 'after-restart');
-    t.diagnostic(`agent state when the post-restart messages were sent: ${stateAtSend}`);
+    assert.notEqual(await agent.locator(CONNECTION).getAttribute('data-state'), 'connected', 'the agent was not connected when the post-restart messages were sent');
+    cableBack = true;
 
     await agent.locator(`${CONNECTION}[data-state=connected]`).waitFor({ timeout: 40_000 });
     // And live again once connected.
@@ -296,7 +324,10 @@ describe('the agent view live', { timeout: 300_000 }, () => {
     const all = [...beforeKill, ...atKill, ...afterRestart, ...afterConnect];
     await expectShownOnceInOrder(agent, tag, all, { timeoutMs: 20_000, settleMs: 1_500 });
     const live = new Set(wireCreated(tag));
-    t.diagnostic(`came through the cable: ${all.filter((x) => live.has(x)).length}/${all.length}; through the resync: ${all.filter((x) => !live.has(x)).map((x) => x.slice(tag.length + 1)).join(', ') || 'none'}`);
+    t.diagnostic(`reconnects refused while the cable was held back: ${refused}`);
+    assert.ok(passed >= 1, 'the reconnect went through the gate (so the gate held the agent off)');
+    assert.deepEqual(afterRestart.filter((x) => live.has(x)), [], 'the messages sent while the agent was away never came on its cable: they were shown by the resync');
+    assert.deepEqual(afterConnect.filter((x) => !live.has(x)), [], 'fault precondition: the messages after the reconnect came live, so the wire record is complete');
     await assertNotReloaded(agent, marker);
   });
 

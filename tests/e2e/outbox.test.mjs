@@ -98,6 +98,11 @@ describe('outbox', { timeout: 300_000 }, () => {
   }
 
   async function outboxEntries(page) {
+    return (await outboxRecords(page)).map((record) => record.entry);
+  }
+
+  /** The outbox's IndexedDB records: { owner: <tab id>, entry: <the core's Entry> }. */
+  async function outboxRecords(page) {
     return page.evaluate(async () => {
       const dbs = await indexedDB.databases();
       const info = dbs.find((d) => d.name.startsWith('parley-outbox.v1'));
@@ -113,8 +118,7 @@ describe('outbox', { timeout: 300_000 }, () => {
         req.onerror = () => reject(req.error);
       });
       db.close();
-      // Each record is { owner: <tab id>, entry: <the core's Entry> }.
-      return all.map((text) => JSON.parse(text).entry);
+      return all.map((text) => JSON.parse(text));
     });
   }
 
@@ -141,7 +145,8 @@ describe('outbox', { timeout: 300_000 }, () => {
     // down first, so that coming online sends nothing before the reload.
     await server.stop();
     await context.setOffline(false);
-    await page.reload({ timeout: 10_000 }).catch(() => {}); // the server is down: an error page
+    // The server is down: the reload ends on the browser's error page.
+    await assert.rejects(page.reload({ timeout: 10_000 }), /ERR_CONNECTION_REFUSED/);
     await startAgain();
 
     // The error page may still be committing: a navigation now can be interrupted by it.
@@ -232,7 +237,7 @@ describe('outbox', { timeout: 300_000 }, () => {
         const response = await route.fetch({ maxRetries: 0, timeout: 15_000 });
         await route.fulfill({ response });
       } catch {
-        await route.abort('connectionreset').catch(() => {});
+        await route.abort('connectionreset');
       }
     });
     return seen;
@@ -306,59 +311,122 @@ describe('outbox', { timeout: 300_000 }, () => {
   // The page dies after the server stored a message and before its answer came. The new
   // page shows the history (which holds it) and gets the old page's outbox entry, in
   // whichever order: the message must show once at every moment, and be on the server once.
+  // Each order is forced, not left to timing: for "history first" the new page's restore
+  // waits until the history shows the message; for "outbox first" the history request
+  // waits until the restore has taken the old page's entry over.
   for (const idempotency of [true, false]) {
-    test(`a reload while the answer is on its way shows the message once (idempotency ${idempotency ? 'on' : 'off'})`, async () => {
-      // Its message.created is late too: the page dies knowing nothing of the message.
-      await faults({ idempotency, cable_delay_ms: 10_000 });
-      try {
-        const page = await openAgent();
-        const text = uniqueText(`reloaded before the answer, idempotency ${idempotency}`);
-        let stored;
-        const reachedServer = new Promise((r) => (stored = r));
-        let held = false;
-        await page.route('**/conversations/*/messages', async (route) => {
-          if (route.request().method() !== 'POST' || held) return route.continue();
-          held = true;
-          // The first POST reaches the server (from here, so that Chromium cannot send it
-          // again), and its answer never reaches the page: the handler never settles it.
-          await route.fetch({ maxRetries: 0 }).catch(() => {});
-          stored();
-          await new Promise(() => {});
-        });
-        await send(page, text);
-        await withTimeout(reachedServer, 10_000, 'the POST reached the server');
-        await faults({ cable_delay_ms: 0 });
-        // From the new page's first DOM change on, the most rows this text ever had. And the
-        // order that used to show it twice: the new page shows the history before it takes
-        // over the old page's entries (as when that page holds them a moment longer).
-        await page.addInitScript((t) => {
-          const locks = navigator.locks;
-          const request = locks.request.bind(locks);
-          locks.request = (name, ...rest) =>
-            name.startsWith('parley-outbox-restore')
-              ? new Promise((r) => setTimeout(r, 1_500)).then(() => request(name, ...rest))
-              : request(name, ...rest);
-          window.__copies = 0;
-          new MutationObserver(() => {
-            const n = [...document.querySelectorAll('[data-testid=message]')].filter((el) =>
-              el.textContent.includes(t),
-            ).length;
-            window.__copies = Math.max(window.__copies, n);
-          }).observe(document, { childList: true, subtree: true, characterData: true });
-        }, text);
-        await page.reload();
-        await page.locator(CONNECTED).waitFor({ timeout: 20_000 });
-        await waitConfirmed(page, text, 30_000);
-        // Give a wrong resend (or a late second row) time to happen before counting.
-        await new Promise((r) => setTimeout(r, 2_000));
-        assert.equal(await page.evaluate(() => window.__copies), 1, 'never two rows for it');
-        assert.equal(await page.locator(MESSAGE, { hasText: text }).count(), 1, 'one row');
-        assert.deepEqual((await onServer([text])).counts, [1], 'exactly one copy on the server');
-        assert.deepEqual(await outboxEntries(page), [], 'nothing left in the outbox');
-      } finally {
-        await faults({ idempotency: true, cable_delay_ms: 0 });
-      }
-    });
+    for (const order of ['history first', 'outbox first']) {
+      test(`a reload while the answer is on its way shows the message once (idempotency ${idempotency ? 'on' : 'off'}, ${order})`, async () => {
+        // Its message.created is late too: the page dies knowing nothing of the message.
+        await faults({ idempotency, cable_delay_ms: 10_000 });
+        try {
+          const page = await openAgent();
+          const text = uniqueText(`reloaded before the answer, idempotency ${idempotency}, ${order}`);
+          let fetched;
+          const reachedServer = new Promise((resolve, reject) => (fetched = { resolve, reject }));
+          let held = false;
+          let adopted;
+          const restoreDone = new Promise((r) => (adopted = r));
+          let reloaded = false;
+          await page.exposeBinding('__parleyAdopted', () => adopted());
+          await page.route('**/conversations/*/messages', async (route) => {
+            const method = route.request().method();
+            if (method === 'POST' && !held) {
+              held = true;
+              // The first POST reaches the server (from here, so that Chromium cannot send
+              // it again), and its answer never reaches the page: the handler never settles it.
+              try {
+                const response = await route.fetch({ maxRetries: 0 });
+                fetched.resolve(response.status());
+              } catch (e) {
+                fetched.reject(e);
+              }
+              await new Promise(() => {});
+            }
+            // The new page's history (the newest page: no cursor) waits for the restore.
+            if (method === 'GET' && reloaded && order === 'outbox first') await restoreDone;
+            await route.continue();
+          });
+          await send(page, text);
+          const status = await withTimeout(reachedServer, 10_000, 'the POST reached the server');
+          assert.equal(status, 200, 'the server answered the held POST (the page never saw it)');
+          assert.deepEqual((await onServer([text])).counts, [1], 'the server holds one copy before the reload');
+          const [entry] = (await outboxRecords(page)).filter((r) => r.entry.draft.content === text);
+          assert.ok(entry, 'the old page still holds the message in its outbox');
+          await faults({ cable_delay_ms: 0 });
+          // From the new page's first DOM change on: the most rows this text ever had, and
+          // which came first, the history's row or the restore.
+          await page.addInitScript(({ t, oldOwner, order }) => {
+            window.__copies = 0;
+            window.__events = [];
+            let historyShown;
+            const shown = new Promise((r) => (historyShown = r));
+            new MutationObserver(() => {
+              const n = [...document.querySelectorAll('[data-testid=message]')].filter((el) =>
+                el.textContent.includes(t),
+              ).length;
+              window.__copies = Math.max(window.__copies, n);
+              if (n > 0 && !window.__events.includes('row shown')) {
+                window.__events.push('row shown');
+                historyShown();
+              }
+            }).observe(document, { childList: true, subtree: true, characterData: true });
+            // The entry now belongs to this page (or is already gone): the restore has it.
+            const takenOver = async () => {
+              const dbs = await indexedDB.databases();
+              const info = dbs.find((d) => d.name.startsWith('parley-outbox.v1'));
+              if (!info) return false;
+              const db = await new Promise((resolve, reject) => {
+                const req = indexedDB.open(info.name);
+                req.onsuccess = () => resolve(req.result);
+                req.onerror = () => reject(req.error);
+              });
+              const all = await new Promise((resolve, reject) => {
+                const req = db.transaction('entries').objectStore('entries').getAll();
+                req.onsuccess = () => resolve(req.result);
+                req.onerror = () => reject(req.error);
+              });
+              db.close();
+              const mine = all.map((r) => JSON.parse(r)).find((r) => r.entry.draft.content === t);
+              return !mine || mine.owner !== oldOwner;
+            };
+            const locks = navigator.locks;
+            const request = locks.request.bind(locks);
+            locks.request = (name, ...rest) => {
+              if (!name.startsWith('parley-outbox-restore')) return request(name, ...rest);
+              const callback = rest.pop();
+              const wrapped = async (lock) => {
+                try {
+                  return await callback(lock);
+                } finally {
+                  if (!window.__events.includes('restored') && (await takenOver())) {
+                    window.__events.push('restored');
+                    window.__parleyAdopted();
+                  }
+                }
+              };
+              const go = () => request(name, ...rest, wrapped);
+              return order === 'history first' ? shown.then(go) : go();
+            };
+          }, { t: text, oldOwner: entry.owner, order });
+          reloaded = true;
+          await page.reload();
+          await page.locator(CONNECTED).waitFor({ timeout: 20_000 });
+          await waitConfirmed(page, text, 30_000);
+          await withTimeout(restoreDone, 20_000, 'the new page took the old page\'s entry over');
+          const expected = order === 'history first' ? ['row shown', 'restored'] : ['restored', 'row shown'];
+          assert.deepEqual(await page.evaluate(() => window.__events), expected, `the order was ${order}`);
+          // Give a wrong resend (or a late second row) time to happen before counting.
+          await new Promise((r) => setTimeout(r, 2_000));
+          assert.equal(await page.evaluate(() => window.__copies), 1, 'never two rows for it');
+          assert.equal(await page.locator(MESSAGE, { hasText: text }).count(), 1, 'one row');
+          assert.deepEqual((await onServer([text])).counts, [1], 'exactly one copy on the server');
+          assert.deepEqual(await outboxEntries(page), [], 'nothing left in the outbox');
+        } finally {
+          await faults({ idempotency: true, cable_delay_ms: 0 });
+        }
+      });
+    }
   }
 
   test('a message left queued goes out from the conversation list, without opening its conversation', async () => {
@@ -415,7 +483,7 @@ describe('outbox', { timeout: 300_000 }, () => {
         posted();
         await gate;
       }
-      await route.continue().catch(() => {});
+      await route.continue();
     });
     await send(page, text);
     await withTimeout(postLeft, 10_000, 'the POST left');
@@ -445,7 +513,7 @@ describe('outbox', { timeout: 300_000 }, () => {
       if (route.request().method() !== 'POST') return route.continue();
       posts += 1;
       if (posts === 1) return;
-      await route.continue().catch(() => {});
+      await route.continue();
     });
     // Every failure line the page shows, with when (the retry follows within a second).
     await page.evaluate(() => {
@@ -479,7 +547,8 @@ describe('outbox', { timeout: 300_000 }, () => {
       await tabA.route('**/conversations/*/messages', async (route) => {
         if (route.request().method() !== 'POST') return route.continue();
         await new Promise((release) => held.push(release));
-        await route.continue().catch(() => {});
+        // Tab A may be closed by then (its held POST then dies with it): nothing to continue.
+        if (!tabA.isClosed()) await route.continue();
       });
       const first = uniqueText('tab A, in flight');
       await send(tabA, first);

@@ -139,7 +139,7 @@ describe('rich text editor turned off', { timeout: 90_000 }, () => {
     const css = html.match(/\/parley-[0-9a-f]+\.css/)[0];
     const wasm = html.match(/\/parley-[0-9a-f]+_bg\.wasm/)[0];
     const host = await newPage(browser);
-    await host.goto(`${server.baseUrl}/api/v1/host-page-of-the-test`).catch(() => {});
+    await host.goto(`${server.baseUrl}/api/v1/host-page-of-the-test`);
     await host.setContent(`<!doctype html><html><head><link rel="stylesheet" href="${css}"></head><body>
       <div id="chat" style="height: 600px"></div>
       <script type="module">

@@ -315,7 +315,8 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     // nothing before the reload.
     await server.stop();
     await context.setOffline(false);
-    await page.reload({ timeout: 10_000 }).catch(() => {});
+    // The server is down: the reload ends on the browser's error page.
+    await assert.rejects(page.reload({ timeout: 10_000 }), /ERR_CONNECTION_REFUSED/);
     server.options.port = Number(new URL(server.info.listeningOn).port);
     await server.start();
     for (let attempt = 0; ; attempt++) {
@@ -474,7 +475,7 @@ describe('sending attachments', { timeout: 600_000 }, () => {
     const js = html.match(/\/parley-[0-9a-f]+\.js/)?.[0];
     const css = html.match(/\/parley-[0-9a-f]+\.css/)?.[0];
     const wasm = html.match(/\/parley-[0-9a-f]+_bg\.wasm/)?.[0];
-    await host.goto(`${server.baseUrl}/api/v1/host-page-of-the-upload-test`).catch(() => {});
+    await host.goto(`${server.baseUrl}/api/v1/host-page-of-the-upload-test`);
     await host.setContent(`<!doctype html><html><head><link rel="stylesheet" href="${css}"></head><body>
           <div id="chat" style="height: 600px"></div>
           <script type="module">

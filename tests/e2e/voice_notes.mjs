@@ -25,7 +25,7 @@ export async function mountedAgent(browser, server, extra = {}, { initScript } =
     }
   });
   if (initScript) await page.addInitScript(initScript);
-  await page.goto(`${server.baseUrl}/api/v1/host-page-of-the-voice-test`).catch(() => {});
+  await page.goto(`${server.baseUrl}/api/v1/host-page-of-the-voice-test`);
   const config = JSON.stringify({ baseUrl: '', accountId: 1, conversationId: 1, token: AGENT_TOKEN, ...extra });
   await page.setContent(`<!doctype html><html><head><link rel="stylesheet" href="${css}"></head><body>
       <div id="chat" style="height: 760px"></div>
