@@ -132,7 +132,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let faults = Arc::new(Faults::new(config.idempotency));
     let state = AppState {
         db: Arc::new(db),
-        hub: Hub::new(faults.clone()),
+        hub: Hub::new(faults.clone(), config.limits.clone()),
         config: Arc::new(config),
         faults,
         uploads_dir: Arc::new(uploads_dir),
@@ -140,7 +140,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     };
     let router = router(state.clone());
     let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(connections::accept_loop(listener, router, stop_rx));
+    let limits = state.config.limits.clone();
+    let task = tokio::spawn(connections::accept_loop(listener, router, limits, stop_rx));
     Ok(RunningServer {
         addr: local,
         base_url,
@@ -176,6 +177,10 @@ async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr, String), Star
     Ok((listener, local, base_url))
 }
 
+async fn panicking_handler() -> &'static str {
+    panic!("/__parley/test/panic was asked to panic")
+}
+
 fn router(state: AppState) -> Router {
     let mut r = Router::new()
         .merge(agent_api::routes(&state))
@@ -195,6 +200,8 @@ fn router(state: AppState) -> Router {
             "/__parley/test/long_conversation",
             axum::routing::post(test_controls::long_conversation),
         );
+        // A handler that panics: a panic must cost one 500, not the server.
+        r = r.route("/__parley/test/panic", get(panicking_handler));
     }
     r.fallback(app_assets::fallback).with_state(state)
 }
