@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -109,9 +110,12 @@ pub async fn accept_loop(
             ext.insert(slot.clone());
             ext.insert(ConnectInfo(peer));
             // The body timeout restarts with every piece that arrives.
-            let req = req.map(|body| axum::body::Body::new(TimeoutBody::new(body_timeout, body)));
+            let req = req.map(|body| Body::new(TimeoutBody::new(body_timeout, body)));
             let router = router.clone();
-            async move { Ok::<_, Infallible>(router.oneshot(req).await.unwrap_or_else(|e| match e {})) }
+            async move {
+                let response = router.oneshot(req).await;
+                Ok::<_, Infallible>(response.unwrap_or_else(|e| match e {}))
+            }
         });
         let mut stop = shutdown.clone();
         let header_timeout = limits.header_timeout;
@@ -168,6 +172,7 @@ fn connection_cap(requested: usize) -> usize {
                 }
             }
         }
+        #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
         let room = (lim.rlim_cur as u64).saturating_sub(FILES_KEPT_FREE).max(1);
         if (requested as u64) > room {
             tracing::warn!(
