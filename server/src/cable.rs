@@ -58,9 +58,11 @@ struct Subscription {
     who: Subscriber,
 }
 
-/// The sending end of one connection's bounded queue.
+/// The sending end of one connection's bounded queue; cloning it is one reference count.
 #[derive(Clone)]
-struct Outbox {
+struct Outbox(Arc<OutboxInner>);
+
+struct OutboxInner {
     tx: mpsc::Sender<Frame>,
     /// Bytes waiting in the queue; the writer subtracts what it takes.
     queued: Arc<AtomicUsize>,
@@ -73,13 +75,14 @@ impl Outbox {
     /// Queues without waiting. False (and the client is kicked) when the queue is full: a
     /// client that does not read must never hold memory or slow anyone else's broadcast.
     fn push(&self, frame: Frame) -> bool {
+        let o = &self.0;
         let len = frame.len();
-        let before = self.queued.fetch_add(len, Ordering::Relaxed);
+        let before = o.queued.fetch_add(len, Ordering::Relaxed);
         // One frame larger than the budget still goes to a client that is keeping up.
-        let over_budget = before > 0 && before + len > self.budget;
-        if over_budget || self.tx.try_send(frame).is_err() {
-            self.queued.fetch_sub(len, Ordering::Relaxed);
-            self.kick.cancel();
+        let over_budget = before > 0 && before + len > o.budget;
+        if over_budget || o.tx.try_send(frame).is_err() {
+            o.queued.fetch_sub(len, Ordering::Relaxed);
+            o.kick.cancel();
             return false;
         }
         true
@@ -462,13 +465,28 @@ fn broadcast_frame(identifier: &str, message: &str) -> Frame {
     frame.into()
 }
 
+/// The address one client is counted under: an IPv6 client usually holds a whole /64, so
+/// its connections count together; an IPv4-mapped address counts as the IPv4 one.
+fn client_address(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(prefix.into())
+            }
+        },
+    }
+}
+
 pub async fn cable(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Extension(connection): Extension<ConnectionSlot>,
 ) -> Response {
-    let slot = match state.hub.reserve(peer.ip()) {
+    let slot = match state.hub.reserve(client_address(peer.ip())) {
         Ok(slot) => slot,
         Err((status, why)) => {
             tracing::info!("cable: refused {peer}: {why}");
@@ -493,12 +511,12 @@ async fn serve_socket(socket: WebSocket, state: AppState, slot: CableSlot) {
     let (tx, mut rx) = mpsc::channel::<Frame>(QUEUE_FRAMES);
     let queued = Arc::new(AtomicUsize::new(0));
     let kick = CancellationToken::new();
-    let outbox = Outbox {
+    let outbox = Outbox(Arc::new(OutboxInner {
         tx,
         queued: Arc::clone(&queued),
         budget: state.hub.limits.cable.queue_bytes,
         kick: kick.clone(),
-    };
+    }));
     let id = state.hub.register(outbox);
     // Its place among the open connections is given back when this task ends.
     let _slot = slot;
@@ -693,4 +711,40 @@ fn send_presence(state: &AppState, conn: u64, identifier: &str, who: Subscriber)
     state
         .hub
         .send_to(conn, identifier, "presence.update", &data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_address(a), client_address(b));
+        assert_ne!(client_address(a), client_address(other));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(client_address(v4), v4);
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client_address(mapped), v4);
+    }
+
+    #[test]
+    fn a_broadcast_frame_reads_as_the_wire_type_says() {
+        let message =
+            json!({"event": "message.created", "data": {"id": 1, "content": "a \"quote\""}});
+        let frame = broadcast_frame(
+            r#"{"channel":"RoomChannel","pubsub_token":"t"}"#,
+            &message.to_string(),
+        );
+        let parsed = ServerFrame::parse(&frame).unwrap();
+        assert_eq!(
+            parsed,
+            ServerFrame::Broadcast {
+                identifier: r#"{"channel":"RoomChannel","pubsub_token":"t"}"#.into(),
+                message,
+            }
+        );
+    }
 }
