@@ -49,6 +49,8 @@ type Frame = Utf8Bytes;
 /// Frames one connection may have waiting, whatever their size (the byte budget is the
 /// other bound).
 const QUEUE_FRAMES: usize = 4096;
+/// The WebSocket's read buffer; a longer command is read in several pieces.
+const READ_BUFFER: usize = 4096;
 /// Frames the writer hands to the socket before one flush.
 const WRITE_BATCH: usize = 64;
 
@@ -448,7 +450,11 @@ impl Hub {
     }
 
     pub fn contact_online(&self, contact_id: i64) -> bool {
-        self.online().1.contains(&contact_id)
+        let reg = self.lock();
+        let mut subs = reg.conns.values().flat_map(|c| &c.subs);
+        subs.any(
+            |s| matches!(s.who, Subscriber::Contact { contact_id: id, .. } if id == contact_id),
+        )
     }
 }
 
@@ -499,6 +505,9 @@ pub async fn cable(
     ws.protocols([SUBPROTOCOL])
         .max_message_size(max_in)
         .max_frame_size(max_in)
+        // Commands are small: tungstenite's default 128 KiB read buffer per connection
+        // would be most of a connection's memory.
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
             // The socket keeps its place among the server's connections while it lives.
             let _connection = connection;
