@@ -629,3 +629,66 @@ async fn a_panicking_handler_answers_500_and_the_server_serves_on() {
     }
     assert!(s.alive());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_a_download_is_cut_off_after_the_idle_deadline() {
+    let s = ServerProcess::start(&["--idle-timeout", "2"]);
+    // 12 MB: more than the kernel buffers between server and client hold.
+    const SIZE: usize = 12 << 20;
+    let file = reqwest::multipart::Part::bytes(vec![7u8; SIZE])
+        .file_name("big.bin")
+        .mime_str("application/octet-stream")
+        .unwrap();
+    let form = reqwest::multipart::Form::new().part("attachments[]", file);
+    let created: Value = http_client()
+        .post(s.url("/api/v1/accounts/1/conversations/1/messages"))
+        .header("api_access_token", &s.agent_token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = created["attachments"][0]["data_url"].as_str().unwrap();
+    let path = &url[url.find("/rails/").expect("a blob path")..];
+
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut c = socket.connect(s.addr().parse().unwrap()).await.unwrap();
+    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", s.addr()).as_bytes())
+        .await
+        .unwrap();
+    // The attack: read nothing for longer than the idle deadline.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    agent_is_answered(&s).await;
+    // Then read: what was already on its way, then the end, well short of the file.
+    let mut received = 0;
+    let mut head = vec![];
+    let mut buf = vec![0u8; 64 * 1024];
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match c.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if head.len() < 64 {
+                        head.extend_from_slice(&buf[..n.min(64)]);
+                    }
+                    received += n;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection stayed open");
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        received > 64 * 1024,
+        "the download never started ({received} bytes)"
+    );
+    assert!(
+        received < SIZE,
+        "the whole {received}-byte answer arrived: the stalled download was never cut"
+    );
+}
