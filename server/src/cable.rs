@@ -51,6 +51,8 @@ type Frame = Utf8Bytes;
 const QUEUE_FRAMES: usize = 4096;
 /// The WebSocket's read buffer; a longer command is read in several pieces.
 const READ_BUFFER: usize = 4096;
+/// Bytes gathered before tungstenite writes to the socket (its default is 128 KiB).
+const WRITE_BUFFER: usize = 16 * 1024;
 /// Frames the writer hands to the socket before one flush.
 const WRITE_BATCH: usize = 64;
 
@@ -508,6 +510,9 @@ pub async fn cable(
         // Commands are small: tungstenite's default 128 KiB read buffer per connection
         // would be most of a connection's memory.
         .read_buffer_size(READ_BUFFER)
+        // The write buffer keeps the capacity of the largest batch it held: bounded, it
+        // still gathers small frames into one write.
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             // The socket keeps its place among the server's connections while it lives.
             let _connection = connection;
