@@ -10,9 +10,9 @@ bash scripts/setup.sh
 parley_path
 step "trunk build --release"
 trunk build --release
-step "cargo build --release -p parley-server"
-cargo build --release -p parley-server
+step "cargo build --profile server -p parley-server"
+cargo build --profile server -p parley-server
 target_dir="${CARGO_TARGET_DIR:-target}"
 step "parley-server --demo (Ctrl-C stops it)"
 mkdir -p .parley/demo
-exec "$target_dir/release/parley-server" --demo --data-dir .parley/demo --dist dist --port "${PARLEY_PORT:-8080}"
+exec "$target_dir/server/parley-server" --demo --data-dir .parley/demo --dist dist --port "${PARLEY_PORT:-8080}"

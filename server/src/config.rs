@@ -69,6 +69,35 @@ pub struct Cli {
     /// progress, no response body bytes) before the request fails with 504.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub upstream_timeout: u64,
+    /// Seconds a client has to send a request's headers; also how long a kept-alive
+    /// connection may wait for its next request. At most 30.
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=30))]
+    pub header_timeout: u64,
+    /// Seconds a request body may stall (no bytes arriving) before the request fails; an
+    /// upload that keeps moving is never cut.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub body_timeout: u64,
+    /// Seconds an HTTP connection may move no byte either way (a response its client does
+    /// not read, a handler that never answers) before it is closed.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub idle_timeout: u64,
+    /// Most open HTTP connections (WebSockets excluded); more are closed on accept. Kept
+    /// below the process's open-file limit.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_connections: usize,
+    /// Most open `/cable` WebSockets in total.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub cable_max_connections: usize,
+    /// Most open `/cable` WebSockets from one client address.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub cable_max_per_address: usize,
+    /// Most subscriptions on one `/cable` connection.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub cable_max_subscriptions: usize,
+    /// KiB of frames queued for one `/cable` client that reads too slowly; when it is
+    /// full the client is disconnected (it reconnects and reloads).
+    #[arg(long, default_value_t = 4096, value_name = "KIB")]
+    pub cable_queue_kib: usize,
 }
 
 /// One of the app's feature flags, as `--features` names it (and as the app's config does).
@@ -132,6 +161,45 @@ pub struct Config {
     /// Proxy mode when set (see `proxy`): nothing of the fields above but bind, port and
     /// dist is used.
     pub upstream: Option<Upstream>,
+    pub limits: Limits,
+}
+
+/// What one client may hold of the server: connections, time, queued frames.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub cable: CableLimits,
+}
+
+#[derive(Debug, Clone)]
+pub struct CableLimits {
+    pub max_connections: usize,
+    pub max_per_address: usize,
+    pub max_subscriptions: usize,
+    pub queue_bytes: usize,
+    /// Largest frame or message a client may send: ActionCable commands are small.
+    pub max_incoming_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(120),
+            max_connections: 10_000,
+            cable: CableLimits {
+                max_connections: 10_000,
+                max_per_address: 64,
+                max_subscriptions: 16,
+                queue_bytes: 4096 * 1024,
+                max_incoming_bytes: 64 * 1024,
+            },
+        }
+    }
 }
 
 /// Chatwoot's `NUMBER_OF_PERMITTED_ATTACHMENTS`.
@@ -162,6 +230,19 @@ impl From<Cli> for Config {
                 connect_timeout: Duration::from_secs(c.upstream_connect_timeout),
                 timeout: Duration::from_secs(c.upstream_timeout),
             }),
+            limits: Limits {
+                header_timeout: Duration::from_secs(c.header_timeout),
+                body_timeout: Duration::from_secs(c.body_timeout),
+                idle_timeout: Duration::from_secs(c.idle_timeout),
+                max_connections: c.max_connections,
+                cable: CableLimits {
+                    max_connections: c.cable_max_connections,
+                    max_per_address: c.cable_max_per_address,
+                    max_subscriptions: c.cable_max_subscriptions,
+                    queue_bytes: c.cable_queue_kib.saturating_mul(1024),
+                    ..Limits::default().cable
+                },
+            },
         }
     }
 }
@@ -183,6 +264,7 @@ impl Config {
             api_cors: false,
             public_url: None,
             upstream: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -218,5 +300,27 @@ mod tests {
             AppFeatures::ALL
         );
         assert!(Cli::try_parse_from(["parley-server", "--features", "telepathy"]).is_err());
+    }
+
+    #[test]
+    fn limits_default_alike_on_the_command_line_and_in_process() {
+        let cli = Config::from(Cli::try_parse_from(["parley-server"]).unwrap()).limits;
+        let lib = Limits::default();
+        assert_eq!(format!("{cli:?}"), format!("{lib:?}"));
+    }
+
+    #[test]
+    fn a_header_deadline_is_at_most_30_seconds() {
+        let limits = |args: &[&str]| {
+            Cli::try_parse_from(["parley-server"].iter().chain(args))
+                .map(|c| Config::from(c).limits)
+        };
+        assert!(limits(&[]).unwrap().header_timeout <= Duration::from_secs(30));
+        assert_eq!(
+            limits(&["--header-timeout", "30"]).unwrap().header_timeout,
+            Duration::from_secs(30)
+        );
+        assert!(limits(&["--header-timeout", "31"]).is_err());
+        assert!(limits(&["--header-timeout", "0"]).is_err());
     }
 }

@@ -188,7 +188,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let faults = Arc::new(Faults::new(config.idempotency));
     let state = AppState {
         db: Arc::new(db),
-        hub: Hub::new(faults.clone()),
+        hub: Hub::new(faults.clone(), config.limits.clone()),
         config: Arc::new(config),
         faults,
         uploads_dir: Arc::new(uploads_dir),
@@ -198,10 +198,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     };
     let router = router(state.clone());
     let (stop, stop_rx) = watch::channel(false);
+    let limits = state.config.limits.clone();
     let task = tokio::spawn(async move {
         // Held while the server accepts, released by shutdown (or by the process's exit).
         let _lock = lock;
-        connections::accept_loop(listener, router, stop_rx).await
+        connections::accept_loop(listener, router, limits, stop_rx).await
     });
     Ok(RunningServer {
         addr: local,
@@ -256,6 +257,10 @@ fn checked_public_url(url: &str) -> Result<String, StartError> {
     }
 }
 
+async fn panicking_handler() -> &'static str {
+    panic!("/__parley/test/panic was asked to panic")
+}
+
 fn router(state: AppState) -> Router {
     // The agent and public APIs set their own body limits per route (uploads stream).
     let apis = Router::new()
@@ -277,6 +282,8 @@ fn router(state: AppState) -> Router {
             "/__parley/test/long_conversation",
             axum::routing::post(test_controls::long_conversation),
         );
+        // A handler that panics: a panic must cost one 500, not the server.
+        r = r.route("/__parley/test/panic", get(panicking_handler));
     }
     r.fallback(app_assets::fallback)
         .layer(RequestBodyLimitLayer::new(config::MAX_JSON_BYTES))

@@ -1,5 +1,13 @@
 //! `parley-server`: prints the agent's credentials and URLs, then serves until stopped.
 
+// A panicking handler must cost one 500 (tower-http's CatchPanicLayer), not every
+// connection: that needs unwinding. The workspace's release profile aborts, for the wasm app.
+#[cfg(panic = "abort")]
+compile_error!(
+    "parley-server must unwind on panic: build it with `cargo build --profile server -p parley-server` \
+     (the release profile has panic = \"abort\" for the wasm app)"
+);
+
 use clap::Parser;
 use parley_server::config::{Cli, Config};
 

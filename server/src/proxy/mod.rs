@@ -170,6 +170,7 @@ pub async fn start(config: Config, upstream: Upstream) -> Result<RunningServer, 
     let task = tokio::spawn(crate::connections::accept_loop(
         listener,
         router(state),
+        config.limits.clone(),
         stop_rx,
     ));
     Ok(RunningServer {

@@ -32,7 +32,7 @@ const MB_BYTES = 1024 * 1024;
 const only = args.only ? new Set(args.only.split(',')) : null;
 const skip = new Set(args.skip ? args.skip.split(',') : []);
 const wanted = (name) => (!only || only.has(name)) && !skip.has(name);
-const serverBin = process.env.PARLEY_SERVER_BIN ?? path.join(TARGET_DIR, 'release/parley-server');
+const serverBin = process.env.PARLEY_SERVER_BIN ?? path.join(TARGET_DIR, 'server/parley-server');
 
 /** Browser latency rows: each returns samples in milliseconds. */
 const BENCHES = [
