@@ -119,7 +119,7 @@ async function main() {
       const rows = visit.files.map((f) => [f.path, f.encoding ?? '', kb(f.decoded), kb(f.encoded), kb(f.transfer)]);
       rows.push(['total', '', kb(visit.total.decoded), '', kb(visit.total.transfer)]);
       sections.push(
-        'Cold visit over the wire (Chromium Resource Timing: body decoded, body as sent, transfer with headers)\n' +
+        'Cold visit of the agent page over the wire, as served (Chromium Resource Timing: body decoded, body as sent, transfer = body sent + the 300 bytes Chromium counts for headers)\n' +
           table(['what', 'encoding', 'decoded', 'sent', 'transfer'], rows),
       );
     } finally {
