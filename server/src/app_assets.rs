@@ -627,6 +627,44 @@ mod tests {
     }
 
     #[test]
+    fn only_trunk_hashed_names_count_as_immutable() {
+        for path in [
+            "/parley-6fb5b33408bed46a.js",
+            "/parley-6fb5b33408bed46a_bg.wasm",
+            "/parley-6db71eb582abf18c.css",
+            "/favicon-1c9b53469d1ca178.svg",
+            "/snippets/x-0123456789abcdef.js",
+        ] {
+            assert!(is_content_hashed(path), "{path}");
+        }
+        for path in [
+            "/parley-element.js",
+            "/index.html",
+            "/parley-6fb5b33408bed46.js",
+            "/parley-6fb5b33408bed46ag.js",
+            "/parley.js",
+            "/",
+        ] {
+            assert!(!is_content_hashed(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn if_none_match_takes_lists_weak_tags_and_star() {
+        let etag = etag_of(b"page");
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
+            client_has(&h, &etag)
+        };
+        let tag = etag.to_str().unwrap().to_owned();
+        assert!(with(&tag) && with(&format!("W/{tag}")) && with(&format!("\"a\", {tag}")));
+        assert!(with("*"));
+        assert!(!with("\"a\"") && !client_has(&HeaderMap::new(), &etag));
+        assert_ne!(etag_of(b"page"), etag_of(b"page2"));
+    }
+
+    #[test]
     fn hashes_only_inline_code() {
         let html = r#"<script src="/a.js"></script><script id="parley-config" type="application/json">{}</script><script type="module">init()</script>"#;
         let h = inline_script_hashes(html);
