@@ -4,9 +4,10 @@
 use std::net::IpAddr;
 use std::path::Path;
 
+use axum::body::Body;
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, IntoResponseParts, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
@@ -270,12 +271,14 @@ pub async fn render_app(page: &AppPage<'_>, headers: &HeaderMap) -> Response {
          font-src 'self' data:; connect-src 'self'{}; object-src 'none'; base-uri 'self'; form-action 'self'",
         socket_sources(headers)
     );
-    (
-        security_headers(&csp),
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+    revalidated(
+        headers,
+        (
+            security_headers(&csp),
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        ),
         doc,
     )
-        .into_response()
 }
 
 /// The built app's module, wasm and stylesheet, as Trunk named them in `index.html`.
@@ -307,10 +310,12 @@ fn stable_name(file: &str, index_html: &str) -> Option<(String, &'static str)> {
 }
 
 /// `/parley/parley-element.js`, `/parley/parley.js`, `/parley/parley_bg.wasm`,
-/// `/parley/parley.css`: the built files of dist/ under stable names.
+/// `/parley/parley.css`: the built files of dist/ under stable names, precompressed and
+/// revalidated like the files of dist/ themselves.
 async fn stable_asset(
     State(state): State<AppState>,
     axum::extract::Path(file): axum::extract::Path<String>,
+    request: Request,
 ) -> Response {
     let not_built = || {
         (
@@ -328,21 +333,30 @@ async fn stable_asset(
     let Some((name, content_type)) = stable_name(&file, &index) else {
         return not_built();
     };
-    let Ok(body) = tokio::fs::read(state.config.dist.join(&name)).await else {
+    // The same request (Accept-Encoding, If-Modified-Since, Range) for the hashed file.
+    let (mut parts, body) = request.into_parts();
+    let Ok(uri) = format!("/{name}").parse::<Uri>() else {
         return not_built();
     };
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "no-cache"),
-            // Public files with no credentials: a host page on another origin may load
-            // them (module scripts and the wasm fetch are CORS requests).
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        ],
-        body,
-    )
-        .into_response()
+    parts.uri = uri;
+    let mut response = serve_dist(&state.config.dist, Request::from_parts(parts, body)).await;
+    if response.status() == StatusCode::NOT_FOUND {
+        return not_built();
+    }
+    let success = response.status().is_success();
+    let headers = response.headers_mut();
+    if success {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    // A stable name's content changes with each build: never stored without revalidation.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Public files with no credentials: a host page on another origin may load them
+    // (module scripts and the wasm fetch are CORS requests).
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
 }
 
 async fn example_redirect() -> Redirect {
@@ -377,28 +391,31 @@ async fn example_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
          object-src 'none'; base-uri 'self'; form-action 'self'",
         socket_sources(&headers)
     );
-    (
-        security_headers(&csp),
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+    revalidated(
+        &headers,
+        (
+            security_headers(&csp),
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        ),
         doc,
     )
-        .into_response()
 }
 
-async fn example_js() -> Response {
-    static_asset("text/javascript; charset=utf-8", EXAMPLE_JS)
+async fn example_js(headers: HeaderMap) -> Response {
+    static_asset(&headers, "text/javascript; charset=utf-8", EXAMPLE_JS)
 }
 
-async fn example_css() -> Response {
-    static_asset("text/css; charset=utf-8", EXAMPLE_CSS)
+async fn example_css(headers: HeaderMap) -> Response {
+    static_asset(&headers, "text/css; charset=utf-8", EXAMPLE_CSS)
 }
 
-async fn example_hostile_css() -> Response {
-    static_asset("text/css; charset=utf-8", EXAMPLE_HOSTILE_CSS)
+async fn example_hostile_css(headers: HeaderMap) -> Response {
+    static_asset(&headers, "text/css; charset=utf-8", EXAMPLE_HOSTILE_CSS)
 }
 
-fn static_asset(content_type: &'static str, body: &'static str) -> Response {
-    (
+fn static_asset(request: &HeaderMap, content_type: &'static str, body: &'static str) -> Response {
+    revalidated(
+        request,
         [
             (header::CONTENT_TYPE, content_type),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -406,7 +423,45 @@ fn static_asset(content_type: &'static str, body: &'static str) -> Response {
         ],
         body,
     )
-        .into_response()
+}
+
+/// The ETag of a generated or built-in body: a digest, so it changes exactly when the body does.
+fn etag_of(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+    HeaderValue::from_str(&format!("\"{tag}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+}
+
+/// Whether the request's If-None-Match names `etag` (weak comparison, as RFC 9110 says for it).
+fn client_has(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    let Ok(ours) = etag.to_str() else {
+        return false;
+    };
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours)
+}
+
+/// A page or file kept in memory, with an ETag, so a browser that revalidates it (all of
+/// them are `no-cache`) gets a 304 without the body when its copy is current.
+fn revalidated<B>(request: &HeaderMap, parts: impl IntoResponseParts, body: B) -> Response
+where
+    B: AsRef<[u8]> + IntoResponse,
+{
+    let etag = etag_of(body.as_ref());
+    let fresh = client_has(request, &etag);
+    let mut response = (parts, [(header::ETAG, etag)], body).into_response();
+    if fresh {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        *response.body_mut() = Body::empty();
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+    }
+    response
 }
 
 async fn customer_redirect(OriginalUri(uri): OriginalUri) -> Redirect {
@@ -423,36 +478,22 @@ fn customer_csp(headers: &HeaderMap) -> String {
 }
 
 async fn customer_page(headers: HeaderMap) -> Response {
-    (
-        security_headers(&customer_csp(&headers)),
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+    revalidated(
+        &headers,
+        (
+            security_headers(&customer_csp(&headers)),
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        ),
         CUSTOMER_HTML,
     )
-        .into_response()
 }
 
-async fn customer_js() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        CUSTOMER_JS,
-    )
-        .into_response()
+async fn customer_js(headers: HeaderMap) -> Response {
+    static_asset(&headers, "text/javascript; charset=utf-8", CUSTOMER_JS)
 }
 
-async fn customer_css() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        CUSTOMER_CSS,
-    )
-        .into_response()
+async fn customer_css(headers: HeaderMap) -> Response {
+    static_asset(&headers, "text/css; charset=utf-8", CUSTOMER_CSS)
 }
 
 fn is_api(uri: &Uri) -> bool {
@@ -472,23 +513,52 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
     serve_dist(&state.config.dist, request).await
 }
 
-/// A file of dist/ (Trunk's hashed js, wasm, css), never sniffed.
+/// Whether a file name carries Trunk's content hash (`parley-6fb5b33408bed46a.js`,
+/// `parley-6fb5b33408bed46a_bg.wasm`): such a file never changes, a new build has new names.
+fn is_content_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A file of dist/ (Trunk's hashed js, wasm, css), never sniffed. The build writes brotli
+/// and gzip copies beside each (`x.wasm.br`, `x.wasm.gz`, scripts/compress-dist.mjs): the
+/// one the request's Accept-Encoding prefers is sent, the plain file when there is none.
+/// Hashed files are cached for good; the others are revalidated (Last-Modified, 304).
 pub async fn serve_dist(dist: &Path, request: Request) -> Response {
     // Only GET and HEAD can name a file: anything else is a path that does not exist here
     // (ServeDir would say 405, as if there were something to POST to).
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return (StatusCode::NOT_FOUND, "Not found").into_response();
     }
-    match ServeDir::new(dist).oneshot(request).await {
-        Ok(mut r) => {
-            r.headers_mut().insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            r.into_response()
-        }
-        Err(_) => (StatusCode::NOT_FOUND, "Not found").into_response(),
+    let hashed = is_content_hashed(request.uri().path());
+    let Ok(response) = ServeDir::new(dist)
+        .precompressed_br()
+        .precompressed_gzip()
+        .oneshot(request)
+        .await;
+    let mut response = response.into_response();
+    let ok = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if ok {
+        // Which copy is sent depends on Accept-Encoding: caches must key on it.
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(if hashed {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            }),
+        );
     }
+    response
 }
 
 #[cfg(test)]
@@ -559,6 +629,44 @@ mod tests {
         assert_eq!(name("index.html"), None);
         assert_eq!(name("../Cargo.toml"), None);
         assert_eq!(stable_name("parley.js", "<html></html>"), None);
+    }
+
+    #[test]
+    fn only_trunk_hashed_names_count_as_immutable() {
+        for path in [
+            "/parley-6fb5b33408bed46a.js",
+            "/parley-6fb5b33408bed46a_bg.wasm",
+            "/parley-6db71eb582abf18c.css",
+            "/favicon-1c9b53469d1ca178.svg",
+            "/snippets/x-0123456789abcdef.js",
+        ] {
+            assert!(is_content_hashed(path), "{path}");
+        }
+        for path in [
+            "/parley-element.js",
+            "/index.html",
+            "/parley-6fb5b33408bed46.js",
+            "/parley-6fb5b33408bed46ag.js",
+            "/parley.js",
+            "/",
+        ] {
+            assert!(!is_content_hashed(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn if_none_match_takes_lists_weak_tags_and_star() {
+        let etag = etag_of(b"page");
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
+            client_has(&h, &etag)
+        };
+        let tag = etag.to_str().unwrap().to_owned();
+        assert!(with(&tag) && with(&format!("W/{tag}")) && with(&format!("\"a\", {tag}")));
+        assert!(with("*"));
+        assert!(!with("\"a\"") && !client_has(&HeaderMap::new(), &etag));
+        assert_ne!(etag_of(b"page"), etag_of(b"page2"));
     }
 
     #[test]

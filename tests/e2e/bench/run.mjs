@@ -110,6 +110,22 @@ async function main() {
         `\nbudget for a first visit: ${kb(s.budget.brotli)} brotli, ${kb(s.budget.gzip)} gzip: ` +
         (s.firstVisit.brotli <= s.budget.brotli && s.firstVisit.gzip <= s.budget.gzip ? 'ok' : 'OVER'),
     );
+    // The same files as a browser gets them from parley-server: a cold visit's Resource Timing.
+    const server = await Server.start({ demo: true, testControls: false, bin: serverBin });
+    const browser = await launchBrowser();
+    try {
+      const visit = await sizes.coldVisit(browser, server.info.agentUrl);
+      report.sizes.cold_visit = visit;
+      const rows = visit.files.map((f) => [f.path, f.encoding ?? '', kb(f.decoded), kb(f.encoded), kb(f.transfer)]);
+      rows.push(['total', '', kb(visit.total.decoded), '', kb(visit.total.transfer)]);
+      sections.push(
+        'Cold visit of the agent page over the wire, as served (Chromium Resource Timing: body decoded, body as sent, transfer = body sent + the 300 bytes Chromium counts for headers)\n' +
+          table(['what', 'encoding', 'decoded', 'sent', 'transfer'], rows),
+      );
+    } finally {
+      await browser.close().catch(() => {});
+      await server.dispose();
+    }
   }
 
   const browserBenches = BENCHES.filter((b) => wanted(b.name));

@@ -1,17 +1,13 @@
-// Bundle size: what a first visit downloads, raw and as gzip/brotli would send it.
+// Bundle size: what a first visit downloads, raw and as gzip/brotli would send it (with the
+// same settings as the build's compressed copies), and what a cold visit in Chromium
+// actually transfers.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { brotli, gzip } from '../../../scripts/compress-dist.mjs';
 import { DIST } from '../harness.mjs';
 
 function compressed(buf) {
-  return {
-    raw: buf.length,
-    gzip: gzipSync(buf, { level: 9 }).length,
-    brotli: brotliCompressSync(buf, {
-      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: buf.length },
-    }).length,
-  };
+  return { raw: buf.length, gzip: gzip(buf).length, brotli: brotli(buf).length };
 }
 
 export const name = 'sizes';
@@ -34,6 +30,53 @@ export async function run() {
   return { files: sizes, wasm: total('wasm'), js: total('js'), css: total('css'), firstVisit, budget: BUDGET };
 }
 
-/** The size budget of a first visit, compressed as a server sends it: 600 KB of brotli is
- * half a second at 10 Mbit/s, the download part of a cold start we accept (README). */
-export const BUDGET = { brotli: 600 * 1024, gzip: 800 * 1024 };
+/** The size budget of a first visit (module, wasm, stylesheet), compressed as the server
+ * sends it. It only goes down: set from the measured size plus a small margin (2 Dec 2026:
+ * 569.6 KB brotli, 762.3 KB gzip), so growth shows up as a failing test (transfer.test.mjs),
+ * and lowered as the bytes are cut. */
+export const BUDGET = { brotli: 580 * 1024, gzip: 775 * 1024 };
+
+/** The files of the app a page loads, by path: its document and dist/'s files. */
+function isAppFile(pathname) {
+  return /\.(wasm|js|css|svg)$/.test(pathname);
+}
+
+/**
+ * What `page` fetched for the app so far, from the browser's Resource Timing (the document
+ * and the files of dist/, API calls left out): bytes on the wire with headers (`transfer`,
+ * 0 when served from the cache without asking), the body as sent (`encoded`) and decoded.
+ */
+export async function appTransfers(page) {
+  const entries = await page.evaluate(() =>
+    [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')].map((e) => ({
+      url: e.name,
+      type: e.entryType,
+      transfer: e.transferSize,
+      encoded: e.encodedBodySize,
+      decoded: e.decodedBodySize,
+    })),
+  );
+  return entries
+    .map((e) => ({ ...e, path: e.type === 'navigation' ? '(page)' : new URL(e.url).pathname }))
+    .filter((e) => e.type === 'navigation' || isAppFile(e.path));
+}
+
+/**
+ * A first visit in a fresh browser context (empty cache) to `url`, until the app is
+ * connected: each file's transfer figures and the Content-Encoding it came with.
+ */
+export async function coldVisit(browser, url) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    const encodings = new Map();
+    page.on('response', (r) => encodings.set(new URL(r.url()).pathname, r.headers()['content-encoding'] ?? 'identity'));
+    await page.goto(url);
+    await page.locator('[data-testid=connection-state][data-state=connected]').waitFor();
+    const files = (await appTransfers(page)).map((e) => ({ ...e, encoding: encodings.get(e.type === 'navigation' ? new URL(url).pathname : e.path) ?? null }));
+    return { files, total: files.reduce((a, f) => ({ transfer: a.transfer + f.transfer, decoded: a.decoded + f.decoded }), { transfer: 0, decoded: 0 }) };
+  } finally {
+    await context.close();
+  }
+}
