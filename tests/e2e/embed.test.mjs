@@ -161,10 +161,10 @@ describe('embedded with mount()', { timeout: 180_000 }, () => {
     assert.equal(host.openSockets.size, 0, 'the socket is closed');
     assert.equal(await host.locator('#host-title').textContent(), 'Host dashboard');
     // Mounted again into the same element: its shadow root is reused.
-    await host.evaluate(async () => {
+    await host.evaluate(async (token) => {
       const { mount } = await import('/parley/parley.js');
-      window.chats.chat = mount(document.getElementById('chat'), { baseUrl: '', accountId: 1, conversationId: 2, token: 'e2e-token' });
-    });
+      window.chats.chat = mount(document.getElementById('chat'), { baseUrl: '', accountId: 1, conversationId: 2, token });
+    }, AGENT_TOKEN);
     await host.locator('#chat [data-testid=connection-state][data-state=connected]').waitFor();
     assert.equal(await host.locator('#chat [data-testid=chat-screen]').count(), 1);
   });
@@ -184,10 +184,10 @@ describe('embedded with mount()', { timeout: 180_000 }, () => {
       await host.evaluate(() => window.chats.chat.unmount());
       await host.waitForTimeout(300);
       assert.deepEqual(host.errors.filter((e) => e.startsWith('pageerror')), []);
-      await host.evaluate(async () => {
+      await host.evaluate(async (token) => {
         const { mount } = await import('/parley/parley.js');
-        window.chats.chat = mount(document.getElementById('chat'), { baseUrl: '', accountId: 1, conversationId: 2, token: 'e2e-token' });
-      });
+        window.chats.chat = mount(document.getElementById('chat'), { baseUrl: '', accountId: 1, conversationId: 2, token });
+      }, AGENT_TOKEN);
       await host.locator('#chat [data-testid=connection-state][data-state=connected]').waitFor();
     };
     await unmountAndRemount();
@@ -196,15 +196,15 @@ describe('embedded with mount()', { timeout: 180_000 }, () => {
   });
 
   test('a host that drops the handle keeps its chat, through garbage collections', async () => {
-    await host.evaluate(async () => {
+    await host.evaluate(async (token) => {
       const { mount } = await import('/parley/parley.js');
       const element = document.createElement('div');
       element.id = 'kept';
       element.style.height = '400px';
       document.body.appendChild(element);
       // The handle is not kept anywhere.
-      mount(element, { baseUrl: '', accountId: 1, conversationId: 1, token: 'e2e-token' });
-    });
+      mount(element, { baseUrl: '', accountId: 1, conversationId: 1, token });
+    }, AGENT_TOKEN);
     await host.locator('#kept [data-testid=connection-state][data-state=connected]').waitFor();
     const cdp = await host.context().newCDPSession(host);
     for (let i = 0; i < 3; i++) {
