@@ -137,9 +137,10 @@ function textFrame(text) {
 /** The fake upstream: a forwarding proxy to `target` that adds the malformed messages to
  * conversation `conversationId` and can push cable broadcasts to the live subscriptions. */
 class MalformingUpstream {
-  constructor(target, conversationId) {
-    this.target = new URL(target);
-    this.conversationId = conversationId;
+  constructor() {
+    /** The real server (a URL) and the conversation to malform, set once they exist. */
+    this.target = null;
+    this.conversationId = null;
     this.subscriptions = new Set();
     this.sockets = new Set();
   }
@@ -190,8 +191,6 @@ class MalformingUpstream {
 
   forward(req, res) {
     const url = new URL(req.url, this.target);
-    // The Host stays this server's, so the real server's file URLs point here and the proxy
-    // in front rewrites them to its own origin, as it does a real Chatwoot's.
     const up = http.request(url, { method: req.method, headers: req.headers }, (upRes) => {
       const rewrite = req.method === 'GET' && upRes.statusCode === 200 ? this.rewriter(url) : null;
       if (!rewrite) {
@@ -269,10 +268,15 @@ describe('a conversation whose latest messages are malformed', { timeout: 240_00
   let chatUrl;
 
   before(async () => {
-    upstream = await Server.start({ demo: true });
-    long = await makeLongConversation(upstream, 120);
-    fake = new MalformingUpstream(upstream.baseUrl, long.conversation_id);
+    // The fake listens first: the real server writes its file URLs from its --public-url
+    // (never a request's Host), which must be the fake's origin, as a Chatwoot's are its own;
+    // the proxy in front rewrites them to its origin.
+    fake = new MalformingUpstream();
     await fake.start();
+    upstream = await Server.start({ demo: true, extraArgs: ['--public-url', fake.url] });
+    fake.target = new URL(upstream.baseUrl);
+    long = await makeLongConversation(upstream, 120);
+    fake.conversationId = long.conversation_id;
     proxy = await Server.start({ demo: false, agentToken: null, testControls: false, extraArgs: ['--upstream', fake.url] });
     browser = await launchBrowser();
     agent = await newPage(browser);
