@@ -86,7 +86,7 @@ impl Config {
 
     pub fn from_json(text: &str) -> Result<Config, ConfigError> {
         let mut config: Config =
-            serde_json::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            parley_wire::from_str(text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         config.normalize();
         Ok(config)
     }

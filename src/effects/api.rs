@@ -350,7 +350,7 @@ async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
         return Err(error_of(resp).await);
     }
     let text = resp.text().await.map_err(|_| ApiError::Network)?;
-    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+    parley_wire::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
 async fn error_of(resp: Response) -> ApiError {
@@ -361,7 +361,7 @@ async fn error_of(resp: Response) -> ApiError {
 
 /// The error of a non-2xx answer `status` whose body is `text`.
 pub(crate) fn error_from(status: u16, text: &str) -> ApiError {
-    let server_text = serde_json::from_str::<ErrorBody>(text)
+    let server_text = parley_wire::from_str::<ErrorBody>(text)
         .ok()
         .and_then(|b| b.text().map(str::to_owned));
     match status {

@@ -301,7 +301,7 @@ impl OutboxStore {
         let mut entries = Vec::new();
         let mut errors = Vec::new();
         for text in texts {
-            match serde_json::from_str::<Stored>(&text) {
+            match parley_wire::from_str::<Stored>(&text) {
                 Ok(stored) => entries.push(stored),
                 Err(e) => errors.push(StoreError::Decode(e.to_string())),
             }

@@ -26,7 +26,7 @@ pub fn load_session(origin: &str) -> Option<StoredSession> {
     let text = local_storage()?
         .get_item(&format!("{KEY_PREFIX}{origin}"))
         .ok()??;
-    serde_json::from_str(&text).ok()
+    parley_wire::from_str(&text).ok()
 }
 
 pub fn save_session(origin: &str, session: &StoredSession) {
@@ -101,7 +101,7 @@ fn left_outbox(storage: &web_sys::Storage) -> Vec<String> {
         .get_item(LEFT_OUTBOX_KEY)
         .ok()
         .flatten()
-        .and_then(|t| serde_json::from_str(&t).ok())
+        .and_then(|t| parley_wire::from_str(&t).ok())
         .unwrap_or_default()
 }
 
@@ -126,7 +126,7 @@ fn unstored(storage: &web_sys::Storage, db: &str) -> Vec<UnstoredSend> {
         .get_item(&format!("{UNSTORED_PREFIX}{db}"))
         .ok()
         .flatten()
-        .and_then(|t| serde_json::from_str(&t).ok())
+        .and_then(|t| parley_wire::from_str(&t).ok())
         .unwrap_or_default()
 }
 

@@ -149,7 +149,7 @@ pub async fn upload(
                 let status = xhr.status().unwrap_or(0);
                 let text = xhr.response_text().ok().flatten().unwrap_or_default();
                 if (200..300).contains(&status) {
-                    serde_json::from_str::<Message>(&text)
+                    parley_wire::from_str::<Message>(&text)
                         .map_err(|e| ApiError::Decode(e.to_string()))
                 } else if status == 0 {
                     Err(ApiError::Network)

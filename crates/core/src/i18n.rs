@@ -132,7 +132,7 @@ impl Catalog {
     /// Read through `serde_json::Value`, which the app links anyway: a derived untagged
     /// enum would add its own deserializer to the bundle.
     pub fn parse(json: &str) -> Result<Catalog, String> {
-        let Value::Object(map) = serde_json::from_str(json).map_err(|e| e.to_string())? else {
+        let Value::Object(map) = parley_wire::from_str(json).map_err(|e| e.to_string())? else {
             return Err("a catalog is a JSON object".into());
         };
         map.into_iter()

@@ -94,7 +94,7 @@ impl std::error::Error for FrameError {}
 impl ServerFrame {
     pub fn parse(text: &str) -> Result<ServerFrame, FrameError> {
         let raw: RawServerFrame =
-            serde_json::from_str(text).map_err(|e| FrameError::Json(e.to_string()))?;
+            crate::from_str(text).map_err(|e| FrameError::Json(e.to_string()))?;
         match raw.kind.as_deref() {
             Some("welcome") => Ok(ServerFrame::Welcome),
             Some("ping") => Ok(ServerFrame::Ping(
@@ -197,7 +197,7 @@ impl ClientCommand {
 
     /// The `action` of a `message` command, if its data parses.
     pub fn action(&self) -> Option<String> {
-        let data: serde_json::Value = serde_json::from_str(self.data.as_deref()?).ok()?;
+        let data: serde_json::Value = crate::from_str(self.data.as_deref()?).ok()?;
         data.get("action")?.as_str().map(str::to_owned)
     }
 
@@ -237,7 +237,7 @@ impl RoomIdentifier {
     /// Identifier strings from other clients may order keys differently or carry numbers
     /// as strings; parse rather than compare text when reading one.
     pub fn parse(identifier: &str) -> Option<Self> {
-        let v: serde_json::Value = serde_json::from_str(identifier).ok()?;
+        let v: serde_json::Value = crate::from_str(identifier).ok()?;
         let as_id = |k: &str| -> Option<i64> {
             match v.get(k)? {
                 serde_json::Value::Number(n) => n.as_i64(),

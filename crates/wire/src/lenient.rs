@@ -116,6 +116,26 @@ impl<'de> Visitor<'de> for Bounded {
     }
 }
 
+/// How deep a whole document read by [`from_str`] is kept: below serde_json's limit (128)
+/// and above what the cuts of elements and free-form values keep inside it.
+const MAX_DOCUMENT_DEPTH: usize = 100;
+
+/// A whole JSON document read as `T`, the way the app reads every document it gets.
+///
+/// The text is parsed once into a depth-bounded [`Value`] and `T` is then read from that
+/// value. Lists already read each element from a `Value`; reading whole documents the same
+/// way means every type's `Deserialize` code exists once in the wasm (for `&Value`), not a
+/// second time for serde_json's text reader (the bundle budget).
+pub fn from_str<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let document = Bounded {
+        levels: MAX_DOCUMENT_DEPTH,
+    }
+    .deserialize(&mut reader)?;
+    reader.end()?;
+    T::deserialize(&document)
+}
+
 /// A free-form value (`team`, `previous_changes`), depth-bounded.
 pub fn value<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
     Bounded {

@@ -19,6 +19,8 @@ pub mod sender;
 
 mod lenient;
 
+pub use lenient::from_str;
+
 pub use cable::{CableEvent, ClientCommand, RoomIdentifier, ServerFrame};
 pub use canned::CannedResponse;
 pub use conversation::{

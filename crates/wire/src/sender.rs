@@ -23,13 +23,16 @@ impl<'de> Deserialize<'de> for Sender {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let v = lenient::value(d)?;
+        // Read from `&v`, not `v`: the variants' structs are read from a borrowed `Value`
+        // everywhere else, and an owned one would put a second copy of each decoder in
+        // the wasm.
         let kind = v.get("type").and_then(|t| t.as_str()).unwrap_or("");
         Ok(match kind {
-            "user" => Sender::User(UserPush::deserialize(v).map_err(D::Error::custom)?),
-            "contact" => Sender::Contact(Contact::deserialize(v).map_err(D::Error::custom)?),
-            "agent_bot" => Sender::AgentBot(BotPush::deserialize(v).map_err(D::Error::custom)?),
+            "user" => Sender::User(UserPush::deserialize(&v).map_err(D::Error::custom)?),
+            "contact" => Sender::Contact(Contact::deserialize(&v).map_err(D::Error::custom)?),
+            "agent_bot" => Sender::AgentBot(BotPush::deserialize(&v).map_err(D::Error::custom)?),
             "captain_assistant" => {
-                Sender::CaptainAssistant(BotPush::deserialize(v).map_err(D::Error::custom)?)
+                Sender::CaptainAssistant(BotPush::deserialize(&v).map_err(D::Error::custom)?)
             }
             _ => Sender::Unknown,
         })

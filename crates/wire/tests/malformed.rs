@@ -1,11 +1,28 @@
 //! One odd message never breaks more than its own row: pages, lists and cable events that
 //! carry a malformed message still decode, the odd message as itself (wrong but plain
 //! types read) or as a placeholder that keeps what reads. Decoding goes through
-//! `serde_json::from_str`, as the app does (its recursion limit counts the whole document).
+//! `parley_wire::from_str`, as the app does, and each result is checked against
+//! `serde_json::from_str` (whose recursion limit counts the whole document), which
+//! `parley-server` and other users of these types may call.
 
 use parley_wire::cable::ServerFrame;
 use parley_wire::*;
 use serde_json::{json, Value};
+
+/// `text` read as the app reads it (`parley_wire::from_str`), which must agree with
+/// serde_json's own reader.
+fn decode<T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(
+    text: &str,
+) -> Result<T, serde_json::Error> {
+    let app = parley_wire::from_str::<T>(text);
+    let plain = serde_json::from_str::<T>(text);
+    match (&app, &plain) {
+        (Ok(a), Ok(p)) => assert_eq!(a, p, "parley_wire::from_str and serde_json disagree"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("parley_wire::from_str {app:?}, serde_json {plain:?}"),
+    }
+    app
+}
 
 /// `levels` nested objects: `{"a":{"a":...{}}}`.
 fn nested(levels: usize) -> String {
@@ -68,8 +85,8 @@ fn a_message_nested_past_serde_jsons_limit_does_not_fail_its_page() {
             &deep,
             &[],
         );
-        let page: MessagesIndex = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{levels} levels fail the page: {e}"));
+        let page: MessagesIndex =
+            decode(&text).unwrap_or_else(|e| panic!("{levels} levels fail the page: {e}"));
         let ids: Vec<i64> = page.payload.iter().map(|m| m.id).collect();
         assert_eq!(ids, [1, 2, 3], "{levels} levels");
         let latest = &page.payload[2];
@@ -102,7 +119,7 @@ fn a_conversation_list_whose_latest_message_is_deep_still_lists() {
         conversation(7, &deep_push),
         conversation(8, &push_message(10, "fine").to_string()),
     );
-    let list: ConversationList = serde_json::from_str(&text).expect("the list decodes");
+    let list: ConversationList = decode(&text).expect("the list decodes");
     let payload = &list.data.payload;
     assert_eq!(payload.iter().map(|c| c.id).collect::<Vec<_>>(), [7, 8]);
     assert_eq!(
@@ -115,8 +132,7 @@ fn a_conversation_list_whose_latest_message_is_deep_still_lists() {
     assert_eq!(payload[0].messages.len(), 1);
 
     // The single conversation (`GET /conversations/{id}`) too.
-    let one: Conversation =
-        serde_json::from_str(&conversation(7, &deep_push)).expect("the conversation decodes");
+    let one: Conversation = decode(&conversation(7, &deep_push)).expect("the conversation decodes");
     assert_eq!(one.messages[0].id, 9);
 }
 
@@ -165,7 +181,7 @@ fn plain_types_of_another_kind_read_as_meant() {
         }]
     });
     let text = index_text(&[rest_message(1, "before")], &odd.to_string(), &[]);
-    let page: MessagesIndex = serde_json::from_str(&text).expect("decodes");
+    let page: MessagesIndex = decode(&text).expect("decodes");
     let m = &page.payload[1];
     assert!(!m.is_unreadable());
     assert_eq!(m.id, 42);
@@ -206,8 +222,7 @@ fn timestamps_as_seconds_floats_numeric_strings_and_iso_strings() {
     ] {
         let mut m = rest_message(1, "t");
         m["created_at"] = created_at.clone();
-        let page: MessagesIndex =
-            serde_json::from_str(&index_text(&[], &m.to_string(), &[])).unwrap();
+        let page: MessagesIndex = decode(&index_text(&[], &m.to_string(), &[])).unwrap();
         assert_eq!(page.payload[0].created_at, want, "{created_at}");
         assert!(!page.payload[0].is_unreadable(), "{created_at}");
     }
@@ -225,8 +240,7 @@ fn flags_statuses_and_types_of_other_spellings() {
     ] {
         let mut m = rest_message(1, "p");
         m["private"] = private.clone();
-        let page: MessagesIndex =
-            serde_json::from_str(&index_text(&[], &m.to_string(), &[])).unwrap();
+        let page: MessagesIndex = decode(&index_text(&[], &m.to_string(), &[])).unwrap();
         assert_eq!(page.payload[0].private, want, "{private}");
     }
     for (status, want) in [
@@ -239,8 +253,7 @@ fn flags_statuses_and_types_of_other_spellings() {
     ] {
         let mut m = rest_message(1, "s");
         m["status"] = status.clone();
-        let page: MessagesIndex =
-            serde_json::from_str(&index_text(&[], &m.to_string(), &[])).unwrap();
+        let page: MessagesIndex = decode(&index_text(&[], &m.to_string(), &[])).unwrap();
         assert_eq!(page.payload[0].status, want, "{status}");
     }
     for (kind, want) in [
@@ -251,8 +264,7 @@ fn flags_statuses_and_types_of_other_spellings() {
     ] {
         let mut m = rest_message(1, "k");
         m["message_type"] = kind.clone();
-        let page: MessagesIndex =
-            serde_json::from_str(&index_text(&[], &m.to_string(), &[])).unwrap();
+        let page: MessagesIndex = decode(&index_text(&[], &m.to_string(), &[])).unwrap();
         assert_eq!(page.payload[0].message_type, want, "{kind}");
     }
 }
@@ -262,7 +274,7 @@ fn an_unknown_content_type_keeps_its_text_and_is_known_to_be_unknown() {
     let mut m = rest_message(1, "a hologram of a cat");
     m["content_type"] = json!("hologram");
     m["content_attributes"] = json!({"hologram": {"frames": 3}});
-    let page: MessagesIndex = serde_json::from_str(&index_text(&[], &m.to_string(), &[])).unwrap();
+    let page: MessagesIndex = decode(&index_text(&[], &m.to_string(), &[])).unwrap();
     let m = &page.payload[0];
     assert_eq!(m.content.as_deref(), Some("a hologram of a cat"));
     assert!(m.has_unknown_content_type());
@@ -292,7 +304,7 @@ fn a_message_that_does_not_read_whole_is_a_placeholder_with_what_reads() {
         &no_time.to_string(),
         &[object_content, rest_message(6, "after")],
     );
-    let page: MessagesIndex = serde_json::from_str(&text).expect("decodes");
+    let page: MessagesIndex = decode(&text).expect("decodes");
     let ids: Vec<i64> = page.payload.iter().map(|m| m.id).collect();
     assert_eq!(ids, [1, 3, 4, 5, 6]);
 
@@ -341,7 +353,7 @@ fn elements_without_an_id_are_left_out_and_the_rest_kept() {
         &json!({"id": "not a number"}).to_string(),
         &[rest_message(2, "two")],
     );
-    let page: MessagesIndex = serde_json::from_str(&text).expect("decodes");
+    let page: MessagesIndex = decode(&text).expect("decodes");
     assert_eq!(
         page.payload.iter().map(|m| m.id).collect::<Vec<_>>(),
         [1, 2]
@@ -352,7 +364,7 @@ fn elements_without_an_id_are_left_out_and_the_rest_kept() {
 fn a_long_adversarial_text_decodes_whole() {
     let text = format!("http://a{}", ")".repeat(150_000));
     let page: MessagesIndex =
-        serde_json::from_str(&index_text(&[], &rest_message(1, &text).to_string(), &[])).unwrap();
+        decode(&index_text(&[], &rest_message(1, &text).to_string(), &[])).unwrap();
     assert_eq!(page.payload[0].content.as_deref(), Some(text.as_str()));
 }
 
@@ -405,7 +417,7 @@ fn a_conversation_whose_own_fields_do_not_read_still_lists() {
         "unread_count": "3", "last_non_activity_message": push_message(1, "hello")
     });
     let text = json!({"data": {"meta": "odd", "payload": [good, broken, {"no": "id"}]}});
-    let list: ConversationList = serde_json::from_str(&text.to_string()).expect("decodes");
+    let list: ConversationList = decode(&text.to_string()).expect("decodes");
     let payload = &list.data.payload;
     assert_eq!(payload.iter().map(|c| c.id).collect::<Vec<_>>(), [8, 9]);
     assert_eq!(payload[1].meta.sender.name.as_deref(), Some("Bea"));
@@ -417,4 +429,27 @@ fn a_conversation_whose_own_fields_do_not_read_still_lists() {
             .and_then(|m| m.content.as_deref()),
         Some("hello")
     );
+}
+
+#[test]
+fn the_apps_reader_reads_past_serde_jsons_limit_and_refuses_trailing_text() {
+    // What serde_json's own reader refuses (its recursion limit), the app's reader keeps to a
+    // bounded depth and cuts below that, as it does inside list elements.
+    let text = format!(r#"{{"key":{}}}"#, nested(1_000));
+    assert!(serde_json::from_str::<Value>(&text).is_err());
+    let v: Value = parley_wire::from_str(&text).expect("a deep document reads");
+    let mut depth = 0;
+    let mut at = &v["key"];
+    while let Some(inner) = at.get("a") {
+        depth += 1;
+        at = inner;
+    }
+    assert!((64..128).contains(&depth), "kept {depth} levels");
+    assert_eq!(at, &Value::Null, "what lies deeper is cut");
+
+    // One document, as serde_json::from_str: text after it is an error, whitespace is not.
+    assert!(parley_wire::from_str::<Value>(r#"{"id": 1} {"id": 2}"#).is_err());
+    assert!(parley_wire::from_str::<Message>(&format!("{} x", rest_message(1, "one"))).is_err());
+    let m: Message = parley_wire::from_str(&format!(" {} \n", rest_message(1, "one"))).unwrap();
+    assert_eq!(m.content.as_deref(), Some("one"));
 }
