@@ -301,7 +301,11 @@ fn a_truncated_recording_is_a_prefix_of_the_stream() {
         match webm_to_ogg(&bytes[..cut]) {
             Ok(ogg) => {
                 let got = whole_stream(&ogg.bytes);
-                assert!(got.len() < full.len(), "cut at {cut}: {} packets", got.len());
+                assert!(
+                    got.len() < full.len(),
+                    "cut at {cut}: {} packets",
+                    got.len()
+                );
                 assert_eq!(&got[..], &full[..got.len()], "cut at {cut}");
                 shorter += 1;
             }
