@@ -372,19 +372,28 @@ async fn create_returns_echo_id_and_repeats_are_idempotent() {
 #[tokio::test]
 async fn without_idempotency_a_repeat_creates_a_second_message() {
     let s = TestServer::start_with(|c| c.idempotency = false).await;
-    let (_, a) = s
+    let (st_a, a) = s
         .agent_send(1, json!({"content": "twice", "echo_id": "same"}))
         .await;
-    let (_, b) = s
+    let (st_b, b) = s
         .agent_send(1, json!({"content": "twice", "echo_id": "same"}))
         .await;
+    assert_eq!((st_a, st_b), (200, 200), "{a} {b}");
+    assert!(a["id"].is_i64() && b["id"].is_i64(), "{a} {b}");
     assert_ne!(a["id"], b["id"]);
-    // Like a real Chatwoot: echo_id only in the create response, never in the index.
-    assert!(s
-        .messages(1)
-        .await
-        .iter()
-        .all(|m| m.get("echo_id").is_none()));
+    // Like a real Chatwoot: echo_id only in the create response, never in the index. Both
+    // copies must be listed, so the check below looks at them and cannot pass on an empty page.
+    let listed = s.messages(1).await;
+    let twice: Vec<&Value> = listed.iter().filter(|m| m["content"] == "twice").collect();
+    assert_eq!(
+        twice.iter().map(|m| &m["id"]).collect::<Vec<_>>(),
+        [&a["id"], &b["id"]],
+        "{listed:?}"
+    );
+    assert!(
+        listed.iter().all(|m| m.get("echo_id").is_none()),
+        "{listed:?}"
+    );
     let (_, caps) = s.json(s.get("/api/v1/parley/capabilities")).await;
     assert_eq!(
         caps,
@@ -722,12 +731,15 @@ async fn edit_extension_only_for_the_author() {
             json!({"error": "Only the author can edit this message"})
         )
     );
-    s.http
+    let deleted = s
+        .http
         .delete(s.url(&format!("/api/v1/accounts/1/conversations/1/messages/{id}")))
         .header("api_access_token", s.token())
         .send()
         .await
         .unwrap();
+    // The 422 below is for a deleted message: the delete must have happened.
+    assert_eq!(deleted.status(), 200);
     let (st, _) = s
         .json(
             s.http
@@ -1137,6 +1149,8 @@ async fn public_api_contact_conversation_and_messages() {
         .send()
         .await
         .unwrap();
+    // A browser drops a preflight that is not a success, whatever its headers say.
+    assert!(pre.status().is_success(), "{}", pre.status());
     assert_eq!(pre.headers()["access-control-allow-origin"], "*");
 }
 

@@ -140,7 +140,8 @@ async fn typing_goes_to_everyone_but_the_typer() {
         CableEvent::from_message(&f["message"]).unwrap(),
         CableEvent::TypingOn(_)
     ));
-    typing("on", true).send().await.unwrap();
+    // The private typing must have been taken, or the leak check below proves nothing.
+    assert_eq!(typing("on", true).send().await.unwrap().status(), 200);
     // Public typing off after the private on: the contact's next event must be that off.
     assert_eq!(typing("off", false).send().await.unwrap().status(), 200);
     let (leaked, _) = contact.events_before("conversation.typing_off", LONG).await;
@@ -213,11 +214,14 @@ async fn contact_read_broadcasts_conversation_read_and_read_statuses() {
         .unwrap()
         .clone();
     assert_eq!(stored["status"], "read");
-    // The agent's own update_last_seen broadcasts nothing.
-    s.post("/api/v1/accounts/1/conversations/1/update_last_seen")
+    // The agent's own update_last_seen broadcasts nothing (it must have been taken, or the
+    // check below proves nothing).
+    let own = s
+        .post("/api/v1/accounts/1/conversations/1/update_last_seen")
         .send()
         .await
         .unwrap();
+    assert_eq!(own.status(), 200);
     // The contact reading again does broadcast: nothing may come before it.
     let (st, _) = s
         .json(
@@ -240,12 +244,14 @@ async fn delete_broadcasts_message_updated() {
     let mut agent = Cable::agent(&s).await;
     let mut contact = Cable::contact(&s).await;
     let id = m["id"].as_i64().unwrap();
-    s.http
+    let deleted = s
+        .http
         .delete(s.url(&format!("/api/v1/accounts/1/conversations/1/messages/{id}")))
         .header("api_access_token", s.token())
         .send()
         .await
         .unwrap();
+    assert_eq!(deleted.status(), 200);
     for cable in [&mut agent, &mut contact] {
         let f = cable.event("message.updated", LONG).await.unwrap();
         assert_eq!(f["message"]["data"]["id"], id);

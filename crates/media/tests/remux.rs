@@ -272,8 +272,51 @@ fn a_recording_cut_short_keeps_its_whole_packets() {
     );
 }
 
+/// What a remux gave is a whole Ogg Opus stream (pages in sequence from BOS to EOS, every
+/// packet finished, the two headers first); its audio packets.
+fn whole_stream(ogg: &[u8]) -> Vec<Vec<u8>> {
+    let pages = read_pages(ogg);
+    assert!(!pages.is_empty(), "no page at all");
+    assert_eq!(pages[0].flags, 0x02, "first page is BOS only");
+    assert!(pages.last().unwrap().flags & 0x04 != 0, "last page is EOS");
+    for (i, p) in pages.iter().enumerate() {
+        assert_eq!(p.sequence, i as u32);
+        assert_eq!(p.serial, pages[0].serial);
+    }
+    let all = packets(&pages);
+    assert!(all[0].starts_with(b"OpusHead"));
+    assert!(all[1].starts_with(b"OpusTags"));
+    all[2..].to_vec()
+}
+
+/// A recording cut short (the tab closed mid-upload, a partial blob) is a shorter stream:
+/// the packets before the cut, in order, none invented. The cuts span the whole file, so the
+/// `Ok` branch of the property below is known to be reached, not only its errors.
+#[test]
+fn a_truncated_recording_is_a_prefix_of_the_stream() {
+    let bytes = fixture("chromium-fake-mic-3s.webm");
+    let full = whole_stream(&webm_to_ogg(&bytes).unwrap().bytes);
+    let mut shorter = 0;
+    for cut in (1_000..bytes.len()).step_by(997) {
+        match webm_to_ogg(&bytes[..cut]) {
+            Ok(ogg) => {
+                let got = whole_stream(&ogg.bytes);
+                assert!(
+                    got.len() < full.len(),
+                    "cut at {cut}: {} packets",
+                    got.len()
+                );
+                assert_eq!(&got[..], &full[..got.len()], "cut at {cut}");
+                shorter += 1;
+            }
+            Err(e) => assert_eq!(e, RemuxError::Empty, "cut at {cut}"),
+        }
+    }
+    assert!(shorter > 30, "only {shorter} cuts gave a stream");
+}
+
 proptest! {
-    // Damaged input is an error or a shorter stream, never a panic.
+    // Damaged input is an error or a whole (shorter) stream, never a panic.
     #[test]
     fn damaged_recordings_never_panic(cut in 0usize..40_876, flips in proptest::collection::vec((0usize..40_876, any::<u8>()), 0..8)) {
         let mut bytes = fixture("chromium-fake-mic-3s.webm");
@@ -282,7 +325,7 @@ proptest! {
         }
         bytes.truncate(cut.min(bytes.len()));
         if let Ok(ogg) = webm_to_ogg(&bytes) {
-            read_pages(&ogg.bytes);
+            whole_stream(&ogg.bytes);
         }
     }
 }

@@ -65,12 +65,18 @@ impl TestServer {
 
     /// The newest page of conversation `display_id` of account 1, as the index returns it.
     pub async fn messages(&self, display_id: i64) -> Vec<Value> {
-        let (_, idx) = self
+        let (status, idx) = self
             .json(self.get(&format!(
                 "/api/v1/accounts/1/conversations/{display_id}/messages"
             )))
             .await;
-        idx["payload"].as_array().cloned().unwrap_or_default()
+        // A failed index must not read as "no messages": checks that something is absent
+        // (or that every message has some shape) would pass on it.
+        assert_eq!(status, 200, "the messages index answered {status}: {idx}");
+        idx["payload"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("the messages index has no payload array: {idx}"))
     }
 
     pub async fn profile(&self) -> Value {
