@@ -416,6 +416,7 @@ mod tests {
             last_error: None,
             after_id: None,
             owned_by_others: Vec::new(),
+            unanswered: false,
         }
     }
 
