@@ -711,7 +711,7 @@ describe('outbox', { timeout: 300_000 }, () => {
         60_000,
         'every message on the server and the outbox empty',
       ).catch(async (e) => {
-        throw new Error(`${e.message}; not on the server: ${JSON.stringify(await missing())}`);
+        throw new Error(`${e.message}; not on the server (yet): ${JSON.stringify(await missing())}`);
       });
       console.log(`# ${label}: ${retried} of 12 needed the agent's Retry`);
       // A late copy or a wrong resend would show now.
