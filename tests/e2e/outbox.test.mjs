@@ -598,77 +598,136 @@ describe('outbox', { timeout: 300_000 }, () => {
   });
 
   // Type, Enter, reload at once, twelve times in a row, against parley-server with its
-  // echo_id idempotency and against one without (a real Chatwoot's behaviour): every
-  // message ends up on the server exactly once. Without idempotency a message whose request
-  // was cut by the reload may come back as "may not have been sent": the agent presses
-  // Retry on it (the outbox looks once more before it sends), as the row asks.
-  for (const idempotency of [true, false]) {
-    test(`type, Enter, reload at once, twelve times: every message exactly once (idempotency ${idempotency ? 'on' : 'off'})`, async () => {
-      const own = await Server.start({ demo: true, extraArgs: idempotency ? [] : ['--no-idempotency'] });
-      try {
-        const m = new URL(own.info.agentUrl).pathname.match(/accounts\/(\d+)\/conversations\/(\d+)/);
-        const page = await newPage(browser);
-        pages.push(page);
-        await page.goto(own.info.agentUrl);
-        await page.locator(CONNECTED).waitFor({ timeout: 20_000 });
-        const texts = [];
-        for (let i = 1; i <= 12; i += 1) {
-          const text = uniqueText(`reloaded at once ${i}, idempotency ${idempotency}`);
-          texts.push(text);
-          const input = page.locator('[data-testid=composer-input]');
-          await input.fill(text);
-          // Enter and the reload in one task of the page: nothing the Enter started gets
-          // a moment before the page goes (playwright's own reload leaves it a few ms).
-          await page.evaluate(() => {
-            const composer = document.querySelector('[data-testid=composer-input]');
-            composer.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
-            location.reload();
-          });
-          await page.waitForLoadState('load');
-          // Typing goes on as soon as the composer is there: the live connection, the
-          // outbox's storage and the old page's entries may all still be on their way.
-          await input.waitFor({ timeout: 20_000 });
-        }
-        const counts = async () => {
-          const res = await own.api(`/api/v1/accounts/${m[1]}/conversations/${m[2]}/messages`);
-          assert.equal(res.status, 200, res.text);
-          return texts.map((t) => res.json.payload.filter((msg) => msg.content === t).length);
-        };
-        let retried = 0;
-        const missing = async () => {
-          const c = await counts();
-          return texts.filter((_, i) => c[i] === 0).map((t) => t.split(' ').slice(0, 4).join(' '));
-        };
-        await withTimeout(
-          (async () => {
-            for (;;) {
-              const unsure = page.locator(`${MESSAGE}[data-status=unknown] [data-testid=retry-button]`);
-              if ((await unsure.count()) > 0) {
-                assert.ok(!idempotency, 'a backend that deduplicates never leaves a message of unknown fate');
-                await unsure.first().click();
-                retried += 1;
-              }
-              const now = await counts();
-              if (now.every((n) => n >= 1) && (await outboxEntries(page)).length === 0) return;
-              await new Promise((r) => setTimeout(r, 250));
-            }
-          })(),
-          60_000,
-          'every message on the server and the outbox empty',
-        ).catch(async (e) => {
-          throw new Error(`${e.message}; not on the server: ${JSON.stringify(await missing())}`);
+  // echo_id idempotency, against one without (a real Chatwoot's behaviour), and through
+  // parley-server's proxy (--upstream) in front of one without, which gives the echo_id
+  // idempotency the upstream lacks: every message ends up on the server exactly once.
+  // Without idempotency a message whose request was cut by the reload may come back as
+  // "may not have been sent": the agent presses Retry on it (the outbox looks once more
+  // before it sends), as the row asks. A backend that deduplicates (or a proxy that does it
+  // for its upstream) never leaves a message of unknown fate.
+  const RELOAD_BACKENDS = [
+    { label: 'idempotency on', deduplicates: true, start: startDirect([]) },
+    { label: 'idempotency off', deduplicates: false, start: startDirect(['--no-idempotency']) },
+    { label: 'proxy in front of idempotency off', deduplicates: true, start: startProxyInFrontOfNoIdempotency },
+  ];
+
+  /** A parley-server of its own, the agent's page signed in on it by the printed token. */
+  function startDirect(extraArgs) {
+    return async () => {
+      const own = await Server.start({ demo: true, extraArgs });
+      return {
+        store: own,
+        agentUrl: own.info.agentUrl,
+        signIn: async () => {},
+        dispose: () => own.dispose(),
+      };
+    };
+  }
+
+  /** parley-server --upstream <a parley-server --no-idempotency>: the agent signs in on the
+   * proxy's page (as in proxy.test.mjs); the messages are counted upstream, where they are stored. */
+  async function startProxyInFrontOfNoIdempotency() {
+    const upstream = await Server.start({ demo: true, extraArgs: ['--no-idempotency'] });
+    let proxy;
+    try {
+      proxy = await Server.start({ demo: false, agentToken: null, testControls: false, extraArgs: ['--upstream', upstream.baseUrl] });
+      // The premise: the upstream says it does not deduplicate, the proxy says it does.
+      const capabilities = async (s) => (await s.api('/api/v1/parley/capabilities', { token: upstream.info.agentToken })).json?.parley?.echo_id_idempotency;
+      assert.equal(await capabilities(upstream), false, 'the upstream runs without idempotency');
+      assert.equal(await capabilities(proxy), true, 'the proxy advertises echo_id idempotency');
+    } catch (e) {
+      await proxy?.dispose();
+      await upstream.dispose();
+      throw e;
+    }
+    return {
+      store: upstream,
+      agentUrl: proxy.baseUrl + new URL(upstream.info.agentUrl).pathname,
+      signIn: async (page) => {
+        await page.locator('input[name=email]').fill(upstream.info.agentEmail);
+        const password = page.locator('input[name=password]');
+        await password.fill(upstream.info.agentPassword);
+        await password.evaluate((el) => el.form.requestSubmit());
+      },
+      dispose: async () => {
+        await proxy.dispose();
+        await upstream.dispose();
+      },
+    };
+  }
+
+  async function reloadRightAfterEnterTwelveTimes({ label, deduplicates, start }) {
+    const backend = await start();
+    try {
+      const m = new URL(backend.store.info.agentUrl).pathname.match(/accounts\/(\d+)\/conversations\/(\d+)/);
+      const page = await newPage(browser);
+      pages.push(page);
+      await page.goto(backend.agentUrl);
+      await backend.signIn(page);
+      await page.locator(CONNECTED).waitFor({ timeout: 20_000 });
+      const texts = [];
+      for (let i = 1; i <= 12; i += 1) {
+        const text = uniqueText(`reloaded at once ${i}, ${label}`);
+        texts.push(text);
+        const input = page.locator('[data-testid=composer-input]');
+        await input.fill(text);
+        // Enter and the reload in one task of the page: nothing the Enter started gets
+        // a moment before the page goes (playwright's own reload leaves it a few ms).
+        await page.evaluate(() => {
+          const composer = document.querySelector('[data-testid=composer-input]');
+          composer.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+          location.reload();
         });
-        console.log(`# idempotency ${idempotency ? 'on' : 'off'}: ${retried} of 12 needed the agent's Retry`);
-        // A late copy or a wrong resend would show now.
-        await new Promise((r) => setTimeout(r, 1_000));
-        assert.deepEqual(await counts(), texts.map(() => 1), 'each message exactly once');
-        for (const text of texts) {
-          assert.equal(await page.locator(MESSAGE, { hasText: text }).count(), 1, `one row for "${text}"`);
-        }
-      } finally {
-        await own.dispose();
+        await page.waitForLoadState('load');
+        // Typing goes on as soon as the composer is there: the live connection, the
+        // outbox's storage and the old page's entries may all still be on their way.
+        await input.waitFor({ timeout: 20_000 });
       }
-    });
+      // Counted where the messages are stored (upstream, behind a proxy).
+      const counts = async () => {
+        const res = await backend.store.api(`/api/v1/accounts/${m[1]}/conversations/${m[2]}/messages`);
+        assert.equal(res.status, 200, res.text);
+        return texts.map((t) => res.json.payload.filter((msg) => msg.content === t).length);
+      };
+      let retried = 0;
+      const missing = async () => {
+        const c = await counts();
+        return texts.filter((_, i) => c[i] === 0).map((t) => t.split(' ').slice(0, 4).join(' '));
+      };
+      await withTimeout(
+        (async () => {
+          for (;;) {
+            const unsure = page.locator(`${MESSAGE}[data-status=unknown] [data-testid=retry-button]`);
+            if ((await unsure.count()) > 0) {
+              assert.ok(!deduplicates, 'a backend that deduplicates never leaves a message of unknown fate');
+              await unsure.first().click();
+              retried += 1;
+            }
+            const now = await counts();
+            if (now.every((n) => n >= 1) && (await outboxEntries(page)).length === 0) return;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        })(),
+        60_000,
+        'every message on the server and the outbox empty',
+      ).catch(async (e) => {
+        throw new Error(`${e.message}; not on the server (yet): ${JSON.stringify(await missing())}`);
+      });
+      console.log(`# ${label}: ${retried} of 12 needed the agent's Retry`);
+      // A late copy or a wrong resend would show now.
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.deepEqual(await counts(), texts.map(() => 1), 'each message exactly once');
+      for (const text of texts) {
+        assert.equal(await page.locator(MESSAGE, { hasText: text }).count(), 1, `one row for "${text}"`);
+      }
+      assert.deepEqual(await outboxEntries(page), [], 'nothing left pending');
+    } finally {
+      await backend.dispose();
+    }
+  }
+
+  for (const backend of RELOAD_BACKENDS) {
+    test(`type, Enter, reload at once, twelve times: every message exactly once (${backend.label})`, () => reloadRightAfterEnterTwelveTimes(backend));
   }
 
   test('no page errors', () => {
