@@ -3,26 +3,10 @@
 //! `ContentAttributeValidator` (the item keys of each interactive content type), plus caps
 //! on size and nesting so that no stored message can break a client that decodes it.
 
+use parley_wire::message::KNOWN_CONTENT_TYPES;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-
-/// Chatwoot's `content_type` enum.
-const CONTENT_TYPES: &[&str] = &[
-    "text",
-    "input_text",
-    "input_textarea",
-    "input_email",
-    "input_select",
-    "cards",
-    "form",
-    "article",
-    "incoming_email",
-    "input_csat",
-    "integrations",
-    "sticker",
-    "voice_call",
-];
 
 /// The accessors of `store :content_attributes` in Chatwoot's `Message`, and the keys its
 /// `MessageBuilder` adds. Anything else is dropped: Parley's own keys (`edited`) are the
@@ -88,7 +72,7 @@ fn depth(v: &Value) -> usize {
 /// caps, and items as `ContentAttributeValidator` wants them.
 pub fn for_agent(content_type: Option<&str>, attributes: Value) -> ApiResult<(String, Value)> {
     let content_type = content_type.filter(|t| !t.is_empty()).unwrap_or("text");
-    if !CONTENT_TYPES.contains(&content_type) {
+    if !KNOWN_CONTENT_TYPES.contains(&content_type) {
         return Err(ApiError::Unprocessable(format!(
             "'{content_type}' is not a valid content_type"
         )));
