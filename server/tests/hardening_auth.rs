@@ -81,20 +81,7 @@ async fn sign_in(
 
 /// `customer url: http://…/customer/?inbox=I&contact=C&conversation=N` → (I, C).
 fn demo_customer(p: &ServerProcess) -> (String, String) {
-    let line = p
-        .stdout
-        .iter()
-        .find_map(|l| l.strip_prefix("customer url: "))
-        .expect("a customer url line");
-    let query = line.split_once('?').unwrap().1;
-    let get = |k: &str| {
-        query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-            .unwrap()
-            .to_owned()
-    };
-    (get("inbox"), get("contact"))
+    (p.customer_param("inbox"), p.customer_param("contact"))
 }
 
 /// Every byte SQLite keeps on disk for the database (file and write-ahead log).

@@ -160,19 +160,7 @@ async fn send(ws: &mut Socket, v: Value) {
 
 /// The demo customer's contact pubsub token (conversation 1 is theirs).
 async fn contact_token(s: &ServerProcess) -> String {
-    let url = s
-        .stdout
-        .iter()
-        .find_map(|l| l.strip_prefix("customer url: "))
-        .expect("a customer url line");
-    let query = url.split_once('?').unwrap().1;
-    let param = |name: &str| {
-        query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .to_owned()
-    };
+    let param = |name: &str| s.customer_param(name);
     let contact: Value = http_client()
         .get(s.url(&format!(
             "/public/api/v1/inboxes/{}/contacts/{}",

@@ -78,6 +78,22 @@ impl ServerProcess {
         self._dir.path()
     }
 
+    /// A parameter (`inbox`, `contact`, `conversation`) of the demo's printed
+    /// `customer url: http://…/customer/?inbox=I&contact=C&conversation=N` line.
+    pub fn customer_param(&self, name: &str) -> String {
+        let line = self
+            .stdout
+            .iter()
+            .find_map(|l| l.strip_prefix("customer url: "))
+            .expect("a customer url line");
+        let query = line.split_once('?').unwrap().1;
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in the customer url"))
+            .to_owned()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
