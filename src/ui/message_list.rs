@@ -471,6 +471,9 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
             <div
                 class="parley-message-list"
                 data-testid="message-list"
+                // Set once the log has been put where the agent starts reading (the bottom,
+                // or the unread divider): until then the app moves the scroll position itself.
+                data-opened=move || opened.get().then_some("true")
                 role="log"
                 // Rows enter and leave the DOM as the agent scrolls: that must not be read
                 // out. New incoming messages are announced by the live region below.

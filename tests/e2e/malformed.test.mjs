@@ -301,7 +301,8 @@ describe('a conversation whose latest messages are malformed', { timeout: 240_00
   /** Scrolls the log to its end until the row of `id` is on screen (the log opens at the
    * unread divider, and keeps only a window of rows in the page). */
   const scrollToNewest = (id) => agent.waitForFunction((rowId) => {
-    const list = document.querySelector('[data-testid=message-list]');
+    // Not before the app has opened the log: opening moves the scroll position itself.
+    const list = document.querySelector('[data-testid=message-list][data-opened]');
     if (!list) return false;
     list.scrollTop = list.scrollHeight;
     const el = list.querySelector(`[data-testid=message][data-id="${rowId}"]`);
