@@ -68,7 +68,14 @@ pub fn build<'a>(
     day_of: impl Fn(i64) -> i64,
     unread_after: Option<i64>,
 ) -> Vec<Item> {
-    let rows: Vec<&Row> = rows.into_iter().collect();
+    let all: Vec<&Row> = rows.into_iter().collect();
+    // A reaction is shown on the message it answers, when that one is loaded; else it
+    // stays a row of its own (its emoji), so nothing the customer sent is hidden.
+    let ids: std::collections::HashSet<i64> = all.iter().map(|r| r.message.id).collect();
+    let rows: Vec<&Row> = all
+        .into_iter()
+        .filter(|r| !r.message.reaction_to().is_some_and(|id| ids.contains(&id)))
+        .collect();
     let first_unread = unread_after.and_then(|seen| {
         rows.iter().position(|r| {
             r.send.is_none()
@@ -120,4 +127,40 @@ pub fn build<'a>(
         previous = Some(m);
     }
     items
+}
+
+/// The reactions shown on one message: one chip per emoji, in the order each emoji first
+/// came, with how many and who.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    pub emoji: String,
+    pub names: Vec<String>,
+}
+
+/// The reactions to the message with id `id` among `rows`, grouped by emoji. A reaction
+/// deleted since (`content_attributes.deleted`) or without an emoji does not count.
+pub fn reactions<'a>(rows: impl IntoIterator<Item = &'a Row>, id: i64) -> Vec<Reaction> {
+    let mut out: Vec<Reaction> = Vec::new();
+    for m in rows.into_iter().map(|r| &r.message) {
+        if m.reaction_to() != Some(id) || m.is_deleted() {
+            continue;
+        }
+        let Some(emoji) = m.content.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
+            continue;
+        };
+        let name = m
+            .sender
+            .as_ref()
+            .and_then(Sender::display_name)
+            .unwrap_or_default()
+            .to_owned();
+        match out.iter_mut().find(|r| r.emoji == emoji) {
+            Some(r) => r.names.push(name),
+            None => out.push(Reaction {
+                emoji: emoji.to_owned(),
+                names: vec![name],
+            }),
+        }
+    }
+    out
 }

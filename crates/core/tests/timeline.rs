@@ -2,7 +2,7 @@
 //! test.
 
 use parley_core::store::MessageStore;
-use parley_core::timeline::{build, Item, GROUP_WINDOW_S};
+use parley_core::timeline::{build, reactions, Item, GROUP_WINDOW_S};
 use parley_wire::Message;
 use serde_json::json;
 
@@ -179,4 +179,48 @@ fn ten_thousand_messages_build_one_item_each_plus_separators() {
     // 10,000 messages ten minutes apart span 70 days (day 0 through day 69).
     assert_eq!(days, 70);
     assert_eq!(items.len(), 10_000 + days);
+}
+
+/// A reaction (`content_attributes.is_reaction`, WhatsApp and Instagram) from `who`.
+fn reaction(id: i64, t: i64, who: &str, emoji: &str, to: i64) -> Message {
+    let mut m = msg(id, t, who);
+    m.content = Some(emoji.to_owned());
+    m.content_attributes = json!({ "is_reaction": true, "in_reply_to": to });
+    m
+}
+
+#[test]
+fn reactions_are_not_rows_of_their_own_but_chips_on_their_message_grouped_by_emoji() {
+    let s = store(vec![
+        msg(1, 100, "user:1"),
+        reaction(2, 110, "contact:7", "👍", 1),
+        reaction(3, 120, "contact:8", "❤️", 1),
+        reaction(4, 130, "contact:9", "👍", 1),
+        msg(5, 140, "contact:7"),
+    ]);
+    let items = build(s.rows(), utc_day, None);
+    assert_eq!(shape(&s, &items), ["D0", "1", "5"]);
+    let chips = reactions(s.rows(), 1);
+    let seen: Vec<(&str, Vec<&str>)> = chips
+        .iter()
+        .map(|r| (r.emoji.as_str(), r.names.iter().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(
+        seen,
+        [("👍", vec!["contact:7", "contact:9"]), ("❤️", vec!["contact:8"])]
+    );
+    assert!(reactions(s.rows(), 5).is_empty());
+}
+
+#[test]
+fn a_reaction_to_a_message_not_loaded_stays_a_row_and_a_deleted_one_counts_no_more() {
+    let mut deleted = reaction(3, 120, "contact:8", "👍", 1);
+    deleted.content_attributes["deleted"] = json!(true);
+    let s = store(vec![
+        msg(1, 100, "user:1"),
+        reaction(2, 110, "contact:7", "👍", 999),
+        deleted,
+    ]);
+    assert_eq!(shape(&s, &build(s.rows(), utc_day, None)), ["D0", "1", "2"]);
+    assert!(reactions(s.rows(), 1).is_empty());
 }

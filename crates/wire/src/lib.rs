@@ -10,6 +10,7 @@
 
 pub mod cable;
 pub mod canned;
+pub mod content;
 pub mod conversation;
 pub mod error;
 pub mod message;

@@ -295,7 +295,20 @@ fn sent_status() -> MessageStatus {
 impl Message {
     /// `content_attributes.in_reply_to`, the id of the message this one quotes.
     pub fn in_reply_to(&self) -> Option<i64> {
-        self.content_attributes.get("in_reply_to")?.as_i64()
+        field(&self.content_attributes, "in_reply_to").int()
+    }
+
+    /// What the content type adds to the text ([`crate::content::block_of`]).
+    pub fn block(&self) -> crate::content::Block {
+        crate::content::block_of(&self.content_type, &self.content_attributes)
+    }
+
+    /// An emoji reaction to the message it replies to ([`crate::content::is_reaction`]):
+    /// shown on that message, not as a row of its own.
+    pub fn reaction_to(&self) -> Option<i64> {
+        crate::content::is_reaction(&self.content_attributes)
+            .then(|| self.in_reply_to())
+            .flatten()
     }
 
     /// Soft-deleted (`content_attributes.deleted`).

@@ -26,6 +26,10 @@ impl<'de> Deserialize<'de> for Sender {
         // Read from `&v`, not `v`: the variants' structs are read from a borrowed `Value`
         // everywhere else, and an owned one would put a second copy of each decoder in
         // the wasm.
+        if v.is_null() {
+            // `sender: null` (automation, system messages) is no sender, not an unknown one.
+            return Err(D::Error::custom("no sender"));
+        }
         let kind = v.get("type").and_then(|t| t.as_str()).unwrap_or("");
         Ok(match kind {
             "user" => Sender::User(UserPush::deserialize(&v).map_err(D::Error::custom)?),
