@@ -70,6 +70,12 @@ impl MessagesState {
             .with_value(|s| parley_core::timeline::build(s.rows(), day_of, unread_after))
     }
 
+    /// The reactions to the message with server id `id`, grouped by emoji.
+    pub fn reactions_to(&self, id: i64) -> Vec<parley_core::timeline::Reaction> {
+        self.store
+            .with_value(|s| parley_core::timeline::reactions(s.rows(), id))
+    }
+
     /// The images of the loaded messages in display order, for the lightbox.
     pub fn images(&self) -> Vec<parley_core::gallery::GalleryImage> {
         self.store

@@ -31,10 +31,12 @@ pub fn Avatar(
     #[prop(optional)] large: bool,
 ) -> impl IntoView {
     let size = if large { " parley-avatar-large" } else { "" };
+    // A picture that fails to load (an expired or blocked URL) gives way to the initials.
+    let failed = RwSignal::new(None::<String>);
     move || {
-        match url.get() {
+        match url.get().filter(|u| failed.with(|f| f.as_ref() != Some(u))) {
         Some(src) => view! {
-            <img class=format!("parley-avatar{size}") src=src alt="" loading="lazy"/>
+            <img class=format!("parley-avatar{size}") src=src.clone() alt="" loading="lazy" on:error=move |_| failed.set(Some(src.clone()))/>
         }
         .into_any(),
         None => view! {

@@ -3,16 +3,18 @@
 
 use leptos::prelude::*;
 use parley_core::store::{Row, SendState};
-use parley_wire::{Message, MessageStatus, MessageType, Sender};
+use parley_wire::{FileType, Message, MessageStatus, MessageType, Sender};
 
 use crate::effects::clock::{iso_datetime, local_datetime_label, local_time_label};
 use crate::i18n::{t, t_args};
 use crate::state::conversation::ChatState;
 use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
+use crate::ui::content_block::ContentBlock;
 use crate::ui::message_actions::MessageActions;
 use crate::ui::message_editor::{EditTarget, MessageEditor};
 use crate::ui::pending_files::{has_files, PendingFiles};
+use crate::ui::reaction_chips::ReactionChips;
 use crate::ui::reply_quote::ReplyQuote;
 
 /// `data-status`: the local send state while the message is ours and unconfirmed, else the
@@ -83,6 +85,18 @@ fn unsupported_of(m: &Message) -> Option<(&'static str, String)> {
     }
 }
 
+/// `data-sender`: who sent it as Chatwoot says (`none` for automation and system messages).
+fn sender_kind(m: &Message) -> &'static str {
+    match &m.sender {
+        Some(Sender::User(_)) => "user",
+        Some(Sender::Contact(_)) => "contact",
+        Some(Sender::AgentBot(_)) => "agent_bot",
+        Some(Sender::CaptainAssistant(_)) => "captain_assistant",
+        Some(Sender::Unknown) => "unknown",
+        None => "none",
+    }
+}
+
 fn sender_name(row: &Row) -> String {
     match row.message.sender.as_ref() {
         Some(sender) => sender
@@ -126,6 +140,25 @@ pub fn MessageItem(
                 .as_ref()
                 .and_then(Sender::avatar)
                 .map(str::to_owned)
+        })
+    });
+    let sender = Memo::new(move |_| row.with(|r| sender_kind(&r.message)));
+    // What the content type adds to the text; a shared contact's name is the text itself.
+    let block = Memo::new(move |_| row.with(|r| r.message.block()));
+    let text_in_card = Memo::new(move |_| {
+        row.with(|r| {
+            r.message
+                .attachments()
+                .iter()
+                .any(|a| a.file_type == FileType::Contact)
+        })
+    });
+    let has_text = Memo::new(move |_| {
+        row.with(|r| {
+            r.message
+                .content
+                .as_deref()
+                .is_some_and(|c| !c.trim().is_empty())
         })
     });
     let editing = RwSignal::new(false);
@@ -203,6 +236,7 @@ pub fn MessageItem(
             data-status=move || status.get()
             data-type=move || kind.get()
             data-private=move || private.get().to_string()
+            data-sender=move || sender.get()
         >
             <Show
                 when=move || kind.get() != "activity"
@@ -224,6 +258,11 @@ pub fn MessageItem(
                 <div class="parley-bubble-column">
                     <div class="parley-message-meta">
                         <span class="parley-sender" dir="auto" data-testid="message-sender">{move || name.get()}</span>
+                        {move || match sender.get() {
+                            "agent_bot" => Some(t("message.bot")),
+                            "captain_assistant" => Some(t("message.assistant")),
+                            _ => None,
+                        }.map(|label| view! { <span class="parley-sender-tag" data-testid="sender-tag">{label}</span> })}
                         <Show when=move || private.get()>
                             <span class="parley-private-label">
                                 <LockIcon/>
@@ -233,12 +272,17 @@ pub fn MessageItem(
                     </div>
                     <div class="parley-bubble">
                         {move || reply_to.get().map(|id| view! { <ReplyQuote chat=chat id=id/> })}
-                        {move || attachments.get().map(|list| view! { <AttachmentList attachments=list/> })}
+                        {move || attachments.get().map(|list| view! {
+                            <AttachmentList attachments=list text=row.with_untracked(|r| r.message.content.clone())/>
+                        })}
                         {move || pending_files.get().map(|e| view! { <PendingFiles chat=chat echo_id=e send=send/> })}
                         <Show
                             when=move || editing.get()
                             fallback=move || view! {
-                                <div class="parley-content" dir="auto" data-testid="message-content" inner_html=move || html.get()></div>
+                                <Show when=move || !text_in_card.get()>
+                                    <div class="parley-content" dir="auto" data-testid="message-content" inner_html=move || html.get()></div>
+                                </Show>
+                                {move || view! { <ContentBlock block=block.get() has_text=has_text.get()/> }}
                             }
                         >
                             <MessageEditor
@@ -271,6 +315,7 @@ pub fn MessageItem(
                             </Show>
                         </div>
                     </div>
+                    {move || id.get().map(|_| view! { <ReactionChips chat=chat id=row.with_untracked(|r| r.message.id)/> })}
                     <Show when=move || !editing.get()>
                         <MessageActions row=row chat=chat editing=editing/>
                     </Show>

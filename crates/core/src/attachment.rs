@@ -18,6 +18,40 @@ pub fn safe_url(url: &str) -> Option<&str> {
     ok.then_some(url)
 }
 
+/// A link a message may carry (a card's button, an article, an email address), if it is
+/// safe to put in an `href`: `http(s)://`, `mailto:` and `tel:` only, so no `javascript:`
+/// or `data:` URL from a bot or a customer ever becomes clickable.
+pub fn safe_link(url: &str) -> Option<&str> {
+    let url = url.trim();
+    let lower = url.to_ascii_lowercase();
+    let ok = !url.chars().any(|c| c.is_control() || c.is_whitespace())
+        && ["https://", "http://", "mailto:", "tel:"]
+            .iter()
+            .any(|p| lower.starts_with(p) && lower.len() > p.len());
+    ok.then_some(url)
+}
+
+/// A link to a place on OpenStreetMap (the map opens there; nothing is fetched here),
+/// `None` for coordinates that are not a place on Earth.
+pub fn map_link(lat: f64, long: f64) -> Option<String> {
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&long)).then(|| {
+        format!(
+            "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={long:.6}#map=16/{lat:.6}/{long:.6}"
+        )
+    })
+}
+
+/// A phone number as a `tel:` link: the digits and a leading `+`, or `None` without digits.
+pub fn tel_link(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let plus = if phone.trim_start().starts_with('+') {
+        "+"
+    } else {
+        ""
+    };
+    (!digits.is_empty()).then(|| format!("tel:{plus}{digits}"))
+}
+
 /// The file's name, from the last segment of its URL (Chatwoot's `data_url` ends with it),
 /// percent-decoded; "file" when there is none.
 pub fn file_name(url: &str) -> String {

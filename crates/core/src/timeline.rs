@@ -145,7 +145,12 @@ pub fn reactions<'a>(rows: impl IntoIterator<Item = &'a Row>, id: i64) -> Vec<Re
         if m.reaction_to() != Some(id) || m.is_deleted() {
             continue;
         }
-        let Some(emoji) = m.content.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
+        let Some(emoji) = m
+            .content
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        else {
             continue;
         };
         let name = m

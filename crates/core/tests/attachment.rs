@@ -172,3 +172,45 @@ fn previews_and_telemetry_types() {
     assert_eq!(telemetry_file_type("audio/ogg"), "audio");
     assert_eq!(telemetry_file_type("video/3gpp"), "file");
 }
+
+#[test]
+fn message_links_are_web_mail_or_phone_only() {
+    use parley_core::attachment::safe_link;
+    assert_eq!(
+        safe_link(" https://shop.example.com/a "),
+        Some("https://shop.example.com/a")
+    );
+    assert_eq!(
+        safe_link("mailto:ana@example.com"),
+        Some("mailto:ana@example.com")
+    );
+    assert_eq!(safe_link("tel:+331234"), Some("tel:+331234"));
+    for bad in [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html,x",
+        "vbscript:x",
+        "/local",
+        "https://",
+        "http://a b",
+        "java\nscript:x",
+        "",
+    ] {
+        assert_eq!(safe_link(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn places_link_to_a_map_and_phones_to_tel() {
+    use parley_core::attachment::{map_link, tel_link};
+    assert_eq!(
+        map_link(48.8584, 2.2945).as_deref(),
+        Some(
+            "https://www.openstreetmap.org/?mlat=48.858400&mlon=2.294500#map=16/48.858400/2.294500"
+        )
+    );
+    assert_eq!(map_link(91.0, 0.0), None);
+    assert_eq!(map_link(f64::NAN, 0.0), None);
+    assert_eq!(tel_link("+33 6 12-34").as_deref(), Some("tel:+3361234"));
+    assert_eq!(tel_link("none"), None);
+}

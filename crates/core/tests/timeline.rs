@@ -203,11 +203,19 @@ fn reactions_are_not_rows_of_their_own_but_chips_on_their_message_grouped_by_emo
     let chips = reactions(s.rows(), 1);
     let seen: Vec<(&str, Vec<&str>)> = chips
         .iter()
-        .map(|r| (r.emoji.as_str(), r.names.iter().map(String::as_str).collect()))
+        .map(|r| {
+            (
+                r.emoji.as_str(),
+                r.names.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         seen,
-        [("👍", vec!["contact:7", "contact:9"]), ("❤️", vec!["contact:8"])]
+        [
+            ("👍", vec!["contact:7", "contact:9"]),
+            ("❤️", vec!["contact:8"])
+        ]
     );
     assert!(reactions(s.rows(), 5).is_empty());
 }

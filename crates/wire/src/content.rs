@@ -92,7 +92,9 @@ pub enum Block {
     /// `text`, `input_text`, `input_textarea`, and anything without more to show.
     Plain,
     /// `input_email`: the address the customer gave (`submitted_email`).
-    InputEmail { submitted: Option<String> },
+    InputEmail {
+        submitted: Option<String>,
+    },
     /// `input_select`: the options and which the customer chose.
     Select {
         options: Vec<Choice>,
@@ -107,7 +109,9 @@ pub enum Block {
     Email(Box<Email>),
     Csat(Csat),
     /// `integrations`: `{type, data}` (Dyte calls: `{type: "dyte", data: {meeting_id}}`).
-    Integration { kind: String },
+    Integration {
+        kind: String,
+    },
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {

@@ -56,8 +56,17 @@ fn block(fields: Value) -> Block {
 #[test]
 fn text_types_without_more_are_plain() {
     // `Message#content_type` enum: text, input_text, input_textarea.
-    for kind in ["text", "input_text", "input_textarea", "sticker", "hologram"] {
-        assert_eq!(block(json!({"content_type": kind, "content": "hi"})), Block::Plain);
+    for kind in [
+        "text",
+        "input_text",
+        "input_textarea",
+        "sticker",
+        "hologram",
+    ] {
+        assert_eq!(
+            block(json!({"content_type": kind, "content": "hi"})),
+            Block::Plain
+        );
     }
 }
 
@@ -75,7 +84,10 @@ fn input_email_shows_the_address_given() {
             submitted: Some("ana@example.com".into())
         }
     );
-    assert_eq!(rest(json!({"message_type": 3})).message_type.as_str(), "template");
+    assert_eq!(
+        rest(json!({"message_type": 3})).message_type.as_str(),
+        "template"
+    );
 }
 
 #[test]
@@ -152,7 +164,10 @@ fn form_shows_fields_then_the_submitted_values_under_their_labels() {
         panic!("a form")
     };
     assert_eq!(fields.len(), 2);
-    assert_eq!(fields[1].label, "msg", "a field without a label shows its name");
+    assert_eq!(
+        fields[1].label, "msg",
+        "a field without a label shows its name"
+    );
     assert_eq!(
         answers,
         [
@@ -178,7 +193,10 @@ fn article_lists_title_description_link() {
         panic!("articles")
     };
     assert_eq!(list[0].title, "Reset a password");
-    assert_eq!(list[0].link.as_deref(), Some("https://help.example.com/reset"));
+    assert_eq!(
+        list[0].link.as_deref(),
+        Some("https://help.example.com/reset")
+    );
 }
 
 #[test]
@@ -230,7 +248,9 @@ fn csat_shows_rating_and_feedback_as_stars_or_emoji() {
             feedback: Some("Quick, thanks".into())
         })
     );
-    let unanswered = block(json!({"content_type": "input_csat", "content_attributes": {"submitted_values": {"csat_survey_response": {"rating": 9}}}}));
+    let unanswered = block(
+        json!({"content_type": "input_csat", "content_attributes": {"submitted_values": {"csat_survey_response": {"rating": 9}}}}),
+    );
     assert_eq!(
         unanswered,
         Block::Csat(Csat {
@@ -245,7 +265,9 @@ fn csat_shows_rating_and_feedback_as_stars_or_emoji() {
 fn integrations_say_which() {
     // `Integrations::Dyte::ProcessorService`: content_attributes {type: "dyte", data: {meeting_id}}.
     assert_eq!(
-        block(json!({"content_type": "integrations", "content_attributes": {"type": "dyte", "data": {"meeting_id": "m1"}}})),
+        block(
+            json!({"content_type": "integrations", "content_attributes": {"type": "dyte", "data": {"meeting_id": "m1"}}})
+        ),
         Block::Integration {
             kind: "dyte".into()
         }
@@ -285,7 +307,9 @@ fn attachment_types_keep_their_metadata() {
     assert_eq!(a[4].file_type, FileType::StoryMention);
     assert_eq!(a[5].file_type, FileType::IgStory);
     assert_eq!(a[6].file_type, FileType::Share);
-    assert!(parley_wire::content::is_story_mention(&m.content_attributes));
+    assert!(parley_wire::content::is_story_mention(
+        &m.content_attributes
+    ));
 }
 
 #[test]
@@ -327,7 +351,9 @@ fn every_sender_type_and_none() {
         }
     }
     let mut none = json!({"message_type": 2, "content": "Conversation was resolved by Ann"});
-    none.as_object_mut().unwrap().insert("sender".into(), Value::Null);
+    none.as_object_mut()
+        .unwrap()
+        .insert("sender".into(), Value::Null);
     assert!(rest(none).sender.is_none());
 }
 
@@ -335,10 +361,16 @@ fn every_sender_type_and_none() {
 fn a_reaction_names_the_message_it_answers() {
     // WhatsApp / Instagram incoming reactions: content is the emoji,
     // content_attributes {is_reaction: true, in_reply_to: <message id>}.
-    let m = live(json!({"content": "👍", "content_attributes": {"is_reaction": true, "in_reply_to": "7"}}));
+    let m = live(
+        json!({"content": "👍", "content_attributes": {"is_reaction": true, "in_reply_to": "7"}}),
+    );
     assert_eq!(m.reaction_to(), Some(7));
     let reply = rest(json!({"content": "ok", "content_attributes": {"in_reply_to": 7}}));
     assert_eq!(reply.reaction_to(), None, "a plain reply is not a reaction");
     let odd = rest(json!({"content": "👍", "content_attributes": {"is_reaction": "yes"}}));
-    assert_eq!(odd.reaction_to(), None, "a reaction to nothing is a message");
+    assert_eq!(
+        odd.reaction_to(),
+        None,
+        "a reaction to nothing is a message"
+    );
 }
