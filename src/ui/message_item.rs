@@ -144,7 +144,16 @@ pub fn MessageItem(
     });
     let sender = Memo::new(move |_| row.with(|r| sender_kind(&r.message)));
     // What the content type adds to the text; a shared contact's name is the text itself.
-    let block = Memo::new(move |_| row.with(|r| r.message.block()));
+    let block = Memo::new(move |_| {
+        // A deleted message keeps only Chatwoot's "This message was deleted".
+        row.with(|r| {
+            if r.message.is_deleted() {
+                parley_wire::content::Block::Plain
+            } else {
+                r.message.block()
+            }
+        })
+    });
     let text_in_card = Memo::new(move |_| {
         row.with(|r| {
             r.message
@@ -279,10 +288,13 @@ pub fn MessageItem(
                         <Show
                             when=move || editing.get()
                             fallback=move || view! {
-                                <Show when=move || !text_in_card.get()>
-                                    <div class="parley-content" dir="auto" data-testid="message-content" inner_html=move || html.get()></div>
-                                </Show>
-                                {move || view! { <ContentBlock block=block.get() has_text=has_text.get()/> }}
+                                // A column, so that a block that goes first (an email's headers) can.
+                                <div class="parley-message-body">
+                                    <Show when=move || !text_in_card.get()>
+                                        <div class="parley-content" dir="auto" data-testid="message-content" inner_html=move || html.get()></div>
+                                    </Show>
+                                    {move || view! { <ContentBlock block=block.get() has_text=has_text.get()/> }}
+                                </div>
                             }
                         >
                             <MessageEditor
