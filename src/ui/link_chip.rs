@@ -12,6 +12,7 @@ pub fn LinkChip(label: &'static str, title: Option<String>, url: Option<String>)
     view! {
         <div class="parley-file-chip" data-testid="attachment-link">
             <span class="parley-block-label">{label}</span>
+            " "
             {match href {
                 Some(href) => {
                     let shown = title.unwrap_or_else(|| href.clone());

@@ -54,7 +54,11 @@ function shapes(fake) {
     // incoming_email: content_attributes.email from MailPresenter#serialized_data.
     ['email', { message_type: 0, content_type: 'incoming_email', content: 'Please send the invoice again.', content_attributes: { email: {
       subject: 'Invoice 42', from: ['rita@example.com'], to: ['support@example.com'], cc: ['boss@example.com'], bcc: null,
-      html_content: { full: '<p>Please send the invoice again.</p><img src="https://tracker.example.com/p.gif">', reply: '<p>Please send the invoice again.</p>' },
+      html_content: {
+        full: '<p>Please send the invoice again.</p><img src="https://tracker.example.com/p.gif">'
+          + '<img src="x" onerror="parent.document.body.dataset.pwned=1"><script>parent.document.body.dataset.pwned=1</script>',
+        reply: '<p>Please send the invoice again.</p>',
+      },
       text_content: { full: 'Please send the invoice again.\n> On Monday...', reply: 'Please send the invoice again.', quoted: '> On Monday you wrote: here it is' },
     } } }, S.contact],
     // input_csat: display_type, submitted_values.csat_survey_response (dashboard CSAT.vue).
@@ -110,6 +114,7 @@ describe('every kind of content a Chatwoot holds', { timeout: 240_000 }, () => {
   let browser;
   let agent;
   let conv;
+  const trackerRequests = [];
 
   before(async () => {
     fake = new FakeUpstream();
@@ -130,6 +135,7 @@ describe('every kind of content a Chatwoot holds', { timeout: 240_000 }, () => {
     browser = await launchBrowser();
     // Tall enough that the virtualized log keeps every row of this short conversation in the page.
     agent = await newPage(browser, { viewport: { width: 1100, height: 2600 } });
+    agent.on('request', (r) => { if (r.url().includes('tracker.example.com')) trackerRequests.push(r.url()); });
     await agent.goto(`${proxy.baseUrl}/app/accounts/1/conversations/${c}`);
     await agent.locator('input[name=email]').fill(upstream.info.agentEmail);
     const password = agent.locator('input[name=password]');
@@ -204,6 +210,22 @@ describe('every kind of content a Chatwoot holds', { timeout: 240_000 }, () => {
     await quoted.locator('summary').click();
     await quoted.locator('p', { hasText: 'On Monday you wrote' }).waitFor();
     assert.equal(await agent.locator('img[src*="tracker.example.com"]').count(), 0, 'no remote image of the HTML part');
+  });
+
+  test('the HTML part opens on demand, sandboxed: no script, no remote image', async () => {
+    const email = row('email').locator('[data-testid=block-email]');
+    assert.equal(await email.locator('iframe').count(), 0, 'not before the agent asks');
+    await email.locator('[data-testid=email-html-toggle]').click();
+    const frame = email.locator('[data-testid=email-html]');
+    await frame.waitFor();
+    const sandbox = await frame.getAttribute('sandbox');
+    assert.ok(!/allow-scripts|allow-same-origin/.test(sandbox), `sandbox="${sandbox}"`);
+    await frame.contentFrame().locator('p', { hasText: 'Please send the invoice again.' }).waitFor();
+    // The page's own handler would run if the markup's script or onerror did.
+    assert.equal(await agent.evaluate(() => document.body.dataset.pwned), undefined);
+    assert.deepEqual(trackerRequests, [], 'the tracking pixel was never requested');
+    await email.locator('[data-testid=email-html-toggle]').click();
+    assert.equal(await email.locator('iframe').count(), 0);
   });
 
   test('CSAT shows the rating as stars and the feedback', async () => {
@@ -305,7 +327,8 @@ describe('every kind of content a Chatwoot holds', { timeout: 240_000 }, () => {
 
   test('no page errors', () => {
     // The expired files answer 404 on purpose: the browser logs each failed load.
-    const expected = (e) => /favicon|WebSocket connection|expired-[a-z]+\.(png|jpg|ogg)/.test(e);
+    // The email's markup is refused by the frame's policy and sandbox, which the browser logs.
+    const expected = (e) => /favicon|WebSocket connection|expired-[a-z]+\.(png|jpg|ogg)|tracker\.example\.com|Blocked script execution in 'about:srcdoc'/.test(e);
     assert.deepEqual(agent.errors.filter((e) => !expected(e)), []);
   });
 });

@@ -73,8 +73,9 @@ pub struct Email {
     pub text: Option<String>,
     /// The quoted history, shown collapsed.
     pub quoted: Option<String>,
-    /// The HTML part exists (not rendered here: see the app).
-    pub has_html: bool,
+    /// The HTML part (`html_content.full`, else `reply`): untrusted markup, for a
+    /// sandboxed frame only.
+    pub html: Option<String>,
 }
 
 /// An `input_csat` survey: `display_type` (`emoji` or `star`) and, once answered,
@@ -229,9 +230,8 @@ pub fn block_of(content_type: &str, attrs: &Value) -> Block {
                 bcc: addresses(e, "bcc"),
                 text: text(plain, "reply").or_else(|| text(plain, "full")),
                 quoted: text(plain, "quoted"),
-                has_html: ["full", "reply"]
-                    .iter()
-                    .any(|k| text(part("html_content"), k).is_some()),
+                html: text(part("html_content"), "full")
+                    .or_else(|| text(part("html_content"), "reply")),
             }))
         }
         "input_csat" => {

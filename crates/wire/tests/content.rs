@@ -222,7 +222,7 @@ fn incoming_email_has_subject_addresses_text_and_quoted_history() {
             bcc: vec![],
             text: Some("Hello".into()),
             quoted: Some("> old".into()),
-            has_html: true,
+            html: Some("<p>Hello</p>".into()),
         }))
     );
     // An email whose parts are missing or odd still reads.

@@ -1,11 +1,11 @@
 //! `incoming_email`: subject, from, to and cc above the text part; the quoted history
-//! collapsed. The HTML part is not rendered here (it would need a sanitizer and a
-//! remote-image gate): the text part is what the agent reads.
+//! collapsed; the HTML part on demand ([`EmailHtml`]).
 
 use leptos::prelude::*;
 use parley_wire::content::Email;
 
 use crate::i18n::t;
+use crate::ui::content_block::email_html::EmailHtml;
 
 #[component]
 pub fn EmailHeaders(email: Email, has_text: bool) -> impl IntoView {
@@ -37,6 +37,7 @@ pub fn EmailHeaders(email: Email, has_text: bool) -> impl IntoView {
                     <p class="parley-email-text" dir="auto">{q}</p>
                 </details>
             })}
+            {email.html.map(|html| view! { <EmailHtml html=html/> })}
         </div>
     }
 }

@@ -9,6 +9,7 @@ mod cards;
 mod choices;
 mod csat;
 mod email;
+mod email_html;
 mod form;
 
 use leptos::prelude::*;
