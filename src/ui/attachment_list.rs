@@ -9,75 +9,50 @@ use parley_core::gallery::GalleryImage;
 use parley_wire::{Attachment, FileType};
 
 use crate::i18n::{t, t_args};
-use crate::ui::contact_card::ContactCard;
 use crate::ui::lightbox::Lightbox;
-use crate::ui::link_chip::LinkChip;
-use crate::ui::location_card::LocationCard;
 
 const THUMB_MAX_W: u32 = 280;
 const THUMB_MAX_H: u32 = 240;
 
-/// `text` is the message's text: a shared contact's name, as Chatwoot stores it.
+/// Places, contacts and links are drawn with the message's blocks
+/// (`parley_core::blocks`); the files here.
 #[component]
-pub fn AttachmentList(attachments: Vec<Attachment>, text: Option<String>) -> impl IntoView {
+pub fn AttachmentList(attachments: Vec<Attachment>) -> impl IntoView {
     view! {
         <div class="parley-attachments">
-            {attachments.into_iter().map(|a| match a.file_type {
-                FileType::Location => view! { <LocationCard attachment=a/> }.into_any(),
-                FileType::Contact => view! { <ContactCard attachment=a name=text.clone()/> }.into_any(),
-                FileType::Fallback | FileType::Share | FileType::Embed | FileType::IgPost | FileType::IgReel => {
-                    view! { <LinkChip label=t("attachment.link") title=a.fallback_title url=a.data_url/> }.into_any()
-                }
-                _ => view! { <AttachmentView attachment=a/> }.into_any(),
-            }).collect_view()}
+            {attachments
+                .into_iter()
+                .filter(|a| !parley_core::blocks::draws(a))
+                .map(|a| view! { <AttachmentView attachment=a/> })
+                .collect_view()}
         </div>
     }
 }
 
 #[component]
 fn AttachmentView(attachment: Attachment) -> impl IntoView {
-    let story = matches!(
-        attachment.file_type,
-        FileType::StoryMention | FileType::IgStory
-    );
+    // An Instagram story is an image on the CDN that expires: shown as one, named by what
+    // it is, so that once gone its chip still says so.
+    let story = match attachment.file_type {
+        FileType::StoryMention => Some(t("attachment.story_mention")),
+        FileType::IgStory => Some(t("attachment.story_reply")),
+        _ => None,
+    };
     let url = attachment
         .data_url
         .as_deref()
         .and_then(safe_url)
         .map(str::to_owned);
-    let name = attachment
-        .data_url
-        .as_deref()
-        .map(file_name)
-        .unwrap_or_else(|| t("attachment.file").into());
+    let name = match story {
+        Some(label) => label.to_owned(),
+        None => attachment
+            .data_url
+            .as_deref()
+            .map(file_name)
+            .unwrap_or_else(|| t("attachment.file").into()),
+    };
     let size = attachment.file_size.map(crate::i18n::file_size);
     let broken = RwSignal::new(url.is_none());
-    // A story is external media that expires (a day on Instagram): shown while it loads,
-    // then a labelled chip.
-    if story {
-        let label = if attachment.file_type == FileType::StoryMention {
-            t("attachment.story_mention")
-        } else {
-            t("attachment.story_reply")
-        };
-        let chip = move || view! { <LinkChip label=label title=Some(t("attachment.story_gone").to_owned()) url=None/> };
-        return match url {
-            Some(src) => view! {
-                <Show when=move || !broken.get() fallback=chip>
-                    <figure class="parley-story" data-testid="attachment-story">
-                        <figcaption class="parley-block-label">{label}</figcaption>
-                        <img src=src.clone() alt=label width=THUMB_MAX_W / 2 height=THUMB_MAX_H loading="lazy" on:error=move |_| broken.set(true)/>
-                    </figure>
-                </Show>
-            }
-            .into_any(),
-            None => chip().into_any(),
-        };
-    }
-    let transcript = attachment
-        .transcribed_text
-        .clone()
-        .filter(|s| !s.trim().is_empty());
     let Some(url) = url else {
         return view! { <FileChip name=name size=size url=None/> }.into_any();
     };
@@ -86,7 +61,7 @@ fn AttachmentView(attachment: Attachment) -> impl IntoView {
         move || view! { <FileChip name=name.clone() size=size.clone() url=Some(url.clone())/> }
     };
     match attachment.file_type {
-        FileType::Image => {
+        FileType::Image | FileType::StoryMention | FileType::IgStory => {
             let thumb = attachment
                 .thumb_url
                 .as_deref()
@@ -153,16 +128,9 @@ fn AttachmentView(attachment: Attachment) -> impl IntoView {
         }
         .into_any(),
         FileType::Audio => view! {
-            <Show when=move || !broken.get() fallback=chip.clone()>
+            <Show when=move || !broken.get() fallback=chip>
                 <audio class="parley-audio" src=url.clone() controls preload="metadata" data-testid="attachment-audio" on:error=move |_| broken.set(true)></audio>
             </Show>
-            {transcript.map(|text| view! {
-                <p class="parley-transcript" data-testid="attachment-transcript">
-                    <span class="parley-block-label">{t("attachment.transcript")}</span>
-                    " "
-                    <span dir="auto">{text}</span>
-                </p>
-            })}
         }
         .into_any(),
         _ => view! { <FileChip name=name size=size url=Some(url)/> }.into_any(),

@@ -10,7 +10,6 @@ use crate::i18n::{t, t_args};
 use crate::state::conversation::ChatState;
 use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
-use crate::ui::content_block::ContentBlock;
 use crate::ui::message_actions::MessageActions;
 use crate::ui::message_editor::{EditTarget, MessageEditor};
 use crate::ui::pending_files::{has_files, PendingFiles};
@@ -108,6 +107,22 @@ fn sender_name(row: &Row) -> String {
     }
 }
 
+/// A shared contact's Copy button (in the blocks' HTML): its `data-copy` to the clipboard.
+fn copy_contact(ev: leptos::ev::MouseEvent) {
+    use wasm_bindgen::JsCast;
+    let Some(button) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|e| e.closest("[data-copy]").ok().flatten())
+    else {
+        return;
+    };
+    if let Some(text) = button.get_attribute("data-copy") {
+        let _promise = window().navigator().clipboard().write_text(&text);
+        button.set_text_content(button.get_attribute("data-copied").as_deref());
+    }
+}
+
 #[component]
 pub fn MessageItem(
     row: RwSignal<Row>,
@@ -143,31 +158,16 @@ pub fn MessageItem(
         })
     });
     let sender = Memo::new(move |_| row.with(|r| sender_kind(&r.message)));
-    // What the content type adds to the text; a shared contact's name is the text itself.
-    let block = Memo::new(move |_| {
-        // A deleted message keeps only Chatwoot's "This message was deleted".
-        row.with(|r| {
-            if r.message.is_deleted() {
-                parley_wire::content::Block::Plain
-            } else {
-                r.message.block()
-            }
-        })
-    });
+    // What the content type and the place-like attachments add to the text (one HTML
+    // string, escaped in the core); a shared contact's name is the text itself.
+    let lang = crate::i18n::locale().lang;
+    let blocks = Memo::new(move |_| row.with(|r| parley_core::blocks::html(&r.message, lang)));
     let text_in_card = Memo::new(move |_| {
         row.with(|r| {
             r.message
                 .attachments()
                 .iter()
                 .any(|a| a.file_type == FileType::Contact)
-        })
-    });
-    let has_text = Memo::new(move |_| {
-        row.with(|r| {
-            r.message
-                .content
-                .as_deref()
-                .is_some_and(|c| !c.trim().is_empty())
         })
     });
     let editing = RwSignal::new(false);
@@ -281,9 +281,7 @@ pub fn MessageItem(
                     </div>
                     <div class="parley-bubble">
                         {move || reply_to.get().map(|id| view! { <ReplyQuote chat=chat id=id/> })}
-                        {move || attachments.get().map(|list| view! {
-                            <AttachmentList attachments=list text=row.with_untracked(|r| r.message.content.clone())/>
-                        })}
+                        {move || attachments.get().map(|list| view! { <AttachmentList attachments=list/> })}
                         {move || pending_files.get().map(|e| view! { <PendingFiles chat=chat echo_id=e send=send/> })}
                         <Show
                             when=move || editing.get()
@@ -293,7 +291,7 @@ pub fn MessageItem(
                                     <Show when=move || !text_in_card.get()>
                                         <div class="parley-content" dir="auto" data-testid="message-content" inner_html=move || html.get()></div>
                                     </Show>
-                                    {move || view! { <ContentBlock block=block.get() has_text=has_text.get()/> }}
+                                    <div class="parley-blocks" inner_html=move || blocks.get() on:click=copy_contact></div>
                                 </div>
                             }
                         >

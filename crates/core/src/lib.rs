@@ -21,6 +21,7 @@
 //!   reconciles ambiguous failures so every message lands exactly once, in order.
 
 pub mod attachment;
+pub mod blocks;
 pub mod canned;
 pub mod connection;
 pub mod formatting;
