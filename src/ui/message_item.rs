@@ -6,14 +6,13 @@ use parley_core::store::{Row, SendState};
 use parley_wire::{FileType, Message, MessageStatus, MessageType, Sender};
 
 use crate::effects::clock::{iso_datetime, local_datetime_label, local_time_label};
-use crate::i18n::{t, t_args};
+use crate::i18n::{t, t_args, t_count};
 use crate::state::conversation::ChatState;
 use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
 use crate::ui::message_actions::MessageActions;
 use crate::ui::message_editor::{EditTarget, MessageEditor};
 use crate::ui::pending_files::{has_files, PendingFiles};
-use crate::ui::reaction_chips::ReactionChips;
 use crate::ui::reply_quote::ReplyQuote;
 
 /// `data-status`: the local send state while the message is ours and unconfirmed, else the
@@ -105,6 +104,27 @@ fn sender_name(row: &Row) -> String {
         None if row.message.message_type == MessageType::Incoming => t("message.customer").into(),
         None => t("message.bot").into(),
     }
+}
+
+/// The reactions to a message (WhatsApp and Instagram emoji reactions): one chip per
+/// emoji with how many, and who in its title.
+fn reaction_chips(list: Vec<parley_core::timeline::Reaction>) -> String {
+    use parley_core::blocks::escape;
+    let mut html = String::new();
+    for r in list {
+        let n = r.names.len();
+        let who = r.names.join(", ");
+        let label = escape(&t_count(
+            "message.reactions",
+            n,
+            &[("emoji", &r.emoji), ("names", &who)],
+        ));
+        html.push_str(&format!(
+            "<li class=\"parley-reaction\" title=\"{label}\"><span aria-hidden=\"true\">{} {n}</span><span class=\"parley-visually-hidden\">{label}</span></li>",
+            escape(&r.emoji)
+        ));
+    }
+    html
 }
 
 /// A shared contact's Copy button (in the blocks' HTML): its `data-copy` to the clipboard.
@@ -267,11 +287,9 @@ pub fn MessageItem(
                 <div class="parley-bubble-column">
                     <div class="parley-message-meta">
                         <span class="parley-sender" dir="auto" data-testid="message-sender">{move || name.get()}</span>
-                        {move || match sender.get() {
-                            "agent_bot" => Some(t("message.bot")),
-                            "captain_assistant" => Some(t("message.assistant")),
-                            _ => None,
-                        }.map(|label| view! { <span class="parley-sender-tag" data-testid="sender-tag">{label}</span> })}
+                        <span class="parley-sender-tag" data-testid="sender-tag" hidden=move || !matches!(sender.get(), "agent_bot" | "captain_assistant")>
+                            {move || if sender.get() == "agent_bot" { t("message.bot") } else { t("message.assistant") }}
+                        </span>
                         <Show when=move || private.get()>
                             <span class="parley-private-label">
                                 <LockIcon/>
@@ -288,9 +306,7 @@ pub fn MessageItem(
                             fallback=move || view! {
                                 // A column, so that a block that goes first (an email's headers) can.
                                 <div class="parley-message-body">
-                                    <Show when=move || !text_in_card.get()>
-                                        <div class="parley-content" dir="auto" data-testid="message-content" inner_html=move || html.get()></div>
-                                    </Show>
+                                    <div class="parley-content" dir="auto" data-testid="message-content" hidden=move || text_in_card.get() inner_html=move || html.get()></div>
                                     <div class="parley-blocks" inner_html=move || blocks.get() on:click=copy_contact></div>
                                 </div>
                             }
@@ -325,7 +341,11 @@ pub fn MessageItem(
                             </Show>
                         </div>
                     </div>
-                    {move || id.get().map(|_| view! { <ReactionChips chat=chat id=row.with_untracked(|r| r.message.id)/> })}
+                    <ul class="parley-reactions" data-testid="reactions" inner_html=move || {
+                        // A reaction that arrives is an insert: the key list changes.
+                        chat.messages.order.track();
+                        reaction_chips(chat.messages.reactions_to(row.with_untracked(|r| r.message.id)))
+                    }></ul>
                     <Show when=move || !editing.get()>
                         <MessageActions row=row chat=chat editing=editing/>
                     </Show>

@@ -19,7 +19,6 @@ pub mod message_editor;
 pub mod message_item;
 pub mod message_list;
 pub mod pending_files;
-pub mod reaction_chips;
 pub mod reply_quote;
 pub mod send_toast;
 pub mod shortcuts_help;
