@@ -211,7 +211,7 @@ describe('every kind of content a Chatwoot holds', { timeout: 240_000 }, () => {
     assert.deepEqual(await email.locator('dt').allTextContents(), ['From', 'To', 'Cc']);
     assert.deepEqual(await email.locator('dd').allTextContents(), ['rita@example.com', 'support@example.com', 'boss@example.com']);
     assert.equal(await text(row('email').locator('[data-testid=message-content]')), 'Please send the invoice again.');
-    const quoted = email.locator('details');
+    const quoted = email.locator('details', { hasText: 'Quoted history' });
     assert.equal(await quoted.getAttribute('open'), null, 'collapsed');
     assert.equal(await quoted.locator('p').isVisible(), false);
     await quoted.locator('summary').click();

@@ -34,11 +34,22 @@ pub fn safe_link(url: &str) -> Option<&str> {
 /// A link to a place on OpenStreetMap (the map opens there; nothing is fetched here),
 /// `None` for coordinates that are not a place on Earth.
 pub fn map_link(lat: f64, long: f64) -> Option<String> {
-    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&long)).then(|| {
-        format!(
-            "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={long:.6}#map=16/{lat:.6}/{long:.6}"
-        )
-    })
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&long) {
+        return None;
+    }
+    let (lat, long) = (micro_degrees(lat), micro_degrees(long));
+    Some(format!(
+        "https://www.openstreetmap.org/?mlat={lat}&mlon={long}#map=16/{lat}/{long}"
+    ))
+}
+
+/// Degrees with six decimals (about 10 cm), written from an integer: formatting a float
+/// with a precision would bring the float printer into the wasm.
+fn micro_degrees(deg: f64) -> String {
+    let micro = (deg * 1e6).round() as i64;
+    let sign = if micro < 0 { "-" } else { "" };
+    let micro = micro.unsigned_abs();
+    format!("{sign}{}.{:06}", micro / 1_000_000, micro % 1_000_000)
 }
 
 /// A phone number as a `tel:` link: the digits and a leading `+`, or `None` without digits.

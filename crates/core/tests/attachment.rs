@@ -214,3 +214,18 @@ fn places_link_to_a_map_and_phones_to_tel() {
     assert_eq!(tel_link("+33 6 12-34").as_deref(), Some("tel:+3361234"));
     assert_eq!(tel_link("none"), None);
 }
+
+#[test]
+fn map_links_write_six_decimals_of_either_sign() {
+    use parley_core::attachment::map_link;
+    assert_eq!(
+        map_link(-33.8567844, -151.2152967).as_deref(),
+        Some("https://www.openstreetmap.org/?mlat=-33.856784&mlon=-151.215297#map=16/-33.856784/-151.215297")
+    );
+    assert_eq!(
+        map_link(-0.5, 0.0000004).as_deref(),
+        Some(
+            "https://www.openstreetmap.org/?mlat=-0.500000&mlon=0.000000#map=16/-0.500000/0.000000"
+        )
+    );
+}
