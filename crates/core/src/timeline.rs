@@ -71,16 +71,13 @@ pub fn build<'a>(
     let all: Vec<&Row> = rows.into_iter().collect();
     // A reaction is shown on the message it answers, when that one is loaded; else it
     // stays a row of its own (its emoji), so nothing the customer sent is hidden.
-    // A sorted list rather than a set: one less hash table in the wasm.
-    let mut ids: Vec<i64> = all.iter().map(|r| r.message.id).collect();
-    ids.sort_unstable();
+    // Reactions are few: each looks for its message among the rows (no set, no sort in
+    // the wasm).
+    let loaded = |id: i64| all.iter().any(|r| r.message.id == id);
     let rows: Vec<&Row> = all
-        .into_iter()
-        .filter(|r| {
-            !r.message
-                .reaction_to()
-                .is_some_and(|id| ids.binary_search(&id).is_ok())
-        })
+        .iter()
+        .copied()
+        .filter(|r| !r.message.reaction_to().is_some_and(loaded))
         .collect();
     let first_unread = unread_after.and_then(|seen| {
         rows.iter().position(|r| {
