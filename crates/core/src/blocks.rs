@@ -99,8 +99,8 @@ impl Out {
 }
 
 /// The HTML of what `m`'s content type and attachments add to its text; empty when
-/// nothing. `has_text`: the bubble already shows the text (an email's text part is then
-/// not repeated).
+/// nothing (and for a deleted message). An email's text part is shown only when the
+/// message has no text of its own (the bubble shows that already).
 pub fn html(m: &Message, lang: Lang) -> String {
     let mut out = Out {
         html: String::new(),
