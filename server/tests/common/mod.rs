@@ -2,6 +2,7 @@
 //! client, and an ActionCable client over a real WebSocket.
 #![allow(dead_code)]
 
+pub mod attack;
 pub mod process;
 
 use std::time::Duration;
