@@ -8,6 +8,7 @@
 pub mod config;
 
 mod agent_api;
+mod agent_conversation;
 mod app_assets;
 mod auth;
 mod cable;

@@ -1,6 +1,6 @@
 //! Messages of a conversation: the paged index, create (JSON or multipart), soft delete.
 
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -9,8 +9,8 @@ use parley_wire::{Message, MessagesIndex, NewMessage};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::load_conversation;
-use crate::auth::{AuthUser, Origin};
+use crate::agent_conversation::AgentConversation;
+use crate::auth::Origin;
 use crate::chat::{self, Actor, MessageInput};
 use crate::config::MAX_JSON_BYTES;
 use crate::connections::ConnectionKill;
@@ -40,14 +40,13 @@ fn page_of(p: &PageParams) -> MessagePage {
 
 pub async fn index(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
     Origin(origin): Origin,
-    Path((account_id, display_id)): Path<(i64, i64)>,
     Query(p): Query<PageParams>,
+    // After the query: a malformed one is refused before any lookup, as it always was.
+    AgentConversation { conv, .. }: AgentConversation,
 ) -> ApiResult<Json<MessagesIndex>> {
     let internal_hidden = p.filter_internal_messages.as_deref() == Some("true");
     let index = state.db.with(|c| -> ApiResult<_> {
-        let conv = load_conversation(c, &user, account_id, display_id)?;
         let rows = db::messages_page(c, conv.id, page_of(&p), internal_hidden)?;
         // Extension (with echo_id idempotency): the index names the echo_id each message
         // was created with, so a client that lost an answer matches its pending message
@@ -101,7 +100,7 @@ pub async fn read_body(
         let form = Multipart::from_request(request, state)
             .await
             .map_err(|e| ApiError::Status(e.status(), e.body_text()))?;
-        let input = crate::files::read_message_form(state, form, message_type).await?;
+        let input = super::message_form::read_message_form(state, form, message_type).await?;
         Ok((input, None))
     } else {
         let body = read_json::<NewMessage>(request).await?;
@@ -148,15 +147,11 @@ async fn read_json<T: serde::de::DeserializeOwned>(request: Request) -> ApiResul
 
 pub async fn create(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    AgentConversation { user, conv, .. }: AgentConversation,
     Origin(origin): Origin,
-    Path((account_id, display_id)): Path<(i64, i64)>,
     kill: Option<Extension<ConnectionKill>>,
     request: Request,
 ) -> ApiResult<Response> {
-    let conv = state
-        .db
-        .with(|c| load_conversation(c, &user, account_id, display_id))?;
     let (input, requested_type) = read_body(&state, request, db::OUTGOING).await?;
     if requested_type.as_deref() == Some("incoming") {
         crate::chat::discard_uploads(&state, &input.uploads);
@@ -218,13 +213,14 @@ pub async fn create(
 
 pub async fn destroy(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    AgentConversation {
+        user,
+        conv,
+        message_id,
+    }: AgentConversation,
     Origin(origin): Origin,
-    Path((account_id, display_id, message_id)): Path<(i64, i64, i64)>,
 ) -> ApiResult<Json<Message>> {
-    let conv = state
-        .db
-        .with(|c| load_conversation(c, &user, account_id, display_id))?;
+    let message_id = message_id.ok_or(ApiError::NotFound)?;
     let m = chat::delete_message(&state, &conv, message_id, &user, &origin)?;
     let body = state
         .db
