@@ -16,7 +16,7 @@ use crate::config::MAX_JSON_BYTES;
 use crate::connections::ConnectionKill;
 use crate::db::{self, MessagePage};
 use crate::error::{ApiError, ApiResult};
-use crate::test_controls::PostFault;
+use crate::test_controls::{self, AnswerFault};
 use crate::views;
 use crate::AppState;
 
@@ -159,34 +159,10 @@ pub async fn create(
             "Incoming messages are only allowed in Api inboxes".into(),
         ));
     }
-    let mut drop_response = false;
-    if state.config.test_controls {
-        let hold = state.faults.snapshot().upload_hold_ms;
-        if !input.uploads.is_empty() && hold > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
-        }
-        if !input.uploads.is_empty() && state.faults.take_upload_fault() {
-            crate::chat::discard_uploads(&state, &input.uploads);
-            return Err(ApiError::Status(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Injected upload failure (test control)".into(),
-            ));
-        }
-        match state.faults.take_post_fault() {
-            PostFault::Fail(status) => {
-                crate::chat::discard_uploads(&state, &input.uploads);
-                return Err(ApiError::Status(
-                    status,
-                    "Injected failure (test control)".into(),
-                ));
-            }
-            PostFault::Drop => drop_response = true,
-            PostFault::None => {}
-        }
-    }
+    let answer = test_controls::message_create_faults(&state, &input.uploads).await?;
     let echo_id = input.echo_id.clone().filter(|e| !e.is_empty());
     let created = chat::create_message(&state, &conv, &Actor::Agent(user), input, &origin)?;
-    if drop_response {
+    if answer == AnswerFault::Drop {
         if let Some(Extension(kill)) = kill {
             kill.close_without_response().await;
         }
