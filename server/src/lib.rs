@@ -15,6 +15,7 @@ mod cable;
 mod chat;
 mod connections;
 mod content_attributes;
+mod credentials;
 mod data_lock;
 mod db;
 mod demo;
