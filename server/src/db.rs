@@ -12,7 +12,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
-use crate::auth;
+use crate::credentials;
 
 pub use rusqlite::Error as DbError;
 pub type DbResult<T> = Result<T, DbError>;
@@ -188,7 +188,7 @@ fn hash_stored_credentials(c: &Connection) -> DbResult<()> {
                password_hash = ?2, password_scheme = ?3 WHERE id = ?1",
             params![
                 id,
-                auth::hash_password(&legacy_digest),
+                credentials::hash_password(&legacy_digest),
                 SCHEME_LEGACY_WRAPPED
             ],
         )?;
@@ -203,7 +203,7 @@ fn hash_stored_credentials(c: &Connection) -> DbResult<()> {
              WHERE id = ?1",
             params![
                 id,
-                auth::pubsub_key(&auth::contact_pubsub_token(&source_id))
+                credentials::pubsub_key(&credentials::contact_pubsub_token(&source_id))
             ],
         )?;
     }
@@ -304,7 +304,7 @@ pub struct ContactInboxRow {
     pub contact_id: i64,
     pub inbox_id: i64,
     pub source_id: String,
-    /// Derived from `source_id` (`auth::contact_pubsub_token`), not stored.
+    /// Derived from `source_id` (`credentials::contact_pubsub_token`), not stored.
     pub pubsub_token: String,
     /// What is stored: the digest the cable hub subscribes the contact under.
     pub pubsub_key: String,
@@ -447,7 +447,7 @@ fn map_user(r: &Row) -> rusqlite::Result<UserRow> {
 pub struct NewUser<'a> {
     pub name: &'a str,
     pub email: &'a str,
-    /// An argon2id PHC string (`auth::hash_password`).
+    /// An argon2id PHC string (`credentials::hash_password`).
     pub password_hash: &'a str,
 }
 
@@ -502,7 +502,7 @@ pub fn user_by_access_token(c: &Connection, token: &str, now: i64) -> DbResult<O
             "SELECT {USER_COLS} FROM access_tokens t JOIN users ON users.id = t.user_id
              WHERE t.token_sha256 = ?1 AND (t.expires_at IS NULL OR t.expires_at > ?2)"
         ),
-        params![auth::sha256_hex(token), now],
+        params![credentials::sha256_hex(token), now],
         map_user,
     )
     .optional()
@@ -515,7 +515,7 @@ pub fn user_by_pubsub_token(c: &Connection, token: &str) -> DbResult<Option<User
             "SELECT {USER_COLS} FROM access_tokens t JOIN users ON users.id = t.user_id
              WHERE t.pubsub_sha256 = ?1 AND (t.expires_at IS NULL OR t.expires_at > ?2)"
         ),
-        params![auth::pubsub_key(token), now_ms()],
+        params![credentials::pubsub_key(token), now_ms()],
         map_user,
     )
     .optional()
@@ -542,9 +542,9 @@ pub fn insert_access_token(
         "INSERT INTO access_tokens (token_sha256, user_id, pubsub_sha256, kind, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
-            auth::sha256_hex(token),
+            credentials::sha256_hex(token),
             user_id,
-            auth::pubsub_key(&auth::agent_pubsub_token(token)),
+            credentials::pubsub_key(&credentials::agent_pubsub_token(token)),
             kind,
             now,
             expires_at
@@ -562,7 +562,7 @@ pub fn insert_access_token(
 /// Makes `token` the user's configured token, ending the previous one (unless it is the
 /// same token, which keeps its row).
 pub fn set_configured_token(c: &Connection, user_id: i64, token: &str, now: i64) -> DbResult<()> {
-    let digest = auth::sha256_hex(token);
+    let digest = credentials::sha256_hex(token);
     c.execute(
         "DELETE FROM access_tokens WHERE user_id = ?1 AND kind = ?2 AND token_sha256 != ?3",
         params![user_id, TOKEN_CONFIGURED, digest],
@@ -823,7 +823,7 @@ pub fn insert_contact_inbox(
             contact_id,
             inbox_id,
             source_id,
-            auth::pubsub_key(&auth::contact_pubsub_token(source_id)),
+            credentials::pubsub_key(&credentials::contact_pubsub_token(source_id)),
             now
         ],
     )?;
@@ -838,7 +838,7 @@ fn map_ci(r: &Row) -> rusqlite::Result<ContactInboxRow> {
         id: r.get(0)?,
         contact_id: r.get(1)?,
         inbox_id: r.get(2)?,
-        pubsub_token: auth::contact_pubsub_token(&source_id),
+        pubsub_token: credentials::contact_pubsub_token(&source_id),
         source_id,
         pubsub_key: r.get(4)?,
         created_at: r.get(5)?,
@@ -871,7 +871,7 @@ pub fn contact_inbox_by_source(
 pub fn contact_inbox_by_pubsub(c: &Connection, token: &str) -> DbResult<Option<ContactInboxRow>> {
     c.query_row(
         &format!("SELECT {CI_COLS} FROM contact_inboxes WHERE pubsub_sha256 = ?1"),
-        [auth::pubsub_key(token)],
+        [credentials::pubsub_key(token)],
         map_ci,
     )
     .optional()
@@ -1556,7 +1556,7 @@ mod tests {
                     c,
                     &format!("client-{i}"),
                     user,
-                    &auth::sha256_hex(t),
+                    &credentials::sha256_hex(t),
                     i64::MAX,
                 )
                 .unwrap();

@@ -8,12 +8,14 @@
 pub mod config;
 
 mod agent_api;
+mod agent_conversation;
 mod app_assets;
 mod auth;
 mod cable;
 mod chat;
 mod connections;
 mod content_attributes;
+mod credentials;
 mod data_lock;
 mod db;
 mod demo;

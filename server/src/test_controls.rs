@@ -10,7 +10,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::{db, demo, files, AppState};
+use crate::files::StoredUpload;
+use crate::{chat, db, demo, files, AppState};
 
 /// The current fault state; `POST /__parley/test/faults` changes only the keys it sends.
 #[derive(Debug, Clone, Serialize)]
@@ -145,6 +146,49 @@ impl Faults {
             return true;
         }
         false
+    }
+}
+
+/// What a message create must do with its answer once the message is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerFault {
+    Send,
+    /// Close the connection without an answer (`ConnectionKill`).
+    Drop,
+}
+
+/// The injected faults of a message create whose body has been read (none without
+/// `--test-controls`): a slow server holds a message with files, an injected failure
+/// answers an error after discarding the files already stored, and a dropped answer is
+/// left to the handler, which must store the message first.
+pub async fn message_create_faults(
+    state: &AppState,
+    uploads: &[StoredUpload],
+) -> ApiResult<AnswerFault> {
+    if !state.config.test_controls {
+        return Ok(AnswerFault::Send);
+    }
+    let hold = state.faults.snapshot().upload_hold_ms;
+    if !uploads.is_empty() && hold > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
+    }
+    if !uploads.is_empty() && state.faults.take_upload_fault() {
+        chat::discard_uploads(state, uploads);
+        return Err(ApiError::Status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Injected upload failure (test control)".into(),
+        ));
+    }
+    match state.faults.take_post_fault() {
+        PostFault::Fail(status) => {
+            chat::discard_uploads(state, uploads);
+            Err(ApiError::Status(
+                status,
+                "Injected failure (test control)".into(),
+            ))
+        }
+        PostFault::Drop => Ok(AnswerFault::Drop),
+        PostFault::None => Ok(AnswerFault::Send),
     }
 }
 

@@ -125,7 +125,10 @@ impl Inner {
                     }
                     Output::Event(event) => self.chat.on_cable_event(*event),
                     Output::Resync => leptos::task::spawn_local(self.chat.resync()),
-                    Output::Notice(text) => self.chat.notice.set(Some(text)),
+                    Output::Notice(notice) => self
+                        .chat
+                        .notice
+                        .set(Some(crate::reasons::notice_text(&notice).to_owned())),
                     Output::Warn(text) => leptos::logging::warn!("parley: {text}"),
                 }
             }

@@ -426,7 +426,9 @@ mod tests {
         let mut changed = entry("a", 1);
         changed.attempts = 3;
         changed.state = EntryState::Failed {
-            reason: "nope".into(),
+            reason: parley_core::outbox::FailReason::Refused(
+                parley_core::outbox::AttemptError::Http { status: 422 },
+            ),
         };
         store.put(&changed).done().await.unwrap();
         store.delete("b").done().await.unwrap();

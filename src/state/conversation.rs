@@ -83,7 +83,7 @@ pub struct ChatState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Toast {
     pub echo_id: String,
-    pub reason: String,
+    pub reason: parley_core::outbox::FailReason,
 }
 
 impl ChatState {

@@ -21,8 +21,8 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use parley_core::outbox::{
-    Command, Draft, Entry, EntryState, Event, Outbox, OutboxConfig, SeenMessage, SendError,
-    SendStatus,
+    AttemptError, Command, Draft, Entry, EntryState, Event, Outbox, OutboxConfig, SeenMessage,
+    SendError, SendStatus,
 };
 use parley_core::store::SendState;
 use parley_wire::{Message, MessageType, Sender};
@@ -56,9 +56,6 @@ const ADOPT_AGAIN_MS: u64 = 5_000;
 
 /// Said when the files of a message could not be stored (quota, storage turned off).
 const FILES_NOT_DURABLE: &str = "outbox.files_not_durable";
-
-/// Said when a restored message's files are gone from the browser's storage.
-const FILES_GONE: &str = "outbox.files_gone";
 
 /// Upload progress tells the outbox the request is alive at most this often.
 const ALIVE_EVERY_MS: u64 = 1_000;
@@ -914,7 +911,8 @@ impl Inner {
                 }
                 if let SendStatus::Failed { reason } = &status {
                     if let Some(host) = chat.host_events.try_get_value().flatten() {
-                        host.message_failed(chat.conversation_id, &echo_id, reason);
+                        let words = crate::reasons::fail_reason_text(reason);
+                        host.message_failed(chat.conversation_id, &echo_id, &words);
                     }
                     chat.toast.set(Some(Toast {
                         echo_id: echo_id.clone(),
@@ -986,7 +984,7 @@ impl Inner {
                     Err(SendError::NotSent)
                 } else {
                     match blobs_of(store.as_ref(), files).await {
-                        None => Err(SendError::Rejected(t(FILES_GONE).to_owned())),
+                        None => Err(SendError::Rejected(AttemptError::FilesGone)),
                         Some(files) => {
                             let request = UploadRequest {
                                 echo_id: echo_id.clone(),
@@ -1131,15 +1129,12 @@ fn send_state_of(e: &Entry, reachable: bool) -> SendState {
         EntryState::InFlight { .. } => SendState::Sending,
         EntryState::Unknown => SendState::Unknown,
         EntryState::Reconciling => SendState::Retrying {
-            error: e
-                .last_error
-                .clone()
-                .unwrap_or_else(|| t("outbox.checking").into()),
+            error: e.last_error.clone(),
         },
         // Waiting for its turn or its backoff: retrying after an error, else queued.
         EntryState::Queued => match &e.last_error {
             Some(error) if reachable => SendState::Retrying {
-                error: error.clone(),
+                error: Some(error.clone()),
             },
             _ => SendState::Queued,
         },
@@ -1150,7 +1145,7 @@ fn send_state_of_status(status: SendStatus) -> SendState {
     match status {
         SendStatus::Queued => SendState::Queued,
         SendStatus::Sending => SendState::Sending,
-        SendStatus::Retrying { error, .. } => SendState::Retrying { error },
+        SendStatus::Retrying { error, .. } => SendState::Retrying { error: Some(error) },
         SendStatus::Failed { reason } => SendState::Failed { reason },
         SendStatus::Unknown => SendState::Unknown,
     }
@@ -1167,19 +1162,18 @@ mod tests {
         assert_eq!(
             send_state_of_status(SendStatus::Retrying {
                 in_ms: 5,
-                error: "boom".into()
+                error: AttemptError::Network
             }),
             SendState::Retrying {
-                error: "boom".into()
+                error: Some(AttemptError::Network)
             }
         );
+        let refused = parley_core::outbox::FailReason::Refused(AttemptError::Http { status: 422 });
         assert_eq!(
             send_state_of_status(SendStatus::Failed {
-                reason: "no".into()
+                reason: refused.clone()
             }),
-            SendState::Failed {
-                reason: "no".into()
-            }
+            SendState::Failed { reason: refused }
         );
     }
 

@@ -4,7 +4,7 @@
 //! whichever comes first) replaces the pending row in place.
 
 use leptos::prelude::*;
-use parley_core::outbox::{Draft, SendError};
+use parley_core::outbox::{AttemptError, Draft, SendError};
 use parley_wire::{Message, MessageStatus, MessageType, NewMessage, Sender, UserPush};
 
 use crate::effects::api::ApiError;
@@ -44,10 +44,18 @@ pub fn validate(text: &str) -> Result<(), ComposeError> {
 /// How the outbox will see a failed attempt.
 pub fn classify(e: &ApiError) -> SendError {
     match e {
-        ApiError::Network => SendError::Ambiguous(e.to_string()),
-        ApiError::Http { status: 429, .. } => SendError::Throttled(e.to_string()),
-        ApiError::Http { status, .. } if *status >= 500 => SendError::Ambiguous(e.to_string()),
-        other => SendError::Rejected(other.to_string()),
+        ApiError::Network => SendError::Ambiguous(AttemptError::Network),
+        ApiError::Http { status: 429, .. } => {
+            SendError::Throttled(AttemptError::Http { status: 429 })
+        }
+        ApiError::Http { status, .. } if *status >= 500 => {
+            SendError::Ambiguous(AttemptError::Http { status: *status })
+        }
+        ApiError::Http { status, .. } => {
+            SendError::Rejected(AttemptError::Http { status: *status })
+        }
+        ApiError::Unauthorized(_) => SendError::Rejected(AttemptError::Http { status: 401 }),
+        ApiError::Decode(_) => SendError::Rejected(AttemptError::Unreadable),
     }
 }
 
@@ -191,7 +199,7 @@ mod tests {
         };
         assert_eq!(
             classify(&e422),
-            SendError::Rejected("Validation failed".into())
+            SendError::Rejected(AttemptError::Http { status: 422 })
         );
         let e429 = ApiError::Http {
             status: 429,

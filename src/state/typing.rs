@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use parley_wire::{Sender, TypingStatus};
 
 use crate::effects::clock::{now_ms, Timer};
-use crate::i18n::t;
+use crate::i18n::{t, t_args};
 use crate::state::conversation::ChatState;
 
 /// Chatwoot's dashboard auto-off for remote typers.
@@ -64,7 +64,7 @@ impl TypingState {
             .unwrap_or_else(|| t("typing.someone"))
             .to_owned();
         if is_private {
-            name.push_str(" (private note)");
+            name = t_args("typing.private_note", &[("name", &name)]);
         }
         let expires_at_ms = now_ms() + REMOTE_EXPIRY_MS;
         self.typers

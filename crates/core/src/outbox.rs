@@ -69,7 +69,10 @@ pub enum EntryState {
     /// for a resync to say whether it did.
     Reconciling,
     /// Retrying stopped making sense; the agent sees why and can retry or delete.
-    Failed { reason: String },
+    Failed {
+        #[serde(deserialize_with = "fail_reason_or_earlier_text")]
+        reason: FailReason,
+    },
     /// An attempt got no answer (timed out, or the page went away while it was out), the
     /// backend cannot be asked by `echo_id`, and no copy of it has been seen: it may or
     /// may not be on the server. Nothing is sent on its own; a copy seen later (cable,
@@ -90,7 +93,8 @@ pub struct Entry {
     pub next_attempt_at_ms: u64,
     pub state: EntryState,
     /// The last error, shown while retrying.
-    pub last_error: Option<String>,
+    #[serde(default, deserialize_with = "attempt_error_or_earlier_text")]
+    pub last_error: Option<AttemptError>,
     /// The newest server id of this conversation known when the entry first left (raised
     /// while it has not left by the deliveries of the entries before it). Server ids grow,
     /// so no message with an id at or below it can be this entry: an earlier identical
@@ -116,14 +120,76 @@ pub enum SendError {
     NotSent,
     /// It may have reached the server, and the server is done with it (a 5xx answer, a
     /// connection it closed).
-    Ambiguous(String),
+    Ambiguous(AttemptError),
     /// It may have reached the server and no answer came (timed out): the server may
     /// still be working on it and store it later.
-    NoAnswer(String),
+    NoAnswer(AttemptError),
     /// The server answered and refused it (4xx). Sending it again will not help.
-    Rejected(String),
+    Rejected(AttemptError),
     /// Too many requests (429) or the server asked us to wait: not stored, retry later.
-    Throttled(String),
+    Throttled(AttemptError),
+}
+
+/// What went wrong with one attempt, as data: the app says it in the agent's language
+/// (persisted with the entry, so a reload in another language words it anew).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttemptError {
+    /// The browser was offline: the request never left.
+    Offline,
+    /// No HTTP answer: the connection could not be made, or closed before an answer.
+    Network,
+    /// No answer within the outbox's request timeout; the request was aborted.
+    TimedOut,
+    /// The server answered with this non-2xx HTTP status.
+    Http { status: u16 },
+    /// The server answered 2xx with a body that could not be read.
+    Unreadable,
+    /// The files of the message are no longer stored in this browser.
+    FilesGone,
+    /// Text persisted by a version from before reasons were typed, shown as it was.
+    Earlier(String),
+}
+
+/// Why a message stopped being retried, as data (see [`AttemptError`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailReason {
+    /// The server refused it, or it cannot be sent as it is: retrying will not help.
+    Refused(AttemptError),
+    /// Still not sent after `attempts` attempts; `last` is how the last one failed (none
+    /// when no attempt got as far as an error).
+    GaveUp {
+        attempts: u32,
+        last: Option<AttemptError>,
+    },
+    /// Text persisted by a version from before reasons were typed, shown as it was.
+    Earlier(String),
+}
+
+/// A persisted reason: typed, or the plain text an earlier version stored.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TypedOrText<T> {
+    Typed(T),
+    Text(String),
+}
+
+fn fail_reason_or_earlier_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<FailReason, D::Error> {
+    Ok(match TypedOrText::deserialize(d)? {
+        TypedOrText::Typed(reason) => reason,
+        TypedOrText::Text(text) => FailReason::Earlier(text),
+    })
+}
+
+fn attempt_error_or_earlier_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<AttemptError>, D::Error> {
+    Ok(match Option::<TypedOrText<AttemptError>>::deserialize(d)? {
+        None => None,
+        Some(TypedOrText::Typed(error)) => Some(error),
+        Some(TypedOrText::Text(text)) => Some(AttemptError::Earlier(text)),
+    })
 }
 
 /// A message the server has, seen on the cable or in a resync page.
@@ -209,10 +275,10 @@ pub enum SendStatus {
     /// Failed an attempt, will retry in `in_ms`.
     Retrying {
         in_ms: u64,
-        error: String,
+        error: AttemptError,
     },
     Failed {
-        reason: String,
+        reason: FailReason,
     },
     /// No answer came and no copy was seen: it may not have been sent (Retry, Discard).
     Unknown,
@@ -526,11 +592,10 @@ impl Outbox {
                         } else if e.attempts >= max_attempts_of(&self.config, e) {
                             // The server does not have it, and will not: sending again
                             // cannot double it (below too).
-                            let reason = format!(
-                                "Not sent after {} attempts: {}",
-                                e.attempts,
-                                e.last_error.as_deref().unwrap_or("no answer")
-                            );
+                            let reason = FailReason::GaveUp {
+                                attempts: e.attempts,
+                                last: e.last_error.clone(),
+                            };
                             e.state = EntryState::Failed {
                                 reason: reason.clone(),
                             };
@@ -738,16 +803,16 @@ impl Outbox {
         }
         let unanswered = matches!(error, SendError::NoAnswer(_));
         let (state, message) = match error {
-            SendError::Rejected(reason) => (
+            SendError::Rejected(error) => (
                 EntryState::Failed {
-                    reason: reason.clone(),
+                    reason: FailReason::Refused(error.clone()),
                 },
-                reason,
+                error,
             ),
             SendError::NotSent => {
                 // Never left: an offline spell of any length does not use up attempts.
                 self.entries[i].attempts = self.entries[i].attempts.saturating_sub(1);
-                (EntryState::Queued, "No connection".to_owned())
+                (EntryState::Queued, AttemptError::Offline)
             }
             SendError::Throttled(m) => (EntryState::Queued, m),
             SendError::Ambiguous(m) => (self.after_ambiguity(), m),
@@ -762,7 +827,10 @@ impl Outbox {
         e.last_error = Some(message.clone());
         e.state = if gave_up && !matches!(state, EntryState::Failed { .. }) {
             EntryState::Failed {
-                reason: format!("Not sent after {attempts} attempts: {message}"),
+                reason: FailReason::GaveUp {
+                    attempts,
+                    last: Some(message.clone()),
+                },
             }
         } else {
             state
@@ -892,7 +960,7 @@ impl Outbox {
             self.failed_attempt(
                 now_ms,
                 &echo_id,
-                SendError::NoAnswer("The server did not answer in time".into()),
+                SendError::NoAnswer(AttemptError::TimedOut),
                 out,
             );
         }

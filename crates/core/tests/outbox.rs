@@ -140,13 +140,13 @@ fn rejected_fails_at_once_with_the_reason_and_does_not_block_the_next() {
         1,
         Event::SendFailed {
             echo_id: "a".into(),
-            error: SendError::Rejected("Content is too long".into()),
+            error: SendError::Rejected(AttemptError::Http { status: 422 }),
         },
     );
     assert!(statuses(&c).contains(&(
         "a".to_string(),
         SendStatus::Failed {
-            reason: "Content is too long".into()
+            reason: FailReason::Refused(AttemptError::Http { status: 422 })
         }
     )));
     assert_eq!(sends(&c), ["b"]);
@@ -211,7 +211,7 @@ fn backoff_grows_and_gives_up_after_max_attempts() {
             now,
             Event::SendFailed {
                 echo_id: "a".into(),
-                error: SendError::Ambiguous("502".into()),
+                error: SendError::Ambiguous(AttemptError::Http { status: 502 }),
             },
         );
         match statuses(&c).pop().unwrap().1 {
@@ -221,9 +221,12 @@ fn backoff_grows_and_gives_up_after_max_attempts() {
                 assert_eq!(sends(&o.handle(now, Event::Tick)), ["a"]);
             }
             SendStatus::Failed { reason } => {
-                assert!(
-                    reason.contains("4 attempts") && reason.contains("502"),
-                    "{reason}"
+                assert_eq!(
+                    reason,
+                    FailReason::GaveUp {
+                        attempts: 4,
+                        last: Some(AttemptError::Http { status: 502 })
+                    }
                 );
                 break;
             }
@@ -281,7 +284,7 @@ fn without_idempotency_an_ambiguous_failure_resyncs_before_resending() {
         2_000,
         Event::SendFailed {
             echo_id: "a".into(),
-            error: SendError::Ambiguous("timeout".into()),
+            error: SendError::Ambiguous(AttemptError::Network),
         },
     );
     assert!(sends(&c).is_empty());
@@ -323,7 +326,7 @@ fn without_idempotency_a_resync_that_finds_nothing_allows_the_resend() {
         1,
         Event::SendFailed {
             echo_id: "a".into(),
-            error: SendError::Ambiguous("x".into()),
+            error: SendError::Ambiguous(AttemptError::Network),
         },
     );
     o.handle(60_000, Event::Tick);
@@ -368,7 +371,7 @@ fn without_idempotency_an_earlier_identical_text_is_not_taken_for_the_lost_one()
         3,
         Event::SendFailed {
             echo_id: "b".into(),
-            error: SendError::Ambiguous("x".into()),
+            error: SendError::Ambiguous(AttemptError::Network),
         },
     );
     let c = o.handle(60_000, Event::Tick);
@@ -477,7 +480,7 @@ fn a_resync_asked_before_an_attempt_left_does_not_settle_that_attempt() {
         1,
         Event::SendFailed {
             echo_id: "a".into(),
-            error: SendError::Ambiguous("dropped".into()),
+            error: SendError::Ambiguous(AttemptError::Network),
         },
     );
     let c = o.handle(60_000, Event::Tick);
@@ -495,7 +498,7 @@ fn a_resync_asked_before_an_attempt_left_does_not_settle_that_attempt() {
         60_002,
         Event::SendFailed {
             echo_id: "b".into(),
-            error: SendError::Ambiguous("500".into()),
+            error: SendError::Ambiguous(AttemptError::Http { status: 500 }),
         },
     );
     // The old answer: "a" only.
@@ -681,7 +684,7 @@ fn after_a_reload_a_pending_ok_is_not_matched_to_the_ok_another_entry_was_delive
     };
     let ambiguous = |echo: &str| Event::SendFailed {
         echo_id: echo.into(),
-        error: SendError::Ambiguous("timeout".into()),
+        error: SendError::Ambiguous(AttemptError::Network),
     };
     run(&mut o, 0, Event::Reachable(true));
     run(
@@ -810,7 +813,7 @@ fn queued_and_failed_messages_can_be_edited_or_discarded_in_flight_ones_cannot()
             now,
             Event::SendFailed {
                 echo_id: "a".into(),
-                error: SendError::Rejected("Content is too long".into()),
+                error: SendError::Rejected(AttemptError::Http { status: 422 }),
             },
         );
         assert!(
@@ -1067,10 +1070,16 @@ impl World {
                                 .push((self.now + after_ms, echo_id.clone(), draft));
                             None
                         }
-                        Fate::BadGatewayUnstored => Some(Err(SendError::Ambiguous("502".into()))),
+                        Fate::BadGatewayUnstored => {
+                            Some(Err(SendError::Ambiguous(AttemptError::Http {
+                                status: 502,
+                            })))
+                        }
                         Fate::ErrorAfterStoring => {
                             self.store(&echo_id, &draft);
-                            Some(Err(SendError::Ambiguous("500".into())))
+                            Some(Err(SendError::Ambiguous(AttemptError::Http {
+                                status: 500,
+                            })))
                         }
                         Fate::NotSent => Some(Err(SendError::NotSent)),
                     };
@@ -1627,7 +1636,7 @@ fn fail_and_wait(o: &mut Outbox, now: &mut u64, echo: &str) -> (SendStatus, Vec<
         *now,
         Event::SendFailed {
             echo_id: echo.into(),
-            error: SendError::Ambiguous("The server answered with an error (500).".into()),
+            error: SendError::Ambiguous(AttemptError::Http { status: 500 }),
         },
     );
     let status = statuses(&c).pop().unwrap().1;
@@ -1652,7 +1661,9 @@ fn a_message_with_files_gets_three_attempts_then_fails_with_retry() {
     assert_eq!(again2, ["f"]);
     let (s3, again3) = fail_and_wait(&mut o, &mut now, "f");
     match s3 {
-        SendStatus::Failed { reason } => assert!(reason.contains("3 attempts"), "{reason}"),
+        SendStatus::Failed {
+            reason: FailReason::GaveUp { attempts: 3, .. },
+        } => {}
         s => panic!("expected failed after 3 attempts, got {s:?}"),
     }
     assert!(again3.is_empty(), "no fourth attempt on its own");
@@ -1796,7 +1807,7 @@ fn a_queued_or_failed_upload_can_be_cancelled_a_reconciling_one_cannot() {
         4,
         Event::SendFailed {
             echo_id: "r".into(),
-            error: SendError::Ambiguous("dropped".into()),
+            error: SendError::Ambiguous(AttemptError::Network),
         },
     );
     assert_eq!(o.entries()[0].state, EntryState::Reconciling);
@@ -1858,7 +1869,7 @@ fn a_file_only_message_is_reconciled_by_its_empty_caption() {
         1,
         Event::SendFailed {
             echo_id: "f".into(),
-            error: SendError::Ambiguous("dropped".into()),
+            error: SendError::Ambiguous(AttemptError::Network),
         },
     );
     // The resync finds this agent's file message (content null, no echo_id stored).
@@ -1921,7 +1932,7 @@ fn a_cancelled_upload_stored_after_all_is_never_taken_for_another_message() {
         30,
         Event::SendFailed {
             echo_id: "text".into(),
-            error: SendError::Ambiguous("dropped".into()),
+            error: SendError::Ambiguous(AttemptError::Network),
         },
     );
     assert_eq!(o.entries()[0].state, EntryState::Reconciling);
@@ -1969,4 +1980,40 @@ fn a_cancelled_upload_stored_after_all_is_never_taken_for_another_message() {
     assert!(!c.iter().any(|c| matches!(c, Command::Delivered { .. })));
     let c = o.handle(60_002, Event::ResyncDone { conversation_id: 1 });
     assert_eq!(sends(&c), ["text"], "{c:?}");
+}
+
+#[test]
+fn reasons_persist_as_data_and_the_text_an_earlier_version_stored_still_loads() {
+    // Stored before reasons were typed: an English sentence each.
+    let old = r#"{"echo_id":"e","seq":0,"draft":{"conversation_id":1,"content":"hi","private":false,"in_reply_to":null},"enqueued_at_ms":5,"attempts":8,"next_attempt_at_ms":5,"state":{"Failed":{"reason":"Not sent after 8 attempts: No connection"}},"last_error":"No connection"}"#;
+    let e: Entry = serde_json::from_str(old).unwrap();
+    assert_eq!(
+        e.state,
+        EntryState::Failed {
+            reason: FailReason::Earlier("Not sent after 8 attempts: No connection".into())
+        }
+    );
+    assert_eq!(
+        e.last_error,
+        Some(AttemptError::Earlier("No connection".into()))
+    );
+    // Written now: data, no sentence; and read back the same.
+    let typed = Entry {
+        state: EntryState::Failed {
+            reason: FailReason::GaveUp {
+                attempts: 8,
+                last: Some(AttemptError::Http { status: 503 }),
+            },
+        },
+        last_error: Some(AttemptError::TimedOut),
+        ..e
+    };
+    let json = serde_json::to_string(&typed).unwrap();
+    assert!(!json.contains("Not sent"), "{json}");
+    let back: Entry = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, typed);
+    // An entry without `last_error` at all (never written so, but harmless) loads too.
+    let bare = old.replace(r#","last_error":"No connection""#, "");
+    let e: Entry = serde_json::from_str(&bare).unwrap();
+    assert_eq!(e.last_error, None);
 }

@@ -17,10 +17,7 @@
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, Visitor};
-use serde::Deserialize;
 use serde_json::{Map, Number, Value};
-
-use crate::message::{FileType, MessageStatus};
 
 /// How deep a free-form value is kept. Chatwoot's own shapes nest a handful of levels
 /// (cards → actions, form → options); the cut keeps a page far from serde_json's limit.
@@ -403,50 +400,6 @@ pub fn opt_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
     Ok(match Scalar::read(d)? {
         Scalar::Null | Scalar::Compound => None,
         s => Some(s.flag()),
-    })
-}
-
-/// A message's `status`: names, Chatwoot's enum integers, `null` (sent) and anything else
-/// (unknown).
-pub fn status<'de, D: Deserializer<'de>>(d: D) -> Result<MessageStatus, D::Error> {
-    Ok(status_of(&Scalar::read(d)?))
-}
-
-pub(crate) fn status_of(s: &Scalar) -> MessageStatus {
-    match s {
-        Scalar::Null => MessageStatus::Sent,
-        Scalar::Str(name) => match name.as_str() {
-            "sent" => MessageStatus::Sent,
-            "delivered" => MessageStatus::Delivered,
-            "read" => MessageStatus::Read,
-            "failed" => MessageStatus::Failed,
-            "progress" => MessageStatus::Progress,
-            _ => s.int().map_or(MessageStatus::Unknown, status_code),
-        },
-        Scalar::Int(code) => status_code(*code),
-        _ => MessageStatus::Unknown,
-    }
-}
-
-/// Chatwoot's `enum status: { sent: 0, delivered: 1, read: 2, failed: 3 }`.
-fn status_code(code: i64) -> MessageStatus {
-    match code {
-        0 => MessageStatus::Sent,
-        1 => MessageStatus::Delivered,
-        2 => MessageStatus::Read,
-        3 => MessageStatus::Failed,
-        _ => MessageStatus::Unknown,
-    }
-}
-
-/// An attachment's `file_type`: unknown names and other types are `Unknown`.
-pub fn file_type<'de, D: Deserializer<'de>>(d: D) -> Result<FileType, D::Error> {
-    Ok(match Scalar::read(d)? {
-        Scalar::Str(name) => {
-            FileType::deserialize(de::value::StrDeserializer::<de::value::Error>::new(&name))
-                .unwrap_or(FileType::Unknown)
-        }
-        _ => FileType::Unknown,
     })
 }
 
