@@ -256,6 +256,9 @@ pub fn create_message(
             existing: true,
         });
     }
+    if matches!(actor, Actor::Contact(_)) && message.message_type == db::INCOMING {
+        crate::conversation_state::reopen_for_incoming(state, conv.id, origin)?;
+    }
     broadcast_message(
         state,
         conv.id,
