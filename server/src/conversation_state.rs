@@ -96,7 +96,12 @@ pub fn change_status(
         if status_changed {
             events.push(("conversation.status_changed", true));
             if let Some(agent) = by {
-                activity = Some(insert_activity(c, &after, &status_text(status, agent), now)?);
+                activity = Some(insert_activity(
+                    c,
+                    &after,
+                    &status_text(status, agent),
+                    now,
+                )?);
             }
         }
         events.push(("conversation.updated", true));

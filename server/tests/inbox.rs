@@ -21,7 +21,12 @@ fn conv_path(display_id: i64, action: &str) -> String {
 fn names(frames: &[Value]) -> Vec<String> {
     frames
         .iter()
-        .map(|f| f["message"]["event"].as_str().unwrap_or_default().to_owned())
+        .map(|f| {
+            f["message"]["event"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .filter(|e| e != "presence.update")
         .collect()
 }
@@ -150,7 +155,10 @@ async fn resolve_and_reopen_answer_and_broadcast_as_chatwoot() {
 
     // No status: Conversation#toggle_status, resolved becomes open.
     let (st, body) = toggle(&s, s.token(), 1, json!({})).await;
-    assert_eq!((st, &body["payload"]["current_status"]), (200, &json!("open")));
+    assert_eq!(
+        (st, &body["payload"]["current_status"]),
+        (200, &json!("open"))
+    );
     let (_, activity) = second_agent.events_before("message.created", LONG).await;
     assert_eq!(
         data(&activity)["content"],
@@ -189,7 +197,10 @@ async fn setting_the_same_status_again_changes_and_broadcasts_nothing() {
     let s = TestServer::start().await;
     let mut cable = Cable::agent(&s).await;
     let (st, body) = toggle(&s, s.token(), 1, json!({"status": "open"})).await;
-    assert_eq!((st, &body["payload"]["current_status"]), (200, &json!("open")));
+    assert_eq!(
+        (st, &body["payload"]["current_status"]),
+        (200, &json!("open"))
+    );
     agent_marker(&s, 1).await;
     let (before, _) = cable.events_before("message.created", LONG).await;
     assert_eq!(names(&before), Vec::<String>::new());
@@ -212,7 +223,10 @@ async fn an_agent_who_leaves_a_conversation_open_becomes_its_assignee() {
     assert_eq!(st, 200);
     assert!(show(&s, 3).await["meta"].get("assignee").is_none());
     let (st, body) = toggle(&s, &jordan, 3, json!({})).await;
-    assert_eq!((st, &body["payload"]["current_status"]), (200, &json!("open")));
+    assert_eq!(
+        (st, &body["payload"]["current_status"]),
+        (200, &json!("open"))
+    );
     let conv = show(&s, 3).await;
     assert_eq!(conv["meta"]["assignee"]["name"], "Jordan Lee");
     assert_eq!(conv["meta"]["assignee_type"], "User");
@@ -396,7 +410,10 @@ async fn bad_statuses_and_snooze_times_are_refused_and_change_nothing() {
         json!({"status": "snoozed", "snoozed_until": (now + 3600).to_string()}),
     )
     .await;
-    assert_eq!((st, &body["payload"]["current_status"]), (200, &json!("snoozed")));
+    assert_eq!(
+        (st, &body["payload"]["current_status"]),
+        (200, &json!("snoozed"))
+    );
     // Only that one change was broadcast.
     let (before, _) = cable.events_before("message.created", LONG).await;
     assert_eq!(
@@ -424,7 +441,10 @@ async fn unread_moves_the_read_markers_before_the_last_incoming_message() {
     assert_eq!(st, 200, "{body}");
     let conv: Conversation = serde_json::from_value(body.clone()).unwrap();
     assert_eq!(conv.id, 2);
-    assert_eq!(conv.unread_count, 1, "the last incoming message is unread again");
+    assert_eq!(
+        conv.unread_count, 1,
+        "the last incoming message is unread again"
+    );
     // ConversationsController#unread: one second before it, for the agent and the assignee.
     assert_eq!(body["agent_last_seen_at"], last_incoming - 1);
     assert_eq!(body["assignee_last_seen_at"], last_incoming - 1);
@@ -443,7 +463,11 @@ async fn the_agents_list_is_the_accounts_agents_by_name() {
     // agents/index.json.jbuilder: an array of app/views/api/v1/models/_agent.json.jbuilder.
     let agents: Vec<Agent> = serde_json::from_value(body.clone()).unwrap();
     let names: Vec<_> = agents.iter().map(|a| a.name.clone().unwrap()).collect();
-    assert_eq!(names, ["Alex Morgan", "Jordan Lee"], "never Sam, of account 2");
+    assert_eq!(
+        names,
+        ["Alex Morgan", "Jordan Lee"],
+        "never Sam, of account 2"
+    );
     assert_eq!(agents[0].role.as_deref(), Some("administrator"));
     assert_eq!(agents[1].role.as_deref(), Some("agent"));
     let keys: Vec<&str> = body[0]
@@ -484,7 +508,10 @@ async fn assignments_assign_unassign_and_never_reach_another_account() {
     let sam_id = sam["id"].as_i64().unwrap();
 
     let (_, meta) = list(&s, "assignee_type=me").await;
-    assert_eq!((meta["mine_count"].clone(), meta["unassigned_count"].clone()), (json!(2), json!(1)));
+    assert_eq!(
+        (meta["mine_count"].clone(), meta["unassigned_count"].clone()),
+        (json!(2), json!(1))
+    );
 
     // Conversation 1 is Alex's: Alex gives it to Jordan.
     let assign = |body: Value| s.post(&conv_path(1, "assignments")).json(&body);
@@ -518,7 +545,10 @@ async fn assignments_assign_unassign_and_never_reach_another_account() {
     assert!(!mine.contains(&1));
     assert_eq!(meta["mine_count"], 1);
     let (_, jordans) = s
-        .json(s.get_as(&jordan_token, &format!("{ACCOUNT}/conversations?assignee_type=me")))
+        .json(s.get_as(
+            &jordan_token,
+            &format!("{ACCOUNT}/conversations?assignee_type=me"),
+        ))
         .await;
     assert_eq!(jordans["data"]["payload"][0]["id"], 1);
 

@@ -81,9 +81,7 @@ pub async fn toggle_status(
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
         Some(v) => Some(v.as_str().and_then(Status::parse).ok_or_else(|| {
-            ApiError::Unprocessable(
-                "status must be one of open, resolved, pending, snoozed".into(),
-            )
+            ApiError::Unprocessable("status must be one of open, resolved, pending, snoozed".into())
         })?),
     };
     let (status, snoozed_until) = match requested {
@@ -98,8 +96,14 @@ pub async fn toggle_status(
         }
         None => (Status::toggled(&conv.status), None),
     };
-    let mut after =
-        conversation_state::change_status(&state, conv.id, status, snoozed_until, Some(&user), &origin)?;
+    let mut after = conversation_state::change_status(
+        &state,
+        conv.id,
+        status,
+        snoozed_until,
+        Some(&user),
+        &origin,
+    )?;
     if after.status == "open" && role.as_deref() == Some("agent") {
         after = conversation_state::change_assignee(&state, conv.id, Some(&user), &user, &origin)?;
     }

@@ -78,10 +78,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(canned::index),
         )
         // The inbox's actions (issue 13).
-        .route(
-            &format!("{conv}/toggle_status"),
-            post(inbox::toggle_status),
-        )
+        .route(&format!("{conv}/toggle_status"), post(inbox::toggle_status))
         .route(&format!("{conv}/unread"), post(inbox::unread))
         .route(&format!("{conv}/assignments"), post(inbox::assign))
         .route(
