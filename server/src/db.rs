@@ -247,10 +247,19 @@ fn unique_echo_id(c: &Connection) -> DbResult<()> {
 /// Migration 4: a snoozed conversation may name when it wakes (Chatwoot's `snoozed_until`;
 /// NULL while snoozed means until the customer's next message). The partial index serves
 /// the task that reopens due snoozes (`conversation_state::reopen_due_snoozes`).
+/// It may run on a schema that has the column already (a database whose `user_version` was
+/// set back, as the upgrade tests do), so it adds only what is missing.
 fn conversation_snooze(c: &Connection) -> DbResult<()> {
+    let has_column: bool = c.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('conversations') WHERE name = 'snoozed_until'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_column {
+        c.execute_batch("ALTER TABLE conversations ADD COLUMN snoozed_until INTEGER;")?;
+    }
     c.execute_batch(
-        "ALTER TABLE conversations ADD COLUMN snoozed_until INTEGER;
-         CREATE INDEX conversations_by_snooze ON conversations (snoozed_until)
+        "CREATE INDEX IF NOT EXISTS conversations_by_snooze ON conversations (snoozed_until)
            WHERE status = 'snoozed' AND snoozed_until IS NOT NULL;",
     )
 }
