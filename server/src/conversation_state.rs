@@ -141,6 +141,46 @@ pub fn change_assignee(
     Ok(after)
 }
 
+/// Chatwoot's `Conversation.priorities`.
+pub fn valid_priority(p: &str) -> bool {
+    matches!(p, "low" | "medium" | "high" | "urgent")
+}
+
+/// Sets the priority (`Conversation#toggle_priority`), or removes it with None; the change
+/// goes out as `conversation.updated` (priority is among its keys), then the activity
+/// message (`ActivityMessageHandler#priority_change_activity`).
+pub fn change_priority(
+    state: &AppState,
+    conversation_id: i64,
+    priority: Option<&str>,
+    by: &UserRow,
+    origin: &str,
+) -> ApiResult<ConversationRow> {
+    let now = db::now_ms();
+    let (after, events, activity) = state.db.tx(|c| -> ApiResult<_> {
+        let before = db::conversation(c, conversation_id)?.ok_or(ApiError::NotFound)?;
+        if before.priority.as_deref() == priority {
+            return Ok((before, vec![], None));
+        }
+        db::set_conversation_priority(c, conversation_id, priority, now)?;
+        let after = db::conversation(c, conversation_id)?.ok_or(ApiError::NotFound)?;
+        let name = &by.name;
+        // `conversations.activity.priority.*` of Chatwoot's `en.yml`.
+        let text = match (before.priority.as_deref(), priority) {
+            (None, Some(new)) => format!("{name} set the priority to {new}"),
+            (Some(old), Some(new)) => {
+                format!("{name} changed the priority from {old} to {new}")
+            }
+            _ => format!("{name} removed the priority"),
+        };
+        let activity = insert_activity(c, &after, &text, now)?;
+        let events: Vec<Event> = vec![("conversation.updated", true)];
+        Ok((after, events, Some(activity)))
+    })?;
+    broadcast(state, &after, &events, activity.as_ref(), origin)?;
+    Ok(after)
+}
+
 /// A customer wrote: a snoozed or resolved conversation opens again, before the message's
 /// own `message.created` goes out (Chatwoot's `Message#reopen_conversation` runs first).
 pub fn reopen_for_incoming(state: &AppState, conversation_id: i64, origin: &str) -> ApiResult<()> {

@@ -245,8 +245,9 @@ fn unique_echo_id(c: &Connection) -> DbResult<()> {
 }
 
 /// Migration 4: a snoozed conversation may name when it wakes (Chatwoot's `snoozed_until`;
-/// NULL while snoozed means until the customer's next message). The partial index serves
-/// the task that reopens due snoozes (`conversation_state::reopen_due_snoozes`).
+/// NULL while snoozed means until the customer's next message), and a conversation may have
+/// a priority (`low`, `medium`, `high`, `urgent`, or NULL). The partial index serves the
+/// task that reopens due snoozes (`conversation_state::reopen_due_snoozes`).
 /// It may run on a schema that has the column already (a database whose `user_version` was
 /// set back, as the upgrade tests do), so it adds only what is missing.
 fn conversation_snooze(c: &Connection) -> DbResult<()> {
@@ -256,7 +257,10 @@ fn conversation_snooze(c: &Connection) -> DbResult<()> {
         |r| r.get(0),
     )?;
     if !has_column {
-        c.execute_batch("ALTER TABLE conversations ADD COLUMN snoozed_until INTEGER;")?;
+        c.execute_batch(
+            "ALTER TABLE conversations ADD COLUMN snoozed_until INTEGER;
+             ALTER TABLE conversations ADD COLUMN priority TEXT;",
+        )?;
     }
     c.execute_batch(
         "CREATE INDEX IF NOT EXISTS conversations_by_snooze ON conversations (snoozed_until)
@@ -355,6 +359,8 @@ pub struct ConversationRow {
     pub updated_at: i64,
     /// When a snoozed conversation reopens (ms); None unless snoozed with a time.
     pub snoozed_until: Option<i64>,
+    /// `low`, `medium`, `high` or `urgent`.
+    pub priority: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -906,7 +912,7 @@ pub fn contact_inbox_by_pubsub(c: &Connection, token: &str) -> DbResult<Option<C
 const CONV_COLS: &str = "id, account_id, inbox_id, display_id, contact_id, contact_inbox_id, assignee_id,
   status, uuid, agent_last_seen_at, assignee_last_seen_at, contact_last_seen_at,
   first_reply_created_at, waiting_since, last_activity_at, additional_attributes, created_at, updated_at,
-  snoozed_until";
+  snoozed_until, priority";
 
 fn map_conv(r: &Row) -> rusqlite::Result<ConversationRow> {
     Ok(ConversationRow {
@@ -929,6 +935,7 @@ fn map_conv(r: &Row) -> rusqlite::Result<ConversationRow> {
         created_at: r.get(16)?,
         updated_at: r.get(17)?,
         snoozed_until: r.get(18)?,
+        priority: r.get(19)?,
     })
 }
 
@@ -1192,6 +1199,19 @@ pub fn set_conversation_assignee(
     c.execute(
         "UPDATE conversations SET assignee_id = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, assignee_id, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_conversation_priority(
+    c: &Connection,
+    id: i64,
+    priority: Option<&str>,
+    now: i64,
+) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET priority = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, priority, now],
     )?;
     Ok(())
 }

@@ -339,7 +339,7 @@ pub fn conversation_rest(
             None => None,
         },
         last_activity_at: secs(conv.last_activity_at),
-        priority: None,
+        priority: conv.priority.clone(),
         waiting_since: conv.waiting_since.map(secs).unwrap_or(0),
         sla_policy_id: None,
     })
@@ -391,7 +391,7 @@ pub fn conversation_push(
         snoozed_until: conv.snoozed_until.map(iso_ms),
         unread_count: db::unread_incoming_count(c, conv)?,
         first_reply_created_at: conv.first_reply_created_at.map(iso_ms),
-        priority: None,
+        priority: conv.priority.clone(),
         waiting_since: conv.waiting_since.map(secs).unwrap_or(0),
         agent_last_seen_at: conv.agent_last_seen_at.map(secs).unwrap_or(0),
         contact_last_seen_at: conv.contact_last_seen_at.map(secs).unwrap_or(0),

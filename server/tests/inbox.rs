@@ -102,7 +102,6 @@ async fn resolve_and_reopen_answer_and_broadcast_as_chatwoot() {
     let jordan = s.token_of("jordan@parley.test").await;
     let mut second_agent = Cable::agent_as(&s, &jordan, 1).await;
     let mut contact = Cable::contact(&s).await;
-
     let (st, body) = toggle(&s, s.token(), 1, json!({"status": "resolved"})).await;
     // app/views/api/v1/accounts/conversations/toggle_status.json.jbuilder
     assert_eq!(st, 200);
@@ -262,6 +261,7 @@ async fn a_snooze_with_a_time_reopens_on_time() {
     let s = TestServer::start().await;
     let jordan = s.token_of("jordan@parley.test").await;
     let mut second_agent = Cable::agent_as(&s, &jordan, 1).await;
+    let mut contact = Cable::contact(&s).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -270,7 +270,7 @@ async fn a_snooze_with_a_time_reopens_on_time() {
     let (st, body) = toggle(
         &s,
         s.token(),
-        2,
+        1,
         json!({"status": "snoozed", "snoozed_until": until}),
     )
     .await;
@@ -281,11 +281,11 @@ async fn a_snooze_with_a_time_reopens_on_time() {
         .expect("snoozed_until as an ISO time")
         .to_owned();
     assert!(iso.ends_with(".000Z"), "{iso}");
-    let conv: Conversation = serde_json::from_value(show(&s, 2).await).unwrap();
+    let conv: Conversation = serde_json::from_value(show(&s, 1).await).unwrap();
     assert_eq!(conv.status, "snoozed");
     assert_eq!(conv.snoozed_until.as_deref(), Some(iso.as_str()));
     let (snoozed, meta) = list(&s, "status=snoozed").await;
-    assert_eq!(snoozed, [2]);
+    assert_eq!(snoozed, [1]);
     assert_eq!(meta["all_count"], 1);
 
     let (before, _) = second_agent.events_before("message.created", LONG).await;
@@ -295,6 +295,13 @@ async fn a_snooze_with_a_time_reopens_on_time() {
         ["conversation.status_changed", "conversation.updated"]
     );
     assert_eq!(data(&before[0])["snoozed_until"], json!(iso));
+    // A private note becomes the newest message while it sleeps: the wake's events must not
+    // carry it to the contact (the push's `messages` is the last public message).
+    let (st, _) = s
+        .agent_send(1, json!({"content": "secret plan", "private": true}))
+        .await;
+    assert_eq!(st, 200);
+    let _ = second_agent.events_before("message.created", LONG).await;
 
     // Chatwoot's ReopenSnoozedConversationsJob: open again once the time has come, and
     // not before; nobody did it, so no activity message.
@@ -309,11 +316,25 @@ async fn a_snooze_with_a_time_reopens_on_time() {
     assert!(at >= until as f64, "woke at {at}, before {until}");
     assert_eq!(data(&woke)["status"], "open");
     assert_eq!(data(&woke)["snoozed_until"], Value::Null);
-    agent_marker(&s, 2).await;
+    agent_marker(&s, 1).await;
     let (before, marker) = second_agent.events_before("message.created", LONG).await;
     assert_eq!(names(&before), ["conversation.updated"]);
     assert_eq!(data(&marker)["content"], "marker");
-    assert_eq!(show(&s, 2).await["status"], "open");
+    contact_marker(&s, &mut second_agent).await;
+    let (before, _) = contact.events_before("message.created", LONG).await;
+    assert_eq!(
+        names(&before),
+        [
+            "conversation.status_changed",
+            "conversation.updated",
+            "conversation.status_changed",
+            "conversation.updated"
+        ]
+    );
+    for frame in &before {
+        assert!(!frame.to_string().contains("secret plan"), "{frame}");
+    }
+    assert_eq!(show(&s, 1).await["status"], "open");
 }
 
 #[tokio::test]
@@ -604,6 +625,7 @@ async fn every_action_is_scoped_to_the_agents_account() {
     let not_found = json!({"error": "Resource could not be found"});
     let actions = [
         ("toggle_status", json!({"status": "resolved"})),
+        ("toggle_priority", json!({"priority": "high"})),
         ("unread", json!({})),
         ("assignments", json!({"assignee_id": null})),
         ("messages/1/retry", json!({})),
@@ -729,4 +751,65 @@ async fn retry_answers_the_message_of_that_conversation() {
         .json(s.post(&conv_path(2, &format!("messages/{id}/retry"))))
         .await;
     assert_eq!(st, 404);
+}
+
+#[tokio::test]
+async fn priority_is_set_changed_and_removed_as_chatwoot() {
+    let s = TestServer::start().await;
+    let jordan = s.token_of("jordan@parley.test").await;
+    let mut second_agent = Cable::agent_as(&s, &jordan, 1).await;
+    let mut contact = Cable::contact(&s).await;
+    let priority = |body: Value| s.post(&conv_path(1, "toggle_priority")).json(&body);
+
+    // ConversationsController#toggle_priority: head :ok.
+    let res = priority(json!({"priority": "high"})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "");
+    let (before, activity) = second_agent.events_before("message.created", LONG).await;
+    let before = changes(before);
+    assert_eq!(names(&before), ["conversation.updated"]);
+    assert_eq!(data(&before[0])["priority"], "high");
+    // en.yml conversations.activity.priority.added
+    assert_eq!(
+        data(&activity)["content"],
+        "Alex Morgan set the priority to high"
+    );
+    assert_eq!(show(&s, 1).await["priority"], "high");
+    contact_marker(&s, &mut second_agent).await;
+    let (before, _) = contact.events_before("message.created", LONG).await;
+    assert_eq!(names(&before), ["conversation.updated"]);
+
+    for _ in 0..2 {
+        let (st, _) = s.json(priority(json!({"priority": "urgent"}))).await;
+        assert_eq!(st, 200);
+    }
+    let (before, activity) = second_agent.events_before("message.created", LONG).await;
+    assert_eq!(names(&before), ["conversation.updated"]);
+    assert_eq!(
+        data(&activity)["content"],
+        "Alex Morgan changed the priority from high to urgent"
+    );
+
+    for bad in [
+        json!({"priority": "critical"}),
+        json!({"priority": 3}),
+        json!({"priority": ["low"]}),
+    ] {
+        let (st, answer) = s.json(priority(bad.clone())).await;
+        assert_eq!(st, 422, "{bad}");
+        assert!(answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("priority must be one of"));
+    }
+    // The repeat and the refusals changed nothing; removing it does (priority.presence).
+    let (st, _) = s.json(priority(json!({"priority": ""}))).await;
+    assert_eq!(st, 200);
+    let (before, activity) = second_agent.events_before("message.created", LONG).await;
+    assert_eq!(names(&before), ["conversation.updated"]);
+    assert_eq!(
+        data(&activity)["content"],
+        "Alex Morgan removed the priority"
+    );
+    assert_eq!(show(&s, 1).await["priority"], Value::Null);
 }

@@ -1,5 +1,6 @@
 //! The agent's inbox actions, as Chatwoot's controllers answer them: a conversation's status
-//! (`ConversationsController#toggle_status`), marking it unread (`#unread`), assigning it
+//! (`ConversationsController#toggle_status`), its priority (`#toggle_priority`), marking it
+//! unread (`#unread`), assigning it
 //! (`Conversations::AssignmentsController#create`), the account's agents
 //! (`AgentsController#index`) and a failed message's retry (`MessagesController#retry`).
 //! What each change broadcasts is `conversation_state`'s.
@@ -116,6 +117,38 @@ pub async fn toggle_status(
             "snoozed_until": after.snoozed_until.map(views::iso_ms),
         }
     })))
+}
+
+/// `POST .../conversations/{id}/toggle_priority` with `{priority}`: `low`, `medium`, `high`,
+/// `urgent`, or none (absent, null, "") to remove it. Answers an empty 200 (`head :ok`). A
+/// priority other than those is refused with 422 (Chatwoot's enum would raise).
+pub async fn toggle_priority(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Origin(origin): Origin,
+    Path((account_id, display_id)): Path<(i64, i64)>,
+    body: Option<Json<Value>>,
+) -> ApiResult<()> {
+    let body = body_of(body);
+    let conv = state
+        .db
+        .with(|c| load_conversation(c, &user, account_id, display_id))?;
+    // Rails' `priority.presence`.
+    let priority = match body.get("priority") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(v) => Some(
+            v.as_str()
+                .filter(|p| conversation_state::valid_priority(p))
+                .ok_or_else(|| {
+                    ApiError::Unprocessable(
+                        "priority must be one of low, medium, high, urgent".into(),
+                    )
+                })?,
+        ),
+    };
+    conversation_state::change_priority(&state, conv.id, priority, &user, &origin)?;
+    Ok(())
 }
 
 /// `POST .../conversations/{id}/unread`: both agent read markers go to one second before the

@@ -79,6 +79,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         // The inbox's actions (issue 13).
         .route(&format!("{conv}/toggle_status"), post(inbox::toggle_status))
+        .route(
+            &format!("{conv}/toggle_priority"),
+            post(inbox::toggle_priority),
+        )
         .route(&format!("{conv}/unread"), post(inbox::unread))
         .route(&format!("{conv}/assignments"), post(inbox::assign))
         .route(
