@@ -257,7 +257,10 @@ pub fn create_message(
         });
     }
     if matches!(actor, Actor::Contact(_)) && message.message_type == db::INCOMING {
-        crate::conversation_state::reopen_for_incoming(state, conv.id, origin)?;
+        // The message is stored: a reopen that fails must not turn its answer into an error.
+        if let Err(e) = crate::conversation_state::reopen_for_incoming(state, conv.id, origin) {
+            tracing::warn!("could not reopen conversation {}: {e}", conv.id);
+        }
     }
     broadcast_message(
         state,
