@@ -813,3 +813,59 @@ async fn priority_is_set_changed_and_removed_as_chatwoot() {
     );
     assert_eq!(show(&s, 1).await["priority"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_new_conversation_reaches_the_accounts_agents_and_its_contact() {
+    let s = TestServer::start().await;
+    let jordan = s.token_of("jordan@parley.test").await;
+    let sam = s.token_of("sam@parley.test").await;
+    let mut second_agent = Cable::agent_as(&s, &jordan, 1).await;
+    let mut other_account = Cable::agent_as(&s, &sam, 2).await;
+    let (inbox, _, _) = s.customer();
+    let (st, contact) = s
+        .json(
+            s.http
+                .post(s.url(&format!("/public/api/v1/inboxes/{inbox}/contacts")))
+                .json(&json!({"name": "Ana"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let source = contact["source_id"].as_str().unwrap();
+    let identifier =
+        json!({"channel": "RoomChannel", "pubsub_token": contact["pubsub_token"]}).to_string();
+    let mut contact_cable = Cable::connect(&s).await;
+    assert_eq!(
+        contact_cable.subscribe(&identifier).await,
+        "confirm_subscription"
+    );
+    let (st, conv) = s
+        .json(s.http.post(s.url(&format!(
+            "/public/api/v1/inboxes/{inbox}/contacts/{source}/conversations"
+        ))))
+        .await;
+    assert_eq!(st, 200);
+    let display_id = conv["id"].as_i64().unwrap();
+
+    // ActionCableListener#conversation_created: the inbox's agents and the contact.
+    for cable in [&mut second_agent, &mut contact_cable] {
+        let created = cable
+            .event("conversation.created", LONG)
+            .await
+            .expect("conversation.created");
+        let push: ConversationPush = serde_json::from_value(data(&created).clone()).unwrap();
+        assert_eq!(push.id, display_id);
+        assert_eq!(push.status.as_deref(), Some("open"));
+        assert_eq!(data(&created)["account_id"], 1);
+    }
+    // Never another account's agents: what reaches Sam next is his own conversation's note.
+    let (st, _) = s
+        .json(
+            s.post_as(&sam, "/api/v1/accounts/2/conversations/1/messages")
+                .json(&json!({"content": "globex marker", "private": true})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (before, marker) = other_account.events_before("message.created", LONG).await;
+    assert_eq!(names(&before), Vec::<String>::new());
+    assert_eq!(data(&marker)["content"], "globex marker");
+}
