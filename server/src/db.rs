@@ -120,6 +120,7 @@ const MIGRATIONS: &[fn(&Connection) -> DbResult<()>] = &[
     hash_stored_credentials,
     index_conversation_list,
     unique_echo_id,
+    conversation_snooze,
 ];
 
 fn migrate(conn: &mut Connection) -> DbResult<()> {
@@ -243,6 +244,30 @@ fn unique_echo_id(c: &Connection) -> DbResult<()> {
     )
 }
 
+/// Migration 4: a snoozed conversation may name when it wakes (Chatwoot's `snoozed_until`;
+/// NULL while snoozed means until the customer's next message), and a conversation may have
+/// a priority (`low`, `medium`, `high`, `urgent`, or NULL). The partial index serves the
+/// task that reopens due snoozes (`conversation_state::reopen_due_snoozes`).
+/// It may run on a schema that has the column already (a database whose `user_version` was
+/// set back, as the upgrade tests do), so it adds only what is missing.
+fn conversation_snooze(c: &Connection) -> DbResult<()> {
+    let has_column: bool = c.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('conversations') WHERE name = 'snoozed_until'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_column {
+        c.execute_batch(
+            "ALTER TABLE conversations ADD COLUMN snoozed_until INTEGER;
+             ALTER TABLE conversations ADD COLUMN priority TEXT;",
+        )?;
+    }
+    c.execute_batch(
+        "CREATE INDEX IF NOT EXISTS conversations_by_snooze ON conversations (snoozed_until)
+           WHERE status = 'snoozed' AND snoozed_until IS NOT NULL;",
+    )
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -332,6 +357,10 @@ pub struct ConversationRow {
     pub additional_attributes: Value,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When a snoozed conversation reopens (ms); None unless snoozed with a time.
+    pub snoozed_until: Option<i64>,
+    /// `low`, `medium`, `high` or `urgent`.
+    pub priority: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -882,7 +911,8 @@ pub fn contact_inbox_by_pubsub(c: &Connection, token: &str) -> DbResult<Option<C
 
 const CONV_COLS: &str = "id, account_id, inbox_id, display_id, contact_id, contact_inbox_id, assignee_id,
   status, uuid, agent_last_seen_at, assignee_last_seen_at, contact_last_seen_at,
-  first_reply_created_at, waiting_since, last_activity_at, additional_attributes, created_at, updated_at";
+  first_reply_created_at, waiting_since, last_activity_at, additional_attributes, created_at, updated_at,
+  snoozed_until, priority";
 
 fn map_conv(r: &Row) -> rusqlite::Result<ConversationRow> {
     Ok(ConversationRow {
@@ -904,6 +934,8 @@ fn map_conv(r: &Row) -> rusqlite::Result<ConversationRow> {
         additional_attributes: json_col(r.get(15)?),
         created_at: r.get(16)?,
         updated_at: r.get(17)?,
+        snoozed_until: r.get(18)?,
+        priority: r.get(19)?,
     })
 }
 
@@ -1135,6 +1167,122 @@ pub fn unread_incoming_count(c: &Connection, conv: &ConversationRow) -> DbResult
         params![conv.id, conv.agent_last_seen_at.unwrap_or(0)],
         |r| r.get(0),
     )
+}
+
+/// A status change as Chatwoot's `save!` makes it: `snoozed_until` is kept only while
+/// snoozed (`ensure_snooze_until_reset`), resolving clears `waiting_since`
+/// (`handle_resolved_status_change`), and `updated_at` moves.
+pub fn set_conversation_status(
+    c: &Connection,
+    id: i64,
+    status: &str,
+    snoozed_until: Option<i64>,
+    now: i64,
+) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET status = ?2,
+           snoozed_until = CASE WHEN ?2 = 'snoozed' THEN ?3 ELSE NULL END,
+           waiting_since = CASE WHEN ?2 = 'resolved' THEN NULL ELSE waiting_since END,
+           updated_at = ?4
+         WHERE id = ?1",
+        params![id, status, snoozed_until, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_conversation_assignee(
+    c: &Connection,
+    id: i64,
+    assignee_id: Option<i64>,
+    now: i64,
+) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET assignee_id = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, assignee_id, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_conversation_priority(
+    c: &Connection,
+    id: i64,
+    priority: Option<&str>,
+    now: i64,
+) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET priority = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, priority, now],
+    )?;
+    Ok(())
+}
+
+/// Both agent read markers at once, as Chatwoot's `unread` writes them (`update_columns`:
+/// no `updated_at`, no event); None clears them, which makes every message unread.
+pub fn set_agent_read_markers(c: &Connection, id: i64, at: Option<i64>) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET agent_last_seen_at = ?2, assignee_last_seen_at = ?2 WHERE id = ?1",
+        params![id, at],
+    )?;
+    Ok(())
+}
+
+/// `created_at` of the conversation's last incoming message (`messages.incoming.last`).
+pub fn last_incoming_created_at(c: &Connection, conversation_id: i64) -> DbResult<Option<i64>> {
+    c.query_row(
+        "SELECT created_at FROM messages WHERE conversation_id = ?1 AND message_type = ?2
+         ORDER BY id DESC LIMIT 1",
+        params![conversation_id, INCOMING],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// The snoozed conversations whose time has come, oldest first, a batch at a time.
+pub fn due_snoozes(c: &Connection, now: i64, limit: i64) -> DbResult<Vec<ConversationRow>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {CONV_COLS} FROM conversations
+         WHERE status = 'snoozed' AND snoozed_until IS NOT NULL AND snoozed_until <= ?1
+         ORDER BY snoozed_until LIMIT ?2"
+    ))?;
+    let rows = st.query_map(params![now, limit], map_conv)?;
+    rows.collect()
+}
+
+/// The earliest snooze still to come.
+pub fn next_snooze(c: &Connection) -> DbResult<Option<i64>> {
+    c.query_row(
+        "SELECT MIN(snoozed_until) FROM conversations
+         WHERE status = 'snoozed' AND snoozed_until IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// An agent of the account with their role there (`administrator` or `agent`).
+pub fn account_agent(
+    c: &Connection,
+    account_id: i64,
+    user_id: i64,
+) -> DbResult<Option<(UserRow, String)>> {
+    c.query_row(
+        "SELECT u.id, u.name, u.email, au.role
+         FROM account_users au JOIN users u ON u.id = au.user_id
+         WHERE au.account_id = ?1 AND au.user_id = ?2",
+        params![account_id, user_id],
+        |r| Ok((map_user(r)?, r.get(3)?)),
+    )
+    .optional()
+}
+
+/// The account's agents with their roles, by name as Chatwoot's `order_by_full_name`.
+pub fn account_agents(c: &Connection, account_id: i64) -> DbResult<Vec<(UserRow, String)>> {
+    let mut st = c.prepare(
+        "SELECT u.id, u.name, u.email, au.role
+         FROM account_users au JOIN users u ON u.id = au.user_id
+         WHERE au.account_id = ?1 ORDER BY lower(u.name), u.id",
+    )?;
+    let rows = st.query_map([account_id], |r| Ok((map_user(r)?, r.get(3)?)))?;
+    rows.collect()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 mod canned;
 mod conversations;
+mod inbox;
 mod message_form;
 mod messages;
 mod profile;
@@ -73,6 +74,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/accounts/{account_id}/canned_responses",
             get(canned::index),
         )
+        // The inbox's actions (issue 13).
+        .route(&format!("{conv}/toggle_status"), post(inbox::toggle_status))
+        .route(
+            &format!("{conv}/toggle_priority"),
+            post(inbox::toggle_priority),
+        )
+        .route(&format!("{conv}/unread"), post(inbox::unread))
+        .route(&format!("{conv}/assignments"), post(inbox::assign))
+        .route(
+            &format!("{conv}/messages/{{message_id}}/retry"),
+            post(inbox::retry),
+        )
+        .route("/api/v1/accounts/{account_id}/agents", get(inbox::agents))
         .route(
             "/api/v1/parley/capabilities",
             get(crate::extensions::capabilities),
