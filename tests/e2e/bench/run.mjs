@@ -137,9 +137,9 @@ async function main() {
     sections.push(
       `Size profile of the wasm (scripts/wasm-profile.mjs: ${kb(p.size)} raw, code ${kb(p.code)} in ${p.functions} functions, data ${kb(p.data)})\n` +
         `top ${p.crates.length} crates by code size\n` +
-        table(['code', 'share', 'fns', 'crate'], p.crates.map((c) => [kb(c.size), share(c.size), c.count, c.name])) +
+        table(['crate', 'code', 'share', 'fns'], p.crates.map((c) => [c.name, kb(c.size), share(c.size), c.count])) +
         `\ntop ${p.top_functions.length} functions (monomorphized copies summed)\n` +
-        table(['code', 'copies', 'function'], p.top_functions.map((f) => [kb(f.size), f.count, f.name.length > 110 ? `${f.name.slice(0, 107)}...` : f.name])),
+        table(['function', 'code', 'copies'], p.top_functions.map((f) => [f.name.length > 110 ? `${f.name.slice(0, 107)}...` : f.name, kb(f.size), f.count])),
     );
   }
 
