@@ -20,6 +20,7 @@ pub mod message_item;
 pub mod message_list;
 pub mod pending_files;
 pub mod reply_quote;
+pub mod routes;
 pub mod send_toast;
 pub mod shortcuts_help;
 pub mod sign_in;

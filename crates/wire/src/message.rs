@@ -332,7 +332,7 @@ impl Salvage for Message {
     /// sender, text and the attachments that read, marked [`UNREADABLE_CONTENT_TYPE`].
     fn salvage(v: &serde_json::Value) -> Option<Message> {
         let id = field(v, "id").int()?;
-        let sender: Option<Sender> = v.get("sender").and_then(|s| Sender::deserialize(s).ok());
+        let sender: Option<Sender> = v.get("sender").and_then(|s| lenient::read(s).ok());
         let message_type = MessageType::of(&field(v, "message_type")).unwrap_or(
             // Without a readable type, who sent it says which side it belongs on.
             match (&sender, field(v, "sender_type").text().as_deref()) {
@@ -341,10 +341,9 @@ impl Salvage for Message {
             },
         );
         let attachments: Vec<Attachment> = match v.get("attachments") {
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .filter_map(|a| Attachment::deserialize(a).ok())
-                .collect(),
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|a| lenient::read(a).ok()).collect()
+            }
             _ => Vec::new(),
         };
         Some(Message {
@@ -408,9 +407,9 @@ impl Salvage for MessagePush {
 /// A cable event's message: the push shape, else the REST shape, else a placeholder; `None`
 /// when not even its id reads.
 pub fn message_of_event(data: &serde_json::Value) -> Option<Message> {
-    MessagePush::deserialize(data)
+    lenient::read::<MessagePush>(data)
         .map(Message::from)
-        .or_else(|_| Message::deserialize(data))
+        .or_else(|_| lenient::read(data))
         .ok()
         .or_else(|| decode_or_salvage::<Message>(data))
 }
