@@ -107,6 +107,21 @@ pub struct Entry {
     /// was out): a resync that finds nothing does not prove the server will not store it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unanswered: bool,
+    /// When the latest attempt left (browser clock). A request that got no answer may
+    /// still be stored up to [`OutboxConfig::unknown_settle_ms`] after it left: before
+    /// that, a look that finds nothing proves nothing yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_at_ms: Option<u64>,
+    /// When the first attempt left (kept through the agent's Retry). A backend that
+    /// remembers an `echo_id` only for a while (the proxy: `echo_id_window_seconds`) no
+    /// longer deduplicates a resend once that is past.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_left_at_ms: Option<u64>,
+    /// An attempt may have been stored and no look since has said otherwise. Queued like
+    /// this on a backend that deduplicates (a resend gets the first copy), it is looked
+    /// for first once the backend's window for it has passed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_have_landed: bool,
 }
 
 /// How a request failed, as the effects layer classifies it.
@@ -270,6 +285,19 @@ pub struct OutboxConfig {
     /// How far before its enqueue time a server message may be stamped and still be ours
     /// (clock skew between browser and server).
     pub clock_skew_ms: u64,
+    /// How long a backend that deduplicates remembers an `echo_id` (the capabilities'
+    /// `echo_id_window_seconds`); `None`: for good (parley-server's unique index). An
+    /// entry whose first attempt left longer ago than this (less `request_timeout_ms`,
+    /// for the time a resend takes to get there) is treated as on a backend without
+    /// idempotency: reconciled, never resent blindly.
+    pub idempotency_window_ms: Option<u64>,
+    /// How long after it left a request that got no answer may still be stored by a
+    /// backend that does not deduplicate. A look before that which finds no copy is
+    /// repeated at that time; only a look after it that finds nothing makes the entry
+    /// of unknown fate, so the agent's Retry cannot race the first request. A server
+    /// that stores a request later than this is the case no client can rule out without
+    /// idempotency (README).
+    pub unknown_settle_ms: u64,
 }
 
 impl Default for OutboxConfig {
@@ -282,6 +310,8 @@ impl Default for OutboxConfig {
             max_upload_attempts: 3,
             request_timeout_ms: 20_000,
             clock_skew_ms: 120_000,
+            idempotency_window_ms: None,
+            unknown_settle_ms: 20_000,
         }
     }
 }
@@ -362,14 +392,35 @@ impl Outbox {
     /// What the backend's capabilities say. Once it deduplicates by `echo_id`, a message
     /// of unknown fate is simply sent again (feed an event, e.g. a `Tick`, to start it).
     pub fn set_idempotent_backend(&mut self, idempotent: bool) {
+        self.set_backend(idempotent, None, 0);
+    }
+
+    /// What the backend's capabilities say: whether it deduplicates by `echo_id`, and for
+    /// how long it remembers one (`None`: for good). A message of unknown fate the backend
+    /// still covers is simply sent again (feed an event, e.g. a `Tick`, to start it); one
+    /// older than the window stays as it is.
+    pub fn set_backend(&mut self, idempotent: bool, window_ms: Option<u64>, now_ms: u64) {
         self.config.idempotent_backend = idempotent;
-        if idempotent {
-            for e in &mut self.entries {
-                if e.state == EntryState::Unknown {
-                    e.state = EntryState::Queued;
-                }
+        self.config.idempotency_window_ms = window_ms;
+        for i in 0..self.entries.len() {
+            if self.entries[i].state == EntryState::Unknown
+                && self.deduplicates(&self.entries[i], now_ms)
+            {
+                self.entries[i].state = EntryState::Queued;
             }
         }
+    }
+
+    /// Whether the backend would take a resend of `e` sent now for its first copy: it
+    /// deduplicates by `echo_id`, and still remembers this one.
+    fn deduplicates(&self, e: &Entry, now_ms: u64) -> bool {
+        self.config.idempotent_backend
+            && match (self.config.idempotency_window_ms, e.first_left_at_ms) {
+                (Some(window), Some(first)) => {
+                    now_ms + self.config.request_timeout_ms < first.saturating_add(window)
+                }
+                _ => true,
+            }
     }
 
     fn index(&self, echo_id: &str) -> Option<usize> {
@@ -414,6 +465,9 @@ impl Outbox {
                     after_id: None,
                     owned_by_others: Vec::new(),
                     unanswered: false,
+                    left_at_ms: None,
+                    first_left_at_ms: None,
+                    may_have_landed: false,
                 };
                 self.next_seq += 1;
                 out.push(Command::Persist(entry.clone()));
@@ -436,14 +490,15 @@ impl Outbox {
                     // still arrive: its answer is gone with the page.
                     if matches!(e.state, EntryState::InFlight { .. }) {
                         e.unanswered = true;
+                        e.may_have_landed = true;
                     }
-                    let idempotent = self.config.idempotent_backend;
+                    let deduplicates = self.deduplicates(&e, now_ms);
                     if matches!(
                         e.state,
                         EntryState::InFlight { .. } | EntryState::Reconciling
-                    ) || (idempotent && e.state == EntryState::Unknown)
+                    ) || (deduplicates && e.state == EntryState::Unknown)
                     {
-                        e.state = self.after_ambiguity();
+                        e.state = self.after_ambiguity(&e, now_ms);
                         out.push(Command::Persist(e.clone()));
                     }
                     let status = match &e.state {
@@ -510,20 +565,31 @@ impl Outbox {
                     }
                     None => BTreeSet::new(),
                 };
-                let idempotent = self.config.idempotent_backend;
-                for e in &mut self.entries {
+                let settle = self.config.unknown_settle_ms;
+                for i in 0..self.entries.len() {
+                    let deduplicates = self.deduplicates(&self.entries[i], now_ms);
+                    let e = &mut self.entries[i];
                     // Only what was reconciling when the resync was asked: the page was
                     // read before any later attempt could have stored its message.
                     if e.state == EntryState::Reconciling && covers.contains(&e.echo_id) {
-                        if e.unanswered && !idempotent {
-                            // Not there yet, but a request that never answered may still
-                            // be stored: say so rather than guess (a resend could double it).
+                        let settles_at = e.left_at_ms.map_or(0, |t| t.saturating_add(settle));
+                        if e.unanswered && !deduplicates && now_ms < settles_at {
+                            // Not there yet, and the request that never answered may still
+                            // be on its way or in the server's hands: look again once it
+                            // cannot be any more, before saying anything.
+                            e.next_attempt_at_ms = settles_at;
+                        } else if e.unanswered && !deduplicates {
+                            // Not there, and looked for after the request settled: it may
+                            // still be stored, by a server slower than that; say so rather
+                            // than guess (a resend could double it).
                             e.state = EntryState::Unknown;
                             out.push(Command::Status {
                                 echo_id: e.echo_id.clone(),
                                 status: SendStatus::Unknown,
                             });
                         } else if e.attempts >= max_attempts_of(&self.config, e) {
+                            // Looked for after every attempt so far: not there.
+                            e.may_have_landed = false;
                             // The server does not have it, and will not: sending again
                             // cannot double it (below too).
                             let reason = format!(
@@ -539,6 +605,8 @@ impl Outbox {
                                 status: SendStatus::Failed { reason },
                             });
                         } else {
+                            // Looked for after every attempt so far: not there.
+                            e.may_have_landed = false;
                             e.state = EntryState::Queued;
                             e.next_attempt_at_ms = e.next_attempt_at_ms.max(now_ms);
                         }
@@ -567,10 +635,10 @@ impl Outbox {
                 }
             }
             Event::Retry { echo_id } => {
-                let idempotent = self.config.idempotent_backend;
                 if let Some(i) = self.index(&echo_id) {
+                    let deduplicates = self.deduplicates(&self.entries[i], now_ms);
                     let e = &mut self.entries[i];
-                    if e.state == EntryState::Unknown && !idempotent {
+                    if e.state == EntryState::Unknown && !deduplicates {
                         // The agent says send it. One more look first, so that a copy
                         // stored since is taken rather than doubled; then it goes.
                         e.state = EntryState::Reconciling;
@@ -715,8 +783,8 @@ impl Outbox {
     /// After an attempt that may have reached the server: resend directly if the backend
     /// deduplicates, else reconcile first (the resync starts from `pump`, after the
     /// backoff, which also gives a slow request time to land before we look).
-    fn after_ambiguity(&self) -> EntryState {
-        if self.config.idempotent_backend {
+    fn after_ambiguity(&self, e: &Entry, now_ms: u64) -> EntryState {
+        if self.deduplicates(e, now_ms) {
             EntryState::Queued
         } else {
             EntryState::Reconciling
@@ -737,6 +805,10 @@ impl Outbox {
             return;
         }
         let unanswered = matches!(error, SendError::NoAnswer(_));
+        let error_kind = match error {
+            SendError::Ambiguous(_) | SendError::NoAnswer(_) => ErrorKind::MayHaveLanded,
+            _ => ErrorKind::NotStored,
+        };
         let (state, message) = match error {
             SendError::Rejected(reason) => (
                 EntryState::Failed {
@@ -750,10 +822,13 @@ impl Outbox {
                 (EntryState::Queued, "No connection".to_owned())
             }
             SendError::Throttled(m) => (EntryState::Queued, m),
-            SendError::Ambiguous(m) => (self.after_ambiguity(), m),
-            SendError::NoAnswer(m) => (self.after_ambiguity(), m),
+            SendError::Ambiguous(m) => (self.after_ambiguity(&self.entries[i], now_ms), m),
+            SendError::NoAnswer(m) => (self.after_ambiguity(&self.entries[i], now_ms), m),
         };
         self.entries[i].unanswered = unanswered;
+        if matches!(error_kind, ErrorKind::MayHaveLanded) {
+            self.entries[i].may_have_landed = true;
+        }
         let attempts = self.entries[i].attempts;
         let gave_up = attempts >= max_attempts_of(&self.config, &self.entries[i])
             && state != EntryState::Reconciling;
@@ -897,6 +972,16 @@ impl Outbox {
             );
         }
 
+        // A resend that may have landed waits on a backend that deduplicates; once the
+        // backend's window for it has passed, the resend would be a second copy: look
+        // first, as without idempotency.
+        for i in 0..self.entries.len() {
+            let e = &self.entries[i];
+            if e.state == EntryState::Queued && e.may_have_landed && !self.deduplicates(e, now_ms) {
+                self.entries[i].state = EntryState::Reconciling;
+                out.push(Command::Persist(self.entries[i].clone()));
+            }
+        }
         if self.reachable {
             // Reconciling conversations whose backoff has run out get their resync.
             let due: BTreeSet<i64> = self
@@ -945,6 +1030,8 @@ impl Outbox {
                     e.owned_by_others.retain(|&id| after.is_none_or(|a| id > a));
                 }
                 e.attempts += 1;
+                e.left_at_ms = Some(now_ms);
+                e.first_left_at_ms.get_or_insert(now_ms);
                 out.push(Command::Persist(e.clone()));
                 out.push(Command::Status {
                     echo_id: e.echo_id.clone(),
@@ -1015,6 +1102,12 @@ fn may_have_become(e: &Entry, seen: &SeenMessage, clock_skew_ms: u64) -> bool {
         && e.after_id.is_none_or(|after| seen.id > after)
         && !e.owned_by_others.contains(&seen.id)
         && (seen.created_at_s.max(0) as u64) * 1000 + clock_skew_ms >= e.enqueued_at_ms
+}
+
+/// What a failed attempt says about the server's copy.
+enum ErrorKind {
+    MayHaveLanded,
+    NotStored,
 }
 
 /// How many attempts an entry gets before it is marked failed.
