@@ -420,6 +420,12 @@ fn seen_of(m: &Message, profile_id: i64) -> SeenMessage {
         private: m.private,
         from_me,
         created_at_s: m.created_at,
+        files: m
+            .attachments
+            .iter()
+            .flatten()
+            .map(|a| a.file_size.and_then(|n| u64::try_from(n).ok()))
+            .collect(),
     }
 }
 

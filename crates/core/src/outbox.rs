@@ -152,6 +152,8 @@ pub struct SeenMessage {
     /// Sent by this agent (outgoing, sender id = the profile's id).
     pub from_me: bool,
     pub created_at_s: i64,
+    /// The byte size of each of its files (`None` where the server does not say).
+    pub files: Vec<Option<u64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1084,9 +1086,13 @@ impl Outbox {
 }
 
 /// Whether `seen` is, or may be, the message an attempt of `e` stored: it carries the
-/// entry's echo_id, or (a real Chatwoot's REST pages carry none) `e` is reconciling and
-/// `seen` is this agent's, with its conversation, kind and text, after every id the entry
-/// knew when it left, and not stamped before it was typed.
+/// entry's echo_id, or (a real Chatwoot's REST pages carry none) `e` is reconciling (or of
+/// unknown fate) and `seen` is this agent's, with its conversation, kind, text and files,
+/// after every id the entry knew when it left, not one another entry was delivered as, and
+/// not stamped before it was typed (less the clock skew allowed). Its limits: two pending
+/// messages alike in all of this cannot be told apart (so one of unknown fate holds the
+/// later ones back), and the same message sent by this agent from elsewhere (the dashboard)
+/// in that time would be taken for it.
 fn may_have_become(e: &Entry, seen: &SeenMessage, clock_skew_ms: u64) -> bool {
     if seen.echo_id.as_deref() == Some(e.echo_id.as_str()) {
         return true;
@@ -1099,9 +1105,27 @@ fn may_have_become(e: &Entry, seen: &SeenMessage, clock_skew_ms: u64) -> bool {
         && e.draft.private == seen.private
         // A message of files only has no content (`null`), its draft an empty caption.
         && seen.content.as_deref().unwrap_or("") == e.draft.content
+        && same_files(&e.draft.attachments, &seen.files)
         && e.after_id.is_none_or(|after| seen.id > after)
         && !e.owned_by_others.contains(&seen.id)
         && (seen.created_at_s.max(0) as u64) * 1000 + clock_skew_ms >= e.enqueued_at_ms
+}
+
+/// Whether a message's files can be the draft's: as many, and the same sizes where the
+/// server says them (names are not compared: Chatwoot's copy may rename a file). A caption
+/// with a photo is never taken for the same text alone, nor the other way round.
+fn same_files(draft: &[AttachmentDraft], seen: &[Option<u64>]) -> bool {
+    if draft.len() != seen.len() {
+        return false;
+    }
+    if seen.iter().any(Option::is_none) {
+        return true;
+    }
+    let mut want: Vec<u64> = draft.iter().map(|a| a.size).collect();
+    let mut got: Vec<u64> = seen.iter().flatten().copied().collect();
+    want.sort_unstable();
+    got.sort_unstable();
+    want == got
 }
 
 /// What a failed attempt says about the server's copy.

@@ -112,6 +112,7 @@ fn the_cable_event_can_beat_the_http_response() {
         private: false,
         from_me: true,
         created_at_s: 0,
+        files: Vec::new(),
     };
     let c = o.handle(1, Event::Seen(seen));
     assert!(c.contains(&Command::Delivered {
@@ -303,6 +304,7 @@ fn without_idempotency_an_ambiguous_failure_resyncs_before_resending() {
             private: false,
             from_me: true,
             created_at_s: 1,
+            files: Vec::new(),
         }),
     );
     assert!(c.contains(&Command::Delivered {
@@ -338,6 +340,7 @@ fn without_idempotency_a_resync_that_finds_nothing_allows_the_resend() {
             private: false,
             from_me: false,
             created_at_s: 0,
+            files: Vec::new(),
         }),
     );
     let c = o.handle(60_002, Event::ResyncDone { conversation_id: 4 });
@@ -357,6 +360,7 @@ fn without_idempotency_an_earlier_identical_text_is_not_taken_for_the_lost_one()
             private: false,
             from_me: true,
             created_at_s: 0,
+            files: Vec::new(),
         })
     };
     // "ok" sent and confirmed as id 10; a second "ok" is typed right after and lost.
@@ -604,6 +608,7 @@ fn mine(id: i64, echo_id: Option<&str>, text: &str) -> SeenMessage {
         private: false,
         from_me: true,
         created_at_s: 0,
+        files: Vec::new(),
     }
 }
 
@@ -777,6 +782,7 @@ fn after_a_reload_a_pending_ok_is_not_matched_to_the_ok_another_entry_was_delive
             private: false,
             from_me: true,
             created_at_s: 60,
+            files: Vec::new(),
         }),
     );
     assert!(
@@ -954,6 +960,7 @@ struct Stored {
     created_at_s: i64,
     /// When it was stored (the world's clock).
     at_ms: u64,
+    files: Vec<Option<u64>>,
 }
 
 /// The proxy's window (`echo_id_window_seconds`: 600).
@@ -1085,6 +1092,7 @@ impl World {
             echo: echo.to_owned(),
             created_at_s: (self.now / 1000) as i64,
             at_ms: self.now,
+            files: d.attachments.iter().map(|a| Some(a.size)).collect(),
         });
         if self.cable && self.net {
             // The cable delivers message.created with echo_id, whatever the backend, but
@@ -1097,6 +1105,7 @@ impl World {
                 private: false,
                 from_me: true,
                 created_at_s: (self.now / 1000) as i64,
+                files: d.attachments.iter().map(|a| Some(a.size)).collect(),
             });
         }
         id
@@ -1219,6 +1228,7 @@ impl World {
                 private: false,
                 from_me: true,
                 created_at_s: s.created_at_s,
+                files: s.files.clone(),
             })
             .collect()
     }
@@ -1834,6 +1844,7 @@ fn a_failing_server_then_success_delivers_once_with_the_same_echo_id() {
             private: false,
             from_me: true,
             created_at_s: 1,
+            files: vec![Some(30 * 1024 * 1024)],
         }),
     );
     assert!(!c.iter().any(|c| matches!(c, Command::Delivered { .. })));
@@ -1988,6 +1999,7 @@ fn a_file_only_message_is_reconciled_by_its_empty_caption() {
             private: false,
             from_me: true,
             created_at_s: 0,
+            files: vec![Some(30 * 1024 * 1024)],
         }),
     );
     assert!(c.contains(&Command::Delivered {
@@ -2052,6 +2064,7 @@ fn a_cancelled_upload_stored_after_all_is_never_taken_for_another_message() {
             private: false,
             from_me: true,
             created_at_s: 0,
+            files: vec![Some(30 * 1024 * 1024)],
         }),
     );
     assert!(
@@ -2080,6 +2093,7 @@ fn a_cancelled_upload_stored_after_all_is_never_taken_for_another_message() {
             private: false,
             from_me: true,
             created_at_s: 0,
+            files: vec![Some(30 * 1024 * 1024)],
         }),
     );
     assert!(!c.iter().any(|c| matches!(c, Command::Delivered { .. })));
@@ -2153,4 +2167,62 @@ fn past_the_proxys_window_a_message_that_may_have_landed_is_looked_for_not_resen
             "at {now}"
         );
     }
+}
+
+#[test]
+fn a_copy_without_echo_id_is_taken_only_with_the_same_files() {
+    // "see this" with a 1 MB photo may have landed (its answer was lost); the resync finds
+    // "see this" as text alone, then with a 2 MB file, then with the 1 MB photo.
+    let mut o = Outbox::new(OutboxConfig::default(), 3);
+    o.handle(0, Event::Reachable(true));
+    let mut d = draft(1, "see this");
+    d.attachments = vec![parley_core::attachment::AttachmentDraft {
+        blob_key: "p/0".into(),
+        file_name: "photo.jpg".into(),
+        mime: "image/jpeg".into(),
+        size: 1_000_000,
+    }];
+    o.handle(
+        0,
+        Event::Enqueue {
+            echo_id: "p".into(),
+            draft: d,
+        },
+    );
+    o.handle(
+        1,
+        Event::SendFailed {
+            echo_id: "p".into(),
+            error: SendError::Ambiguous("dropped".into()),
+        },
+    );
+    let c = o.handle(60_000, Event::Tick);
+    assert!(
+        c.iter().any(|c| matches!(
+            c,
+            Command::Resync {
+                conversation_id: 1,
+                ..
+            }
+        )),
+        "{c:?}"
+    );
+    let seen = |id, files| {
+        Event::Seen(SeenMessage {
+            id,
+            conversation_id: 1,
+            echo_id: None,
+            content: Some("see this".into()),
+            private: false,
+            from_me: true,
+            created_at_s: 0,
+            files,
+        })
+    };
+    assert!(delivered(&o.handle(60_001, seen(5, vec![]))).is_empty());
+    assert!(delivered(&o.handle(60_002, seen(6, vec![Some(2_000_000)]))).is_empty());
+    assert_eq!(
+        delivered(&o.handle(60_003, seen(7, vec![Some(1_000_000)]))),
+        [("p".to_owned(), 7)]
+    );
 }
