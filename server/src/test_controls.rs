@@ -148,6 +148,31 @@ impl Faults {
     }
 }
 
+/// Where every message-create POST that reached the server is noted (test controls only),
+/// one JSON line each, before anything is stored: a test tells a copy stored by a request
+/// the page never made (Chromium's own resend of a POST whose connection closed unanswered)
+/// from one the page's outbox sent. In the data dir, so it outlives a restart.
+pub const CREATE_LOG: &str = "test-creates.jsonl";
+
+/// Notes one message-create POST and the fault it met (see [`CREATE_LOG`]).
+pub fn log_create(data_dir: &std::path::Path, echo_id: Option<&str>, fault: PostFault) {
+    use std::io::Write;
+    let fault = match fault {
+        PostFault::None => "none",
+        PostFault::Fail(_) => "fail",
+        PostFault::Drop => "drop",
+    };
+    let line = serde_json::json!({ "echo_id": echo_id, "fault": fault }).to_string();
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.join(CREATE_LOG))
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = written {
+        tracing::warn!("test controls: cannot note a message create: {e}");
+    }
+}
+
 pub async fn get_faults(State(state): State<AppState>) -> Json<FaultState> {
     Json(state.faults.snapshot())
 }

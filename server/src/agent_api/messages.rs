@@ -177,7 +177,9 @@ pub async fn create(
                 "Injected upload failure (test control)".into(),
             ));
         }
-        match state.faults.take_post_fault() {
+        let fault = state.faults.take_post_fault();
+        crate::test_controls::log_create(&state.config.data_dir, input.echo_id.as_deref(), fault);
+        match fault {
             PostFault::Fail(status) => {
                 crate::chat::discard_uploads(&state, &input.uploads);
                 return Err(ApiError::Status(
