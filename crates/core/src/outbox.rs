@@ -16,10 +16,15 @@
 //!   (`messages?after=`), matches what the server already has (by `echo_id` when the cable
 //!   delivered it, else by content from this agent), and resends only what is missing.
 //!   When no answer came at all (the request timed out, or the page went away while it
-//!   was out), a resync that finds nothing proves nothing: the server may still store it.
-//!   The outbox then says so ([`EntryState::Unknown`]) and leaves the choice to the agent
-//!   rather than guess: a copy seen later settles it, Retry sends it (after one more look),
-//!   Discard drops it.
+//!   was out), a resync that finds nothing proves nothing while the request may still be
+//!   on its way: the outbox looks again once `unknown_settle_ms` have passed since it left.
+//!   If that finds nothing either, it says so ([`EntryState::Unknown`]) and leaves the
+//!   choice to the agent rather than guess: a copy seen later settles it, Retry sends it
+//!   (after one more look), Discard drops it. Only a server that stores a request later
+//!   than that can still get a second copy, after the agent's Retry.
+//! - A backend that deduplicates only for a while (the proxy's `echo_id_window_seconds`)
+//!   is trusted with a resend only within that window of the entry's first attempt; past
+//!   it, an entry that may have landed is reconciled as without idempotency.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
