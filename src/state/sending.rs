@@ -46,7 +46,10 @@ pub fn classify(e: &ApiError) -> SendError {
     match e {
         ApiError::Network => SendError::Ambiguous(e.to_string()),
         ApiError::Http { status: 429, .. } => SendError::Throttled(e.to_string()),
-        ApiError::Http { status, .. } if *status >= 500 => SendError::Ambiguous(e.to_string()),
+        ApiError::Http { status, .. } if *status >= 500 => SendError::ErrorAnswer {
+            status: *status,
+            message: e.to_string(),
+        },
         other => SendError::Rejected(other.to_string()),
     }
 }
@@ -184,7 +187,10 @@ mod tests {
             status: 500,
             message: "boom".into(),
         };
-        assert!(matches!(classify(&e500), SendError::Ambiguous(_)));
+        assert!(matches!(
+            classify(&e500),
+            SendError::ErrorAnswer { status: 500, .. }
+        ));
         let e422 = ApiError::Http {
             status: 422,
             message: "Validation failed".into(),

@@ -134,9 +134,14 @@ pub struct Entry {
 pub enum SendError {
     /// It never left (offline before sending): safe to send again.
     NotSent,
-    /// It may have reached the server, and the server is done with it (a 5xx answer, a
-    /// connection it closed).
+    /// It may have reached the server, and the server is done with it (a connection it
+    /// closed without an answer).
     Ambiguous(String),
+    /// The server answered with an error (5xx): it may have stored the message before it
+    /// failed, or (a gateway's 504: its upstream did not answer in time) may still store
+    /// it. A backend whose idempotency is a memory of answers (the proxy, which keeps only
+    /// answers that succeeded) does not deduplicate a resend after one.
+    ErrorAnswer { status: u16, message: String },
     /// It may have reached the server and no answer came (timed out): the server may
     /// still be working on it and store it later.
     NoAnswer(String),
@@ -416,6 +421,17 @@ impl Outbox {
                 self.entries[i].state = EntryState::Queued;
             }
         }
+    }
+
+    /// Whether a request that may have landed can be sent again without looking first: only
+    /// on a backend whose key is durable (parley-server's unique index). The proxy's memory
+    /// holds only the answers that succeeded (an upstream that stored the message and then
+    /// answered 500, or was killed before answering, leaves nothing behind), and a restart
+    /// of the proxy forgets it all: through it the outbox looks first. Its window still
+    /// counts after the look: a request with no answer is then sent again (the proxy holds
+    /// the resend while the first is on its way upstream) instead of being left to the agent.
+    fn resends_without_looking(&self) -> bool {
+        self.config.idempotent_backend && self.config.idempotency_window_ms.is_none()
     }
 
     /// Whether the backend would take a resend of `e` sent now for its first copy: it
@@ -791,7 +807,7 @@ impl Outbox {
     /// deduplicates, else reconcile first (the resync starts from `pump`, after the
     /// backoff, which also gives a slow request time to land before we look).
     fn after_ambiguity(&self, e: &Entry, now_ms: u64) -> EntryState {
-        if self.deduplicates(e, now_ms) {
+        if self.resends_without_looking() && self.deduplicates(e, now_ms) {
             EntryState::Queued
         } else {
             EntryState::Reconciling
@@ -811,9 +827,14 @@ impl Outbox {
         if !matches!(self.entries[i].state, EntryState::InFlight { .. }) {
             return;
         }
-        let unanswered = matches!(error, SendError::NoAnswer(_));
+        let unanswered = matches!(
+            error,
+            SendError::NoAnswer(_) | SendError::ErrorAnswer { status: 504, .. }
+        );
         let error_kind = match error {
-            SendError::Ambiguous(_) | SendError::NoAnswer(_) => ErrorKind::MayHaveLanded,
+            SendError::Ambiguous(_) | SendError::NoAnswer(_) | SendError::ErrorAnswer { .. } => {
+                ErrorKind::MayHaveLanded
+            }
             _ => ErrorKind::NotStored,
         };
         let (state, message) = match error {
@@ -831,6 +852,9 @@ impl Outbox {
             SendError::Throttled(m) => (EntryState::Queued, m),
             SendError::Ambiguous(m) => (self.after_ambiguity(&self.entries[i], now_ms), m),
             SendError::NoAnswer(m) => (self.after_ambiguity(&self.entries[i], now_ms), m),
+            SendError::ErrorAnswer { message, .. } => {
+                (self.after_ambiguity(&self.entries[i], now_ms), message)
+            }
         };
         self.entries[i].unanswered = unanswered;
         if matches!(error_kind, ErrorKind::MayHaveLanded) {
