@@ -43,6 +43,9 @@ impl ApiError {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Capabilities {
     pub echo_id_idempotency: bool,
+    /// How long the backend remembers an `echo_id` (the proxy: 600 s); `None` with
+    /// idempotency: for good (parley-server's unique index).
+    pub echo_id_window_seconds: Option<u64>,
     pub message_edit: bool,
 }
 
@@ -250,6 +253,9 @@ impl Api {
                 };
                 Ok(Capabilities {
                     echo_id_idempotency: flag("echo_id_idempotency"),
+                    echo_id_window_seconds: v
+                        .pointer("/parley/echo_id_window_seconds")
+                        .and_then(serde_json::Value::as_u64),
                     message_edit: flag("message_edit"),
                 })
             }
@@ -258,9 +264,15 @@ impl Api {
         }
     }
 
-    /// Whether the backend makes `echo_id` an idempotency key.
-    pub async fn echo_id_idempotency(&self) -> Result<bool, ApiError> {
-        self.capabilities().await.map(|c| c.echo_id_idempotency)
+    /// Whether the backend makes `echo_id` an idempotency key, and for how long (ms;
+    /// `None`: for good).
+    pub async fn echo_id_idempotency(&self) -> Result<(bool, Option<u64>), ApiError> {
+        self.capabilities().await.map(|c| {
+            (
+                c.echo_id_idempotency,
+                c.echo_id_window_seconds.map(|s| s.saturating_mul(1000)),
+            )
+        })
     }
 
     /// `parley-server`'s edit extension: the author replaces a sent message's text; the

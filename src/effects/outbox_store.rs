@@ -417,6 +417,9 @@ mod tests {
             after_id: None,
             owned_by_others: Vec::new(),
             unanswered: false,
+            left_at_ms: None,
+            first_left_at_ms: None,
+            may_have_landed: false,
         }
     }
 

@@ -90,7 +90,8 @@ enum Input {
     Unstored(Vec<UnstoredSend>),
     /// The write of this entry committed: its typed-message note can go.
     Committed(String),
-    Capabilities(bool),
+    /// The backend deduplicates by `echo_id`, for this long (ms; `None`: for good).
+    Capabilities(bool, Option<u64>),
     /// The store could not be opened for this reason (said instead of `NOT_DURABLE`).
     NotDurableBecause(&'static str),
     /// A POST answered. `attempt` tells a current request from one aborted since.
@@ -290,8 +291,8 @@ fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
     // Apart from the restore: a server that does not answer must not hold the outbox up
     // (until it is known, the outbox assumes a backend that does not deduplicate).
     leptos::task::spawn_local(async move {
-        if let Ok(idempotent) = api.echo_id_idempotency().await {
-            feed(Input::Capabilities(idempotent));
+        if let Ok((idempotent, window_ms)) = api.echo_id_idempotency().await {
+            feed(Input::Capabilities(idempotent, window_ms));
         }
     });
 }
@@ -416,6 +417,12 @@ fn seen_of(m: &Message, profile_id: i64) -> SeenMessage {
         private: m.private,
         from_me,
         created_at_s: m.created_at,
+        files: m
+            .attachments
+            .iter()
+            .flatten()
+            .map(|a| a.file_size.and_then(|n| u64::try_from(n).ok()))
+            .collect(),
     }
 }
 
@@ -614,8 +621,8 @@ impl Inner {
                 self.not_durable_notice = notice;
                 return;
             }
-            Input::Capabilities(idempotent) => {
-                self.machine.set_idempotent_backend(idempotent);
+            Input::Capabilities(idempotent, window_ms) => {
+                self.machine.set_backend(idempotent, window_ms, now);
                 self.capabilities_known = true;
                 // A backend that deduplicates settles a message of unknown fate by
                 // sending it again: its row says so from now, and it goes.
@@ -699,8 +706,8 @@ impl Inner {
                 if reachable && !self.capabilities_known {
                     let api = self.api.clone();
                     leptos::task::spawn_local(async move {
-                        if let Ok(idempotent) = api.echo_id_idempotency().await {
-                            feed(Input::Capabilities(idempotent));
+                        if let Ok((idempotent, window_ms)) = api.echo_id_idempotency().await {
+                            feed(Input::Capabilities(idempotent, window_ms));
                         }
                     });
                 }

@@ -49,7 +49,7 @@ pub fn classify(e: &ApiError) -> SendError {
             SendError::Throttled(AttemptError::Http { status: 429 })
         }
         ApiError::Http { status, .. } if *status >= 500 => {
-            SendError::Ambiguous(AttemptError::Http { status: *status })
+            SendError::ErrorAnswer { status: *status }
         }
         ApiError::Http { status, .. } => {
             SendError::Rejected(AttemptError::Http { status: *status })
@@ -192,7 +192,10 @@ mod tests {
             status: 500,
             message: "boom".into(),
         };
-        assert!(matches!(classify(&e500), SendError::Ambiguous(_)));
+        assert!(matches!(
+            classify(&e500),
+            SendError::ErrorAnswer { status: 500, .. }
+        ));
         let e422 = ApiError::Http {
             status: 422,
             message: "Validation failed".into(),

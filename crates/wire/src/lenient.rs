@@ -17,6 +17,7 @@
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
 /// How deep a free-form value is kept. Chatwoot's own shapes nest a handful of levels

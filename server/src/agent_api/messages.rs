@@ -159,7 +159,9 @@ pub async fn create(
             "Incoming messages are only allowed in Api inboxes".into(),
         ));
     }
-    let answer = test_controls::message_create_faults(&state, &input.uploads).await?;
+    let answer =
+        test_controls::message_create_faults(&state, &input.uploads, input.echo_id.as_deref())
+            .await?;
     let echo_id = input.echo_id.clone().filter(|e| !e.is_empty());
     let created = chat::create_message(&state, &conv, &Actor::Agent(user), input, &origin)?;
     if answer == AnswerFault::Drop {
