@@ -18,7 +18,6 @@ use parley_core::outbox::Draft;
 use crate::effects::outbox_store::blob_key;
 use crate::i18n::{file_size, number, size_limit, t, t_args, t_count};
 use crate::state::conversation::ChatState;
-use crate::state::outbox;
 use crate::state::sending::{char_count, MAX_CONTENT_CHARS};
 
 /// A file to send: a Blob (a `File` from the picker, a recording), its name and type.
@@ -58,16 +57,7 @@ pub fn refusal_text(refusal: &FileRefusal) -> String {
     }
 }
 
-/// Where a message with files stands, for its pending row.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UploadPhase {
-    /// Not going up now: queued, waiting to retry, or failed (the row's status says which).
-    Waiting,
-    /// `sent` of `total` bytes of the request body are out.
-    Sending { sent: f64, total: f64 },
-    /// The body is out; the server has not answered yet.
-    Processing,
-}
+pub use crate::effects::upload::UploadPhase;
 
 /// The files of a pending message and how far their upload has come.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,7 +139,7 @@ pub(crate) fn send_files_with_limit(
     chat.replying_to.set(None);
     chat.show_pending(&echo_id, &draft, crate::effects::clock::now_s());
     chat.typing_stop();
-    outbox::enqueue_with_files(echo_id.clone(), draft, blobs);
+    chat.with_outbox(|o| o.enqueue_with_files(echo_id.clone(), draft, blobs));
     Ok(echo_id)
 }
 
@@ -249,7 +239,7 @@ impl ChatState {
         {
             self.toast.set(None);
         }
-        outbox::cancel(echo_id);
+        self.with_outbox(|o| o.cancel(echo_id));
     }
 
     /// The pending row's files (none for a text message).

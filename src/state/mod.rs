@@ -6,7 +6,6 @@ pub mod canned;
 pub mod connection;
 pub mod conversation;
 pub mod messages;
-pub mod outbox;
 pub mod sending;
 pub mod session;
 pub mod typing;

@@ -76,7 +76,7 @@ pub fn EmbeddedApp(
     i18n::provide(locale);
     let account_id = config.account_id;
     let theme = theme_attribute(&config);
-    let session = SessionCtx::new(config);
+    let session = SessionCtx::embedded(config);
     provide_context(session);
     session.restore();
     crate::effects::clock::warm_up_formats();
