@@ -8,7 +8,7 @@ use parley_core::outbox::Draft;
 use parley_wire::{Message, MessageStatus, MessageType, Sender, UserPush};
 
 use crate::i18n::{number, t, t_count};
-use crate::state::conversation::ChatState;
+use crate::state::chat::ChatState;
 
 /// Chatwoot refuses longer content (`Message` validation).
 pub const MAX_CONTENT_CHARS: usize = 150_000;
