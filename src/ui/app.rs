@@ -13,6 +13,7 @@ use crate::i18n::{self, t};
 use crate::state::session::{SessionCtx, SessionState};
 use crate::ui::chat_screen::ChatScreen;
 use crate::ui::conversation_list::ConversationList;
+use crate::ui::loading::Loading;
 use crate::ui::sign_in::SignIn;
 
 /// The standalone app: Chatwoot's own URL shapes under `/app/`.
@@ -175,16 +176,6 @@ fn ChatRoute() -> impl IntoView {
                 _ => view! { <NotFound/> }.into_any(),
             }}
         </RequireSession>
-    }
-}
-
-#[component]
-pub fn Loading(#[prop(into)] label: String) -> impl IntoView {
-    view! {
-        <div class="parley-loading" role="status">
-            <span class="parley-spinner" aria-hidden="true"></span>
-            <span>{label}</span>
-        </div>
     }
 }
 

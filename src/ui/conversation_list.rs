@@ -6,8 +6,8 @@ use parley_wire::{Conversation, MessagePush};
 
 use crate::i18n::{t, t_args};
 use crate::state::session::SessionCtx;
-use crate::ui::app::Loading;
 use crate::ui::avatar::Avatar;
+use crate::ui::loading::Loading;
 
 /// The start of the last message (a line of the list shows no more), or why it has no text.
 fn preview_of(m: &MessagePush) -> String {
