@@ -71,7 +71,7 @@ const RESYNC_TIMEOUT_MS: u64 = 30_000;
 /// Who a session is: the server, the account and the agent. Two chats of one session
 /// share its outbox; chats of different sessions never meet, even on the same
 /// conversation id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SessionKey {
     pub origin: String,
     pub account_id: i64,
@@ -93,7 +93,7 @@ impl SessionKey {
 }
 
 /// What the outbox tells the chats of a conversation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub enum OutboxEvent {
     /// Show the entry as a pending row in this state (new, restored after a reload, edited).
     Pending {
@@ -127,11 +127,12 @@ pub type OutboxListener = Rc<dyn Fn(OutboxEvent)>;
 
 thread_local! {
     /// The running outbox of each session on the page, while some chat holds it.
-    static SESSIONS: RefCell<HashMap<SessionKey, Weak<Driver>>> = RefCell::new(HashMap::new());
+    /// (A few per page at most: a list, no hash map's code in the bundle.)
+    static SESSIONS: RefCell<Vec<(SessionKey, Weak<Driver>)>> = const { RefCell::new(Vec::new()) };
     /// This page's tab in the Web Locks, per outbox database: the page is one tab, whatever
     /// session opens the database (a session closed and opened again finds its entries
     /// still this tab's).
-    static TABS: RefCell<HashMap<String, Option<TabLocks>>> = RefCell::new(HashMap::new());
+    static TABS: RefCell<Vec<(String, Option<TabLocks>)>> = const { RefCell::new(Vec::new()) };
     static NEXT_CHAT: Cell<u64> = const { Cell::new(1) };
 }
 
@@ -148,7 +149,7 @@ impl PartialEq for SessionOutbox {
 
 impl std::fmt::Debug for SessionOutbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SessionOutbox({:?})", self.0.key)
+        write!(f, "SessionOutbox({})", self.0.key.db_name())
     }
 }
 
@@ -162,10 +163,8 @@ impl Drop for Driver {
     fn drop(&mut self) {
         // A new driver of the same session may already have replaced this one.
         let _ = SESSIONS.try_with(|s| {
-            let mut s = s.borrow_mut();
-            if s.get(&self.key).is_some_and(|w| w.strong_count() == 0) {
-                s.remove(&self.key);
-            }
+            s.borrow_mut()
+                .retain(|(k, w)| *k != self.key || w.strong_count() > 0);
         });
     }
 }
@@ -279,11 +278,21 @@ impl SessionOutbox {
     /// knows the account: messages left queued by an earlier page go out while the agent
     /// is still on the list, and opening a conversation does not wait for IndexedDB.
     pub fn of(api: &Api, key: SessionKey) -> SessionOutbox {
-        if let Some(driver) = SESSIONS.with(|s| s.borrow().get(&key).and_then(Weak::upgrade)) {
+        let running = SESSIONS.with(|s| {
+            s.borrow()
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, w)| w.upgrade())
+        });
+        if let Some(driver) = running {
             return SessionOutbox(driver);
         }
         let driver = start(api.clone(), key.clone());
-        SESSIONS.with(|s| s.borrow_mut().insert(key, Rc::downgrade(&driver)));
+        SESSIONS.with(|s| {
+            let mut s = s.borrow_mut();
+            s.retain(|(k, _)| *k != key);
+            s.push((key, Rc::downgrade(&driver)));
+        });
         SessionOutbox(driver)
     }
 
@@ -399,10 +408,13 @@ impl Drop for ChatAttachment {
 /// The page's tab for `db_name` (taken on first use, held for the page's life).
 fn tab_of(db_name: &str) -> Option<TabLocks> {
     TABS.with(|t| {
-        t.borrow_mut()
-            .entry(db_name.to_owned())
-            .or_insert_with(|| TabLocks::start(&format!("parley-outbox-tab:{db_name}:")))
-            .clone()
+        let mut t = t.borrow_mut();
+        if let Some((_, tab)) = t.iter().find(|(name, _)| name == db_name) {
+            return tab.clone();
+        }
+        let tab = TabLocks::start(&format!("parley-outbox-tab:{db_name}:"));
+        t.push((db_name.to_owned(), tab.clone()));
+        tab
     })
 }
 

@@ -155,6 +155,8 @@ impl ChatState {
     pub fn spawn(self, work: impl std::future::Future<Output = ()> + 'static) {
         // A chat already gone starts nothing.
         if let Some(owner) = self.owner.try_get_value() {
+            // Boxed: one copy of the cancellation wrapper for every kind of work (bundle size).
+            let work: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> = Box::pin(work);
             owner.with(|| leptos::task::spawn_local_scoped_with_cancellation(work));
         }
     }

@@ -17,7 +17,6 @@ use crate::i18n::{t, t_args};
 pub use crate::state::chat::{ChatState, LoadState, OlderState, Toast};
 
 /// What the server said about a chat's conversation, by the way it came.
-#[derive(Debug, Clone)]
 pub enum ServerEvent {
     /// The conversation and its newest page, on opening.
     Opened {
