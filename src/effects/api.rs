@@ -204,6 +204,40 @@ impl Api {
         .await
     }
 
+    /// Every message after `after` (the newest page when `None`), all pages: the one
+    /// resync, for a chat that reconnects and for the outbox that matches what it sent.
+    pub async fn messages_after(
+        &self,
+        account_id: i64,
+        id: i64,
+        after: Option<i64>,
+    ) -> Result<Vec<Message>, ApiError> {
+        /// Chatwoot pages `after=` at 100 (a full page means there may be more).
+        const AFTER_PAGE: usize = 100;
+        let Some(mut after) = after else {
+            return Ok(self
+                .messages(account_id, id, MessagePage::Newest)
+                .await?
+                .payload);
+        };
+        let mut all = Vec::new();
+        // A bound, so that a server that keeps answering full pages cannot loop us forever.
+        for _ in 0..100 {
+            let page = self
+                .messages(account_id, id, MessagePage::After(after))
+                .await?
+                .payload;
+            let count = page.len();
+            let newest = page.iter().map(|m| m.id).max();
+            all.extend(page);
+            match newest {
+                Some(n) if count >= AFTER_PAGE && n > after => after = n,
+                _ => break,
+            }
+        }
+        Ok(all)
+    }
+
     /// `POST .../messages`; `signal` (an `AbortController`'s) can call it off.
     pub async fn send_message(
         &self,

@@ -10,6 +10,7 @@ use crate::i18n::{self, t};
 use crate::state::session::{SessionCtx, SessionState};
 use crate::ui::chat_screen::ChatScreen;
 use crate::ui::conversation_list::ConversationList;
+use crate::ui::loading::Loading;
 use crate::ui::routes::{self, Route};
 use crate::ui::sign_in::SignIn;
 
@@ -91,7 +92,7 @@ pub fn EmbeddedApp(
     i18n::provide(locale);
     let account_id = config.account_id;
     let theme = theme_attribute(&config);
-    let session = SessionCtx::new(config);
+    let session = SessionCtx::embedded(config);
     provide_context(session);
     session.restore();
     crate::effects::clock::warm_up_formats();
@@ -153,16 +154,6 @@ fn SignInRoute() -> impl IntoView {
             view! { <Loading label=t("app.signing_in")/> }.into_any()
         }
         SessionState::SignedOut { .. } => view! { <SignIn/> }.into_any(),
-    }
-}
-
-#[component]
-pub fn Loading(#[prop(into)] label: String) -> impl IntoView {
-    view! {
-        <div class="parley-loading" role="status">
-            <span class="parley-spinner" aria-hidden="true"></span>
-            <span>{label}</span>
-        </div>
     }
 }
 

@@ -300,7 +300,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
         if chat.older.get_untracked() != OlderState::Idle {
             return;
         }
-        leptos::task::spawn_local(async move {
+        chat.spawn(async move {
             if chat.load_older().await > 0 {
                 request_animation_frame(settle);
             }

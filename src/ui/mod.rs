@@ -13,6 +13,7 @@ pub mod conversation_list;
 pub mod day_separator;
 pub mod format_toolbar;
 pub mod lightbox;
+pub mod loading;
 pub mod log_focus;
 pub mod message_actions;
 pub mod message_editor;

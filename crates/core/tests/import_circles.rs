@@ -11,33 +11,9 @@
 //! or the crate root) is not counted: a parent declares and wires its children, and
 //! children share the parent's items; a circle there is the module tree itself. Every
 //! other circle (Tarjan's strongly connected components) fails the test.
-//!
-//! `src/state`'s circle is being broken on another branch (issue 11, points 1, 2 and 4),
-//! and `src/ui` has one the UI split will remove: each is listed in `KNOWN_CIRCLES`
-//! exactly, and the test fails as soon as a circle found differs from a listed one, gone
-//! or changed, so each entry is taken out when its circle goes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-/// Circles known today, each as its files' paths from the workspace root, sorted.
-const KNOWN_CIRCLES: &[&[&str]] = &[
-    // Being broken on the branch that restructures `src/state` (issue 11, points 1-4).
-    &[
-        "src/state/attaching.rs",
-        "src/state/conversation.rs",
-        "src/state/outbox.rs",
-        "src/state/sending.rs",
-        "src/state/typing.rs",
-    ],
-    // `Loading` lives in app.rs and the two screens app.rs shows use it: left for the
-    // branches that split the UI (issue 11, point 6), to spare them a conflict.
-    &[
-        "src/ui/app.rs",
-        "src/ui/chat_screen.rs",
-        "src/ui/conversation_list.rs",
-    ],
-];
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -413,18 +389,7 @@ fn no_two_files_import_each_other() {
     // Otherwise the check looked at nothing (a path mistake would make it pass).
     assert!(files > 100, "only {files} files read");
     found.sort();
-    let known: Vec<Vec<String>> = KNOWN_CIRCLES
-        .iter()
-        .map(|c| c.iter().map(|s| (*s).to_owned()).collect())
-        .collect();
-    let new: Vec<&Vec<String>> = found.iter().filter(|c| !known.contains(c)).collect();
-    assert!(new.is_empty(), "files that import each other: {new:#?}");
-    let gone: Vec<&Vec<String>> = known.iter().filter(|c| !found.contains(c)).collect();
-    assert!(
-        gone.is_empty(),
-        "these known circles are gone or changed: take them out of KNOWN_CIRCLES \
-         (or list the circle as it now is, if it only changed): {gone:#?}"
-    );
+    assert!(found.is_empty(), "files that import each other: {found:#?}");
 }
 
 /// The reader finds what it must: a pair that imports each other through a `use` group,
