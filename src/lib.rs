@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 pub mod config;
 pub mod effects;
 pub mod i18n;
+pub mod reasons;
 pub mod state;
 pub mod ui;
 

@@ -256,6 +256,12 @@ pub fn create_message(
             existing: true,
         });
     }
+    if matches!(actor, Actor::Contact(_)) && message.message_type == db::INCOMING {
+        // The message is stored: a reopen that fails must not turn its answer into an error.
+        if let Err(e) = crate::conversation_state::reopen_for_incoming(state, conv.id, origin) {
+            tracing::warn!("could not reopen conversation {}: {e}", conv.id);
+        }
+    }
     broadcast_message(
         state,
         conv.id,
@@ -503,14 +509,18 @@ pub fn contact_read(state: &AppState, conv: &ConversationRow, origin: &str) -> A
     Ok(())
 }
 
-/// A new conversation from the customer side: `conversation.created` to the agents.
+/// A new conversation from the customer side: `conversation.created` to the agents and the
+/// contact (`ActionCableListener#conversation_created`).
 pub fn conversation_created(state: &AppState, conv: &ConversationRow, origin: &str) {
     let result = state.db.with(|c| -> ApiResult<_> {
         let data = serde_json::to_value(views::conversation_push(c, conv, origin)?)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok((agent_tokens(c, conv.account_id)?, data))
+        let mut tokens = agent_tokens(c, conv.account_id)?;
+        let contact = contact_token(c, conv)?;
+        tokens.extend(contact.clone());
+        Ok((tokens, contact, data))
     });
-    if let Ok((tokens, data)) = result {
-        state.hub.broadcast(&tokens, "conversation.created", &data);
+    if let Ok((tokens, contact, data)) = result {
+        broadcast_split(state, tokens, contact, "conversation.created", data);
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
-use crate::auth;
+use crate::credentials;
 
 pub use rusqlite::Error as DbError;
 pub type DbResult<T> = Result<T, DbError>;
@@ -120,6 +120,7 @@ const MIGRATIONS: &[fn(&Connection) -> DbResult<()>] = &[
     hash_stored_credentials,
     index_conversation_list,
     unique_echo_id,
+    conversation_snooze,
 ];
 
 fn migrate(conn: &mut Connection) -> DbResult<()> {
@@ -188,7 +189,7 @@ fn hash_stored_credentials(c: &Connection) -> DbResult<()> {
                password_hash = ?2, password_scheme = ?3 WHERE id = ?1",
             params![
                 id,
-                auth::hash_password(&legacy_digest),
+                credentials::hash_password(&legacy_digest),
                 SCHEME_LEGACY_WRAPPED
             ],
         )?;
@@ -203,7 +204,7 @@ fn hash_stored_credentials(c: &Connection) -> DbResult<()> {
              WHERE id = ?1",
             params![
                 id,
-                auth::pubsub_key(&auth::contact_pubsub_token(&source_id))
+                credentials::pubsub_key(&credentials::contact_pubsub_token(&source_id))
             ],
         )?;
     }
@@ -240,6 +241,30 @@ fn unique_echo_id(c: &Connection) -> DbResult<()> {
          CREATE UNIQUE INDEX messages_echo_id_unique
            ON messages (conversation_id, sender_type, sender_id, echo_id)
            WHERE echo_id IS NOT NULL;",
+    )
+}
+
+/// Migration 4: a snoozed conversation may name when it wakes (Chatwoot's `snoozed_until`;
+/// NULL while snoozed means until the customer's next message), and a conversation may have
+/// a priority (`low`, `medium`, `high`, `urgent`, or NULL). The partial index serves the
+/// task that reopens due snoozes (`conversation_state::reopen_due_snoozes`).
+/// It may run on a schema that has the column already (a database whose `user_version` was
+/// set back, as the upgrade tests do), so it adds only what is missing.
+fn conversation_snooze(c: &Connection) -> DbResult<()> {
+    let has_column: bool = c.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('conversations') WHERE name = 'snoozed_until'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_column {
+        c.execute_batch(
+            "ALTER TABLE conversations ADD COLUMN snoozed_until INTEGER;
+             ALTER TABLE conversations ADD COLUMN priority TEXT;",
+        )?;
+    }
+    c.execute_batch(
+        "CREATE INDEX IF NOT EXISTS conversations_by_snooze ON conversations (snoozed_until)
+           WHERE status = 'snoozed' AND snoozed_until IS NOT NULL;",
     )
 }
 
@@ -304,7 +329,7 @@ pub struct ContactInboxRow {
     pub contact_id: i64,
     pub inbox_id: i64,
     pub source_id: String,
-    /// Derived from `source_id` (`auth::contact_pubsub_token`), not stored.
+    /// Derived from `source_id` (`credentials::contact_pubsub_token`), not stored.
     pub pubsub_token: String,
     /// What is stored: the digest the cable hub subscribes the contact under.
     pub pubsub_key: String,
@@ -332,6 +357,10 @@ pub struct ConversationRow {
     pub additional_attributes: Value,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When a snoozed conversation reopens (ms); None unless snoozed with a time.
+    pub snoozed_until: Option<i64>,
+    /// `low`, `medium`, `high` or `urgent`.
+    pub priority: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -447,7 +476,7 @@ fn map_user(r: &Row) -> rusqlite::Result<UserRow> {
 pub struct NewUser<'a> {
     pub name: &'a str,
     pub email: &'a str,
-    /// An argon2id PHC string (`auth::hash_password`).
+    /// An argon2id PHC string (`credentials::hash_password`).
     pub password_hash: &'a str,
 }
 
@@ -502,7 +531,7 @@ pub fn user_by_access_token(c: &Connection, token: &str, now: i64) -> DbResult<O
             "SELECT {USER_COLS} FROM access_tokens t JOIN users ON users.id = t.user_id
              WHERE t.token_sha256 = ?1 AND (t.expires_at IS NULL OR t.expires_at > ?2)"
         ),
-        params![auth::sha256_hex(token), now],
+        params![credentials::sha256_hex(token), now],
         map_user,
     )
     .optional()
@@ -515,7 +544,7 @@ pub fn user_by_pubsub_token(c: &Connection, token: &str) -> DbResult<Option<User
             "SELECT {USER_COLS} FROM access_tokens t JOIN users ON users.id = t.user_id
              WHERE t.pubsub_sha256 = ?1 AND (t.expires_at IS NULL OR t.expires_at > ?2)"
         ),
-        params![auth::pubsub_key(token), now_ms()],
+        params![credentials::pubsub_key(token), now_ms()],
         map_user,
     )
     .optional()
@@ -542,9 +571,9 @@ pub fn insert_access_token(
         "INSERT INTO access_tokens (token_sha256, user_id, pubsub_sha256, kind, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
-            auth::sha256_hex(token),
+            credentials::sha256_hex(token),
             user_id,
-            auth::pubsub_key(&auth::agent_pubsub_token(token)),
+            credentials::pubsub_key(&credentials::agent_pubsub_token(token)),
             kind,
             now,
             expires_at
@@ -562,7 +591,7 @@ pub fn insert_access_token(
 /// Makes `token` the user's configured token, ending the previous one (unless it is the
 /// same token, which keeps its row).
 pub fn set_configured_token(c: &Connection, user_id: i64, token: &str, now: i64) -> DbResult<()> {
-    let digest = auth::sha256_hex(token);
+    let digest = credentials::sha256_hex(token);
     c.execute(
         "DELETE FROM access_tokens WHERE user_id = ?1 AND kind = ?2 AND token_sha256 != ?3",
         params![user_id, TOKEN_CONFIGURED, digest],
@@ -823,7 +852,7 @@ pub fn insert_contact_inbox(
             contact_id,
             inbox_id,
             source_id,
-            auth::pubsub_key(&auth::contact_pubsub_token(source_id)),
+            credentials::pubsub_key(&credentials::contact_pubsub_token(source_id)),
             now
         ],
     )?;
@@ -838,7 +867,7 @@ fn map_ci(r: &Row) -> rusqlite::Result<ContactInboxRow> {
         id: r.get(0)?,
         contact_id: r.get(1)?,
         inbox_id: r.get(2)?,
-        pubsub_token: auth::contact_pubsub_token(&source_id),
+        pubsub_token: credentials::contact_pubsub_token(&source_id),
         source_id,
         pubsub_key: r.get(4)?,
         created_at: r.get(5)?,
@@ -871,7 +900,7 @@ pub fn contact_inbox_by_source(
 pub fn contact_inbox_by_pubsub(c: &Connection, token: &str) -> DbResult<Option<ContactInboxRow>> {
     c.query_row(
         &format!("SELECT {CI_COLS} FROM contact_inboxes WHERE pubsub_sha256 = ?1"),
-        [auth::pubsub_key(token)],
+        [credentials::pubsub_key(token)],
         map_ci,
     )
     .optional()
@@ -882,7 +911,8 @@ pub fn contact_inbox_by_pubsub(c: &Connection, token: &str) -> DbResult<Option<C
 
 const CONV_COLS: &str = "id, account_id, inbox_id, display_id, contact_id, contact_inbox_id, assignee_id,
   status, uuid, agent_last_seen_at, assignee_last_seen_at, contact_last_seen_at,
-  first_reply_created_at, waiting_since, last_activity_at, additional_attributes, created_at, updated_at";
+  first_reply_created_at, waiting_since, last_activity_at, additional_attributes, created_at, updated_at,
+  snoozed_until, priority";
 
 fn map_conv(r: &Row) -> rusqlite::Result<ConversationRow> {
     Ok(ConversationRow {
@@ -904,6 +934,8 @@ fn map_conv(r: &Row) -> rusqlite::Result<ConversationRow> {
         additional_attributes: json_col(r.get(15)?),
         created_at: r.get(16)?,
         updated_at: r.get(17)?,
+        snoozed_until: r.get(18)?,
+        priority: r.get(19)?,
     })
 }
 
@@ -1135,6 +1167,122 @@ pub fn unread_incoming_count(c: &Connection, conv: &ConversationRow) -> DbResult
         params![conv.id, conv.agent_last_seen_at.unwrap_or(0)],
         |r| r.get(0),
     )
+}
+
+/// A status change as Chatwoot's `save!` makes it: `snoozed_until` is kept only while
+/// snoozed (`ensure_snooze_until_reset`), resolving clears `waiting_since`
+/// (`handle_resolved_status_change`), and `updated_at` moves.
+pub fn set_conversation_status(
+    c: &Connection,
+    id: i64,
+    status: &str,
+    snoozed_until: Option<i64>,
+    now: i64,
+) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET status = ?2,
+           snoozed_until = CASE WHEN ?2 = 'snoozed' THEN ?3 ELSE NULL END,
+           waiting_since = CASE WHEN ?2 = 'resolved' THEN NULL ELSE waiting_since END,
+           updated_at = ?4
+         WHERE id = ?1",
+        params![id, status, snoozed_until, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_conversation_assignee(
+    c: &Connection,
+    id: i64,
+    assignee_id: Option<i64>,
+    now: i64,
+) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET assignee_id = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, assignee_id, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_conversation_priority(
+    c: &Connection,
+    id: i64,
+    priority: Option<&str>,
+    now: i64,
+) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET priority = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, priority, now],
+    )?;
+    Ok(())
+}
+
+/// Both agent read markers at once, as Chatwoot's `unread` writes them (`update_columns`:
+/// no `updated_at`, no event); None clears them, which makes every message unread.
+pub fn set_agent_read_markers(c: &Connection, id: i64, at: Option<i64>) -> DbResult<()> {
+    c.execute(
+        "UPDATE conversations SET agent_last_seen_at = ?2, assignee_last_seen_at = ?2 WHERE id = ?1",
+        params![id, at],
+    )?;
+    Ok(())
+}
+
+/// `created_at` of the conversation's last incoming message (`messages.incoming.last`).
+pub fn last_incoming_created_at(c: &Connection, conversation_id: i64) -> DbResult<Option<i64>> {
+    c.query_row(
+        "SELECT created_at FROM messages WHERE conversation_id = ?1 AND message_type = ?2
+         ORDER BY id DESC LIMIT 1",
+        params![conversation_id, INCOMING],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// The snoozed conversations whose time has come, oldest first, a batch at a time.
+pub fn due_snoozes(c: &Connection, now: i64, limit: i64) -> DbResult<Vec<ConversationRow>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {CONV_COLS} FROM conversations
+         WHERE status = 'snoozed' AND snoozed_until IS NOT NULL AND snoozed_until <= ?1
+         ORDER BY snoozed_until LIMIT ?2"
+    ))?;
+    let rows = st.query_map(params![now, limit], map_conv)?;
+    rows.collect()
+}
+
+/// The earliest snooze still to come.
+pub fn next_snooze(c: &Connection) -> DbResult<Option<i64>> {
+    c.query_row(
+        "SELECT MIN(snoozed_until) FROM conversations
+         WHERE status = 'snoozed' AND snoozed_until IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// An agent of the account with their role there (`administrator` or `agent`).
+pub fn account_agent(
+    c: &Connection,
+    account_id: i64,
+    user_id: i64,
+) -> DbResult<Option<(UserRow, String)>> {
+    c.query_row(
+        "SELECT u.id, u.name, u.email, au.role
+         FROM account_users au JOIN users u ON u.id = au.user_id
+         WHERE au.account_id = ?1 AND au.user_id = ?2",
+        params![account_id, user_id],
+        |r| Ok((map_user(r)?, r.get(3)?)),
+    )
+    .optional()
+}
+
+/// The account's agents with their roles, by name as Chatwoot's `order_by_full_name`.
+pub fn account_agents(c: &Connection, account_id: i64) -> DbResult<Vec<(UserRow, String)>> {
+    let mut st = c.prepare(
+        "SELECT u.id, u.name, u.email, au.role
+         FROM account_users au JOIN users u ON u.id = au.user_id
+         WHERE au.account_id = ?1 ORDER BY lower(u.name), u.id",
+    )?;
+    let rows = st.query_map([account_id], |r| Ok((map_user(r)?, r.get(3)?)))?;
+    rows.collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1556,7 +1704,7 @@ mod tests {
                     c,
                     &format!("client-{i}"),
                     user,
-                    &auth::sha256_hex(t),
+                    &credentials::sha256_hex(t),
                     i64::MAX,
                 )
                 .unwrap();

@@ -1,13 +1,13 @@
 //! Parley's extensions to the Chatwoot API, discoverable so a client can hide what a real
 //! Chatwoot (which answers 404 here) does not have.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use parley_wire::Message;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::agent_api::load_conversation;
+use crate::agent_conversation::AgentConversation;
 use crate::auth::{AuthUser, Origin};
 use crate::chat;
 use crate::error::{ApiError, ApiResult};
@@ -34,14 +34,15 @@ pub struct EditBody {
 /// `content_attributes.edited` keeps when and what it was before.
 pub async fn edit_message(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    AgentConversation {
+        user,
+        conv,
+        message_id,
+    }: AgentConversation,
     Origin(origin): Origin,
-    Path((account_id, display_id, message_id)): Path<(i64, i64, i64)>,
     body: Option<Json<EditBody>>,
 ) -> ApiResult<Json<Message>> {
-    let conv = state
-        .db
-        .with(|c| load_conversation(c, &user, account_id, display_id))?;
+    let message_id = message_id.ok_or(ApiError::NotFound)?;
     let content = body.and_then(|Json(b)| b.content).ok_or_else(|| {
         ApiError::Unprocessable("Validation failed: Content can't be blank".into())
     })?;

@@ -8,12 +8,15 @@
 pub mod config;
 
 mod agent_api;
+mod agent_conversation;
 mod app_assets;
 mod auth;
 mod cable;
 mod chat;
 mod connections;
 mod content_attributes;
+mod conversation_state;
+mod credentials;
 mod data_lock;
 mod db;
 mod demo;
@@ -54,6 +57,8 @@ pub struct AppState {
     throttles: Arc<throttle::Throttles>,
     /// `--public-url` or `http://BIND:PORT`, without a trailing slash.
     public_url: Arc<str>,
+    /// Wakes the snooze timer (`conversation_state::reopen_due_snoozes`) when a snooze is set.
+    snooze_wake: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -195,9 +200,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         seeded: Arc::new(seeded),
         throttles: throttle::Throttles::start(),
         public_url: public_url.into(),
+        snooze_wake: Arc::new(tokio::sync::Notify::new()),
     };
     let router = router(state.clone());
     let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(conversation_state::reopen_due_snoozes(
+        state.clone(),
+        stop_rx.clone(),
+    ));
     let limits = state.config.limits.clone();
     let task = tokio::spawn(async move {
         // Held while the server accepts, released by shutdown (or by the process's exit).

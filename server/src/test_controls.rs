@@ -10,7 +10,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ApiResult};
-use crate::{db, demo, files, AppState};
+use crate::files::StoredUpload;
+use crate::{chat, db, demo, files, AppState};
 
 /// The current fault state; `POST /__parley/test/faults` changes only the keys it sends.
 #[derive(Debug, Clone, Serialize)]
@@ -145,6 +146,78 @@ impl Faults {
             return true;
         }
         false
+    }
+}
+
+/// What a message create must do with its answer once the message is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerFault {
+    Send,
+    /// Close the connection without an answer (`ConnectionKill`).
+    Drop,
+}
+
+/// The injected faults of a message create whose body has been read (none without
+/// `--test-controls`): a slow server holds a message with files, an injected failure
+/// answers an error after discarding the files already stored, and a dropped answer is
+/// left to the handler, which must store the message first. Each create is noted in
+/// [`CREATE_LOG`] with the fault it met.
+pub async fn message_create_faults(
+    state: &AppState,
+    uploads: &[StoredUpload],
+    echo_id: Option<&str>,
+) -> ApiResult<AnswerFault> {
+    if !state.config.test_controls {
+        return Ok(AnswerFault::Send);
+    }
+    let hold = state.faults.snapshot().upload_hold_ms;
+    if !uploads.is_empty() && hold > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
+    }
+    if !uploads.is_empty() && state.faults.take_upload_fault() {
+        chat::discard_uploads(state, uploads);
+        return Err(ApiError::Status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Injected upload failure (test control)".into(),
+        ));
+    }
+    let fault = state.faults.take_post_fault();
+    log_create(&state.config.data_dir, echo_id, fault);
+    match fault {
+        PostFault::Fail(status) => {
+            chat::discard_uploads(state, uploads);
+            Err(ApiError::Status(
+                status,
+                "Injected failure (test control)".into(),
+            ))
+        }
+        PostFault::Drop => Ok(AnswerFault::Drop),
+        PostFault::None => Ok(AnswerFault::Send),
+    }
+}
+
+/// Where every message-create POST that reached the server is noted (test controls only),
+/// one JSON line each, before anything is stored: a test tells a copy stored by a request
+/// the page never made (Chromium's own resend of a POST whose connection closed unanswered)
+/// from one the page's outbox sent. In the data dir, so it outlives a restart.
+pub const CREATE_LOG: &str = "test-creates.jsonl";
+
+/// Notes one message-create POST and the fault it met (see [`CREATE_LOG`]).
+pub fn log_create(data_dir: &std::path::Path, echo_id: Option<&str>, fault: PostFault) {
+    use std::io::Write;
+    let fault = match fault {
+        PostFault::None => "none",
+        PostFault::Fail(_) => "fail",
+        PostFault::Drop => "drop",
+    };
+    let line = serde_json::json!({ "echo_id": echo_id, "fault": fault }).to_string();
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.join(CREATE_LOG))
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = written {
+        tracing::warn!("test controls: cannot note a message create: {e}");
     }
 }
 

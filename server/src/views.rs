@@ -85,8 +85,9 @@ fn contact_rest(ct: &ContactRow, online: bool) -> Contact {
     }
 }
 
-/// The `_agent` partial (`meta.assignee`).
-fn agent(u: &UserRow, account_id: i64, role: &str) -> Agent {
+/// The `_agent` partial (`api/v1/models/_agent.json.jbuilder`): `meta.assignee`, the agents
+/// list, an assignment's answer.
+pub fn agent(u: &UserRow, account_id: i64, role: &str) -> Agent {
     Agent {
         id: u.id,
         account_id: Some(account_id),
@@ -326,7 +327,7 @@ pub fn conversation_rest(
         inbox_id: conv.inbox_id,
         labels: vec![],
         muted: false,
-        snoozed_until: None,
+        snoozed_until: conv.snoozed_until.map(iso_ms),
         status: conv.status.clone(),
         created_at: secs(conv.created_at),
         updated_at: float_secs(conv.updated_at),
@@ -338,7 +339,7 @@ pub fn conversation_rest(
             None => None,
         },
         last_activity_at: secs(conv.last_activity_at),
-        priority: None,
+        priority: conv.priority.clone(),
         waiting_since: conv.waiting_since.map(secs).unwrap_or(0),
         sla_policy_id: None,
     })
@@ -387,10 +388,10 @@ pub fn conversation_push(
         }),
         status: Some(conv.status.clone()),
         custom_attributes: empty(),
-        snoozed_until: None,
+        snoozed_until: conv.snoozed_until.map(iso_ms),
         unread_count: db::unread_incoming_count(c, conv)?,
         first_reply_created_at: conv.first_reply_created_at.map(iso_ms),
-        priority: None,
+        priority: conv.priority.clone(),
         waiting_since: conv.waiting_since.map(secs).unwrap_or(0),
         agent_last_seen_at: conv.agent_last_seen_at.map(secs).unwrap_or(0),
         contact_last_seen_at: conv.contact_last_seen_at.map(secs).unwrap_or(0),

@@ -12,49 +12,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::attack::{assert_agent_answered, http};
 use common::process::{ServerProcess, PROCESS_TOKEN};
 use serde_json::{json, Value};
-
-/// What "promptly" means for the agent's request made during an attack (debug build).
-const PROMPT: Duration = Duration::from_secs(2);
-
-/// reqwest here has no TLS provider of its own (as in the server); set the process's.
-fn tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-fn http() -> reqwest::Client {
-    tls_provider();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
-}
 
 /// A client whose connections come from another loopback address (127.0.0.0/8 is all
 /// loopback on Linux): another "client address" for the per-address limits.
 fn http_from(addr: &str) -> reqwest::Client {
-    tls_provider();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .local_address(addr.parse::<IpAddr>().unwrap())
         .build()
         .unwrap()
-}
-
-/// The agent's own request, answered 200 within [`PROMPT`].
-async fn assert_agent_answered(p: &ServerProcess) {
-    let started = Instant::now();
-    let res = http()
-        .get(p.url("/api/v1/accounts/1/conversations"))
-        .header("api_access_token", PROCESS_TOKEN)
-        .send()
-        .await
-        .expect("the agent's request is answered");
-    assert_eq!(res.status(), 200);
-    res.bytes().await.unwrap();
-    let took = started.elapsed();
-    assert!(took < PROMPT, "the agent waited {took:?}");
 }
 
 fn retry_after(res: &reqwest::Response) -> u64 {
@@ -193,7 +163,7 @@ async fn sign_in_is_throttled_per_address_with_retry_after() {
     )
     .await;
     assert_eq!(res.status(), 200);
-    assert_agent_answered(&p).await;
+    assert_agent_answered(&p.base_url, PROCESS_TOKEN).await;
 }
 
 #[tokio::test]
@@ -223,7 +193,7 @@ async fn sign_in_is_throttled_per_email_across_addresses() {
     )
     .await;
     assert_eq!(res.status(), 200);
-    assert_agent_answered(&p).await;
+    assert_agent_answered(&p.base_url, PROCESS_TOKEN).await;
 }
 
 #[tokio::test]
@@ -421,7 +391,7 @@ async fn credentials_are_printed_only_with_demo() {
     assert!(!printed.contains("agent password"), "{printed}");
     assert!(!printed.contains("agent token"), "{printed}");
     assert!(!printed.contains(PROCESS_TOKEN), "{printed}");
-    assert_agent_answered(&p).await;
+    assert_agent_answered(&p.base_url, PROCESS_TOKEN).await;
 
     let demo = ServerProcess::start(&[]);
     let printed = demo.stdout.join("\n");
@@ -471,7 +441,7 @@ async fn the_demo_page_carries_the_token_only_for_a_loopback_host() {
         let local = page(format!("localhost:{port}"), path).await;
         assert!(local.contains(PROCESS_TOKEN), "{path} for localhost");
     }
-    assert_agent_answered(&p).await;
+    assert_agent_answered(&p.base_url, PROCESS_TOKEN).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -534,7 +504,7 @@ async fn creating_contacts_and_conversations_is_throttled_per_address() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_agent_answered(&p).await;
+    assert_agent_answered(&p.base_url, PROCESS_TOKEN).await;
 }
 
 #[tokio::test]
@@ -659,7 +629,7 @@ async fn a_second_server_on_the_same_data_dir_says_so_and_exits() {
         stderr.contains("another parley-server is using the data directory"),
         "{stderr}"
     );
-    assert_agent_answered(&p).await;
+    assert_agent_answered(&p.base_url, PROCESS_TOKEN).await;
 }
 
 #[tokio::test]
@@ -700,7 +670,7 @@ async fn partial_uploads_are_removed_at_start_and_when_an_upload_is_cut() {
         "the cut upload's partial file is removed: {:?}",
         partial_uploads(p.data_dir())
     );
-    assert_agent_answered(&p).await;
+    assert_agent_answered(&p.base_url, PROCESS_TOKEN).await;
 }
 
 /// A tmpfs of `size` on `dir`, unmounted when dropped. Needs root (the test machine's user).
@@ -778,7 +748,7 @@ async fn a_full_disk_answers_507_and_keeps_nothing_half_written() {
         before.last().map(|m| m["id"].clone()),
         "no message was stored"
     );
-    assert_agent_answered(&p).await;
+    assert_agent_answered(&p.base_url, PROCESS_TOKEN).await;
 
     // Now the database's own write: fill what is left, then send a text message.
     let filler_path = p.data_dir().join("filler");

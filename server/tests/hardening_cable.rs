@@ -7,6 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::attack::{assert_agent_answered, http, PROMPT};
 use common::process::ServerProcess;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -18,36 +19,10 @@ use tokio_tungstenite::WebSocketStream;
 
 /// How much the server's peak memory may grow during one attack.
 const MEMORY_BUDGET_KB: u64 = 64 * 1024;
-/// An agent's request during an attack must be answered within this.
-const PROMPT: Duration = Duration::from_secs(2);
 /// Chatwoot's content limit.
 const LONG_CONTENT_CHARS: usize = 150_000;
 
 type Socket = WebSocketStream<TcpStream>;
-
-/// reqwest is built without a TLS provider of its own (the server installs ring's; this
-/// process has no server in it).
-fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
-
-/// One agent request (the profile), timed; panics when it is refused or slow.
-async fn agent_is_answered(s: &ServerProcess) -> Duration {
-    let started = Instant::now();
-    let res = tokio::time::timeout(
-        PROMPT,
-        http_client()
-            .get(s.url("/api/v1/profile"))
-            .header("api_access_token", &s.agent_token)
-            .send(),
-    )
-    .await
-    .expect("the agent is answered promptly during the attack")
-    .expect("the agent's request is answered");
-    assert_eq!(res.status(), 200);
-    started.elapsed()
-}
 
 /// Agent requests one after another until `stop`; returns how many were answered (each
 /// within `PROMPT`, or the task panics).
@@ -58,7 +33,7 @@ fn agent_keeps_asking(
     let url = s.url("/api/v1/profile");
     let token = s.agent_token.clone();
     tokio::spawn(async move {
-        let http = http_client();
+        let http = http();
         let mut answered = 0;
         while !*stop.borrow() {
             let res = tokio::time::timeout(
@@ -161,7 +136,7 @@ async fn send(ws: &mut Socket, v: Value) {
 /// The demo customer's contact pubsub token (conversation 1 is theirs).
 async fn contact_token(s: &ServerProcess) -> String {
     let param = |name: &str| s.customer_param(name);
-    let contact: Value = http_client()
+    let contact: Value = http()
         .get(s.url(&format!(
             "/public/api/v1/inboxes/{}/contacts/{}",
             param("inbox"),
@@ -179,7 +154,7 @@ async fn contact_token(s: &ServerProcess) -> String {
 /// Posts `n` messages of Chatwoot's longest content (`fill` repeated) as the agent into
 /// conversation 1 (the demo customer's), each answered promptly.
 async fn post_long_messages(s: &ServerProcess, n: usize, fill: char) {
-    let http = http_client();
+    let http = http();
     for i in 0..n {
         let content = format!("{i} {}", fill.to_string().repeat(LONG_CONTENT_CHARS - 10));
         let started = Instant::now();
@@ -331,7 +306,7 @@ async fn a_client_that_never_reads_is_disconnected_and_the_others_get_everything
         got,
         (0..10).map(|i| format!("long-{i}")).collect::<Vec<_>>()
     );
-    agent_is_answered(&s).await;
+    assert_agent_answered(&s.base_url, &s.agent_token).await;
 
     // The slow client was cut off: what it finally reads is the start of the burst, then
     // the end of its connection.
@@ -437,7 +412,7 @@ async fn too_many_cable_connections_from_one_address_are_refused() {
             Ok(_) => panic!("a connection past the per-address cap was accepted"),
             Err(e) => panic!("refused without an answer: {e}"),
         }
-        agent_is_answered(&s).await;
+        assert_agent_answered(&s.base_url, &s.agent_token).await;
     }
     // A place freed is a place taken again.
     drop(open.pop());
@@ -479,7 +454,7 @@ async fn total_connection_caps_refuse_the_excess() {
         loop {
             if let Ok(Ok(r)) = tokio::time::timeout(
                 Duration::from_millis(500),
-                http_client()
+                http()
                     .get(s.url("/api/v1/profile"))
                     .header("api_access_token", &s.agent_token)
                     .send(),
@@ -528,7 +503,7 @@ async fn half_open_http_connections_are_dropped_and_others_are_served() {
         half_open.push(c);
     }
     for _ in 0..5 {
-        agent_is_answered(&s).await;
+        assert_agent_answered(&s.base_url, &s.agent_token).await;
     }
     // Every one of them is closed by the server (EOF or reset), within the deadline and a
     // margin for a loaded machine.
@@ -548,7 +523,7 @@ async fn half_open_http_connections_are_dropped_and_others_are_served() {
         .await
         .expect("every half-open connection is dropped");
     assert!(started.elapsed() >= Duration::from_secs(2));
-    agent_is_answered(&s).await;
+    assert_agent_answered(&s.base_url, &s.agent_token).await;
     assert_memory_held(&s, before);
 }
 
@@ -597,13 +572,13 @@ async fn a_body_that_keeps_moving_is_never_cut_and_a_stalled_one_is() {
         assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
     }
     assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
-    agent_is_answered(&s).await;
+    assert_agent_answered(&s.base_url, &s.agent_token).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_answers_500_and_the_server_serves_on() {
     let mut s = ServerProcess::start(&["--test-controls"]);
-    let http = http_client();
+    let http = http();
     for _ in 0..5 {
         let res = http
             .get(s.url("/__parley/test/panic"))
@@ -613,7 +588,7 @@ async fn a_panicking_handler_answers_500_and_the_server_serves_on() {
         assert_eq!(res.status(), 500);
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "Internal server error");
-        agent_is_answered(&s).await;
+        assert_agent_answered(&s.base_url, &s.agent_token).await;
     }
     assert!(s.alive());
 }
@@ -628,7 +603,7 @@ async fn a_client_that_stops_reading_a_download_is_cut_off_after_the_idle_deadli
         .mime_str("application/octet-stream")
         .unwrap();
     let form = reqwest::multipart::Form::new().part("attachments[]", file);
-    let created: Value = http_client()
+    let created: Value = http()
         .post(s.url("/api/v1/accounts/1/conversations/1/messages"))
         .header("api_access_token", &s.agent_token)
         .multipart(form)
@@ -649,7 +624,7 @@ async fn a_client_that_stops_reading_a_download_is_cut_off_after_the_idle_deadli
         .unwrap();
     // The attack: read nothing for longer than the idle deadline.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    agent_is_answered(&s).await;
+    assert_agent_answered(&s.base_url, &s.agent_token).await;
     // Then read: what was already on its way, then the end, well short of the file.
     let mut received = 0;
     let mut head = vec![];

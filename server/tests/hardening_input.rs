@@ -6,8 +6,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::attack::{assert_agent_answered, http, PROMPT};
 use common::process::ServerProcess;
 use common::{Cable, TestServer, LONG};
 use parley_wire::{ConversationList, MessagesIndex};
@@ -16,34 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const MIB: u64 = 1024 * 1024;
-/// "Promptly": far above a loaded 2-core machine's normal answer, far below a stall.
-const PROMPT: Duration = Duration::from_secs(2);
 /// The most a memory attack may grow the server's peak RSS by.
 const MAX_GROWTH_KB: u64 = 64 * 1024;
-
-/// An HTTP client. reqwest's rustls is built without a crypto provider of its own (the
-/// server installs one; a test that only runs the binary must install it too).
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
-
-/// An agent's request answers 200 within `PROMPT`.
-async fn agent_answers_promptly(base_url: &str, token: &str) {
-    let started = Instant::now();
-    let res = tokio::time::timeout(
-        PROMPT,
-        http()
-            .get(format!("{base_url}/api/v1/accounts/1/conversations"))
-            .header("api_access_token", token)
-            .send(),
-    )
-    .await
-    .expect("the agent's request is answered promptly during the attack")
-    .expect("the agent's request is answered");
-    assert_eq!(res.status(), 200);
-    assert!(started.elapsed() < PROMPT);
-}
 
 /// The demo customer's paths, from the binary's `customer url:` line.
 fn customer_paths(s: &ServerProcess) -> (String, String) {
@@ -214,7 +189,7 @@ async fn attack_while_agent_works(
         .await
         .is_ok();
     assert!(started, "the attack never started sending");
-    agent_answers_promptly(&s.base_url, &s.agent_token).await;
+    assert_agent_answered(&s.base_url, &s.agent_token).await;
     task.await.unwrap()
 }
 
@@ -232,7 +207,7 @@ fn assert_json_413(o: &Outcome, what: &str) {
 async fn a_json_body_of_hundreds_of_mb_is_refused_with_413_before_it_is_buffered() {
     let s = ServerProcess::start(&[]);
     let (_, conv) = customer_paths(&s);
-    agent_answers_promptly(&s.base_url, &s.agent_token).await;
+    assert_agent_answered(&s.base_url, &s.agent_token).await;
     s.reset_peak();
     let before = s.peak_rss_kb();
     let agent_head = format!(
@@ -279,7 +254,7 @@ async fn a_json_body_of_hundreds_of_mb_is_refused_with_413_before_it_is_buffered
 async fn a_huge_multipart_text_field_is_refused_with_413_before_it_is_buffered() {
     let s = ServerProcess::start(&[]);
     let (_, conv) = customer_paths(&s);
-    agent_answers_promptly(&s.base_url, &s.agent_token).await;
+    assert_agent_answered(&s.base_url, &s.agent_token).await;
     s.reset_peak();
     let before = s.peak_rss_kb();
     let boundary = "XhardeningX";
@@ -396,7 +371,7 @@ async fn a_declared_length_over_the_limit_is_refused_from_the_header() {
             sent: 0,
         };
         assert_json_413(&o, &format!("{method} {path}"));
-        agent_answers_promptly(&s.base_url, &s.agent_token).await;
+        assert_agent_answered(&s.base_url, &s.agent_token).await;
     }
 }
 
@@ -441,7 +416,7 @@ async fn file_parts_keep_their_streamed_limit_and_the_15_file_cap() {
         .as_str()
         .unwrap()
         .contains("Attachments exceeded"));
-    agent_answers_promptly(&s.server.base_url, s.token()).await;
+    assert_agent_answered(&s.server.base_url, s.token()).await;
 }
 
 /// The newest message of conversation 1, as the agent reads it.
@@ -524,7 +499,7 @@ async fn the_public_api_takes_only_what_chatwoot_takes() {
         assert_eq!(st, 200);
         assert_eq!(m["content_attributes"], json!({}), "{in_reply_to}");
     }
-    agent_answers_promptly(&s.server.base_url, s.token()).await;
+    assert_agent_answered(&s.server.base_url, s.token()).await;
 }
 
 fn nested(levels: usize) -> Value {
@@ -591,7 +566,7 @@ async fn the_agent_api_validates_content_attributes_like_chatwoot() {
         .json(s.get("/api/v1/accounts/1/conversations/1/messages"))
         .await;
     serde_json::from_value::<MessagesIndex>(idx).expect("the log decodes");
-    agent_answers_promptly(&s.server.base_url, s.token()).await;
+    assert_agent_answered(&s.server.base_url, s.token()).await;
 }
 
 #[tokio::test]
@@ -644,7 +619,7 @@ async fn an_edit_history_reaches_only_agents() {
         assert!(body.to_string().contains("card removed"));
         assert!(!body.to_string().contains("4111"), "{path}: {body}");
     }
-    agent_answers_promptly(&s.server.base_url, s.token()).await;
+    assert_agent_answered(&s.server.base_url, s.token()).await;
 }
 
 #[tokio::test]
@@ -681,7 +656,7 @@ async fn a_contact_sees_no_other_contacts_in_presence() {
     let contacts = presence["message"]["data"]["contacts"].as_object().unwrap();
     assert_eq!(contacts.len(), 2, "{presence}");
     assert!(contacts.contains_key(&other["id"].to_string()));
-    agent_answers_promptly(&s.server.base_url, s.token()).await;
+    assert_agent_answered(&s.server.base_url, s.token()).await;
 }
 
 #[tokio::test]
@@ -717,7 +692,7 @@ async fn an_echo_id_matches_only_the_same_sender() {
         )
         .await;
     assert_eq!(again["id"], mine["id"]);
-    agent_answers_promptly(&s.server.base_url, s.token()).await;
+    assert_agent_answered(&s.server.base_url, s.token()).await;
 }
 
 /// Sends every request but its last byte, then all the last bytes at once, so the server
@@ -802,7 +777,7 @@ async fn simultaneous_retries_store_one_message() {
             "round {round}: one message per sender, got {ids:?}"
         );
     }
-    agent_answers_promptly(&s.base_url, &s.agent_token).await;
+    assert_agent_answered(&s.base_url, &s.agent_token).await;
 }
 
 #[tokio::test]
@@ -855,7 +830,7 @@ async fn a_database_with_repeated_echo_ids_gets_the_unique_index() {
         );
         assert!(dup.is_err(), "the index refuses a second row");
     }
-    agent_answers_promptly(&s.server.base_url, s.token()).await;
+    assert_agent_answered(&s.server.base_url, s.token()).await;
 }
 
 /// A customer's upload, sent with a forged `Host` and `X-Forwarded-*`.
@@ -909,7 +884,7 @@ async fn absolute_urls_come_from_the_public_url_never_the_request() {
             );
             assert!(!seen.to_string().contains("evil.example"));
         }
-        agent_answers_promptly(&s.base_url, &s.agent_token).await;
+        assert_agent_answered(&s.base_url, &s.agent_token).await;
     }
     // A public URL that is not an origin is refused at start, with the reason.
     let dir = tempfile::tempdir().unwrap();

@@ -43,6 +43,9 @@ impl ApiError {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Capabilities {
     pub echo_id_idempotency: bool,
+    /// How long the backend remembers an `echo_id` (the proxy: 600 s); `None` with
+    /// idempotency: for good (parley-server's unique index).
+    pub echo_id_window_seconds: Option<u64>,
     pub message_edit: bool,
 }
 
@@ -201,6 +204,40 @@ impl Api {
         .await
     }
 
+    /// Every message after `after` (the newest page when `None`), all pages: the one
+    /// resync, for a chat that reconnects and for the outbox that matches what it sent.
+    pub async fn messages_after(
+        &self,
+        account_id: i64,
+        id: i64,
+        after: Option<i64>,
+    ) -> Result<Vec<Message>, ApiError> {
+        /// Chatwoot pages `after=` at 100 (a full page means there may be more).
+        const AFTER_PAGE: usize = 100;
+        let Some(mut after) = after else {
+            return Ok(self
+                .messages(account_id, id, MessagePage::Newest)
+                .await?
+                .payload);
+        };
+        let mut all = Vec::new();
+        // A bound, so that a server that keeps answering full pages cannot loop us forever.
+        for _ in 0..100 {
+            let page = self
+                .messages(account_id, id, MessagePage::After(after))
+                .await?
+                .payload;
+            let count = page.len();
+            let newest = page.iter().map(|m| m.id).max();
+            all.extend(page);
+            match newest {
+                Some(n) if count >= AFTER_PAGE && n > after => after = n,
+                _ => break,
+            }
+        }
+        Ok(all)
+    }
+
     /// `POST .../messages`; `signal` (an `AbortController`'s) can call it off.
     pub async fn send_message(
         &self,
@@ -250,6 +287,9 @@ impl Api {
                 };
                 Ok(Capabilities {
                     echo_id_idempotency: flag("echo_id_idempotency"),
+                    echo_id_window_seconds: v
+                        .pointer("/parley/echo_id_window_seconds")
+                        .and_then(serde_json::Value::as_u64),
                     message_edit: flag("message_edit"),
                 })
             }
@@ -258,9 +298,15 @@ impl Api {
         }
     }
 
-    /// Whether the backend makes `echo_id` an idempotency key.
-    pub async fn echo_id_idempotency(&self) -> Result<bool, ApiError> {
-        self.capabilities().await.map(|c| c.echo_id_idempotency)
+    /// Whether the backend makes `echo_id` an idempotency key, and for how long (ms;
+    /// `None`: for good).
+    pub async fn echo_id_idempotency(&self) -> Result<(bool, Option<u64>), ApiError> {
+        self.capabilities().await.map(|c| {
+            (
+                c.echo_id_idempotency,
+                c.echo_id_window_seconds.map(|s| s.saturating_mul(1000)),
+            )
+        })
     }
 
     /// `parley-server`'s edit extension: the author replaces a sent message's text; the

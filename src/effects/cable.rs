@@ -18,7 +18,7 @@ use parley_wire::RoomIdentifier;
 use crate::effects::clock::{now_ms, Timer};
 use crate::effects::page::{browser_online, WindowListener};
 use crate::effects::socket::{Socket, SocketEvent};
-use crate::state::conversation::ChatState;
+use crate::state::conversation::{ChatState, ServerEvent};
 
 /// The running connection; dropping it closes the socket and stops the timer and listeners.
 pub struct LiveCable {
@@ -123,9 +123,14 @@ impl Inner {
                             self.chat.connection.set(state);
                         }
                     }
-                    Output::Event(event) => self.chat.on_cable_event(*event),
-                    Output::Resync => leptos::task::spawn_local(self.chat.resync()),
-                    Output::Notice(text) => self.chat.notice.set(Some(text)),
+                    Output::Event(event) => {
+                        self.chat.apply(ServerEvent::Cable(event));
+                    }
+                    Output::Resync => self.chat.spawn(self.chat.resync()),
+                    Output::Notice(notice) => self
+                        .chat
+                        .notice
+                        .set(Some(crate::reasons::notice_text(&notice).to_owned())),
                     Output::Warn(text) => leptos::logging::warn!("parley: {text}"),
                 }
             }

@@ -5,6 +5,7 @@ pub mod api;
 pub mod cable;
 pub mod clock;
 pub mod host_events;
+pub mod outbox_driver;
 pub mod outbox_store;
 pub mod page;
 pub mod recorder;

@@ -72,6 +72,9 @@ pub struct OutboxStore {
     backend: Backend,
     /// The tab whose entries this store writes.
     owner: Option<String>,
+    /// The account whose entries this store reads and writes: one database holds an
+    /// agent's entries of every account on one server (`None`: every entry).
+    account: Option<i64>,
 }
 
 /// One stored entry and the tab that owns it (`None`: written without an owner).
@@ -79,6 +82,10 @@ pub struct OutboxStore {
 pub struct Stored {
     #[serde(default)]
     pub owner: Option<String>,
+    /// The account of the session that wrote it (`None`: written before entries named
+    /// theirs; it belongs to the session that finds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<i64>,
     pub entry: Entry,
 }
 
@@ -164,6 +171,7 @@ impl OutboxStore {
         Ok(OutboxStore {
             backend: Backend::Idb(db),
             owner: None,
+            account: None,
         })
     }
 
@@ -173,11 +181,19 @@ impl OutboxStore {
         self
     }
 
+    /// Reads and writes from now on only the entries of `account` (and, when read, those
+    /// that name no account yet).
+    pub fn with_account(mut self, account: i64) -> OutboxStore {
+        self.account = Some(account);
+        self
+    }
+
     /// Entries kept for the life of the page only.
     pub fn memory() -> OutboxStore {
         OutboxStore {
             backend: Backend::Memory(Rc::default()),
             owner: None,
+            account: None,
         }
     }
 
@@ -190,6 +206,7 @@ impl OutboxStore {
     pub fn put(&self, entry: &Entry) -> StoreWrite {
         let stored = Stored {
             owner: self.owner.clone(),
+            account: self.account,
             entry: entry.clone(),
         };
         let json = match serde_json::to_string(&stored) {
@@ -302,6 +319,11 @@ impl OutboxStore {
         let mut errors = Vec::new();
         for text in texts {
             match parley_wire::from_str::<Stored>(&text) {
+                // Another account's session keeps its own.
+                Ok(stored)
+                    if self.account.is_some()
+                        && stored.account.is_some()
+                        && stored.account != self.account => {}
                 Ok(stored) => entries.push(stored),
                 Err(e) => errors.push(StoreError::Decode(e.to_string())),
             }
@@ -417,6 +439,9 @@ mod tests {
             after_id: None,
             owned_by_others: Vec::new(),
             unanswered: false,
+            left_at_ms: None,
+            first_left_at_ms: None,
+            may_have_landed: false,
         }
     }
 
@@ -426,7 +451,9 @@ mod tests {
         let mut changed = entry("a", 1);
         changed.attempts = 3;
         changed.state = EntryState::Failed {
-            reason: "nope".into(),
+            reason: parley_core::outbox::FailReason::Refused(
+                parley_core::outbox::AttemptError::Http { status: 422 },
+            ),
         };
         store.put(&changed).done().await.unwrap();
         store.delete("b").done().await.unwrap();
@@ -437,6 +464,7 @@ mod tests {
             entries,
             vec![Stored {
                 owner: Some("tab-1".into()),
+                account: None,
                 entry: changed
             }]
         );
@@ -454,6 +482,24 @@ mod tests {
         // A second open of the same database sees what the first wrote.
         let again = OutboxStore::open(&name).await.unwrap();
         assert_eq!(again.get_all().await.unwrap().0.len(), 1);
+    }
+
+    #[wasm_bindgen_test]
+    async fn each_account_reads_its_own_entries_and_those_that_name_none() {
+        let name = format!("parley-outbox-test-{}", uuid::Uuid::new_v4());
+        let unnamed = OutboxStore::open(&name).await.unwrap();
+        unnamed.put(&entry("legacy", 1)).done().await.unwrap();
+        let one = OutboxStore::open(&name).await.unwrap().with_account(1);
+        let two = OutboxStore::open(&name).await.unwrap().with_account(2);
+        one.put(&entry("of-1", 2)).done().await.unwrap();
+        two.put(&entry("of-2", 3)).done().await.unwrap();
+        let ids = |stored: Vec<Stored>| {
+            let mut ids: Vec<String> = stored.into_iter().map(|s| s.entry.echo_id).collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(ids(one.get_all().await.unwrap().0), ["legacy", "of-1"]);
+        assert_eq!(ids(two.get_all().await.unwrap().0), ["legacy", "of-2"]);
     }
 
     fn blob(text: &str, mime: &str) -> web_sys::Blob {
@@ -524,6 +570,7 @@ mod tests {
         let v1 = open_version_1(&name).await;
         let old = Stored {
             owner: None,
+            account: None,
             entry: entry("old", 1),
         };
         write(&v1, STORE, |s| {

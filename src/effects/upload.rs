@@ -7,7 +7,7 @@
 //! `attachments[]` part per file with its name, `private`, and `content_attributes` as a
 //! JSON string when replying. `echo_id` comes first (the dashboard sends it after the
 //! files): a proxy that streams the files (`parley-server --upstream`) reads it before them. Errors are the same [`ApiError`]s as every other request, so the outbox
-//! classifies them the same way (`state::sending::classify`).
+//! classifies them the same way (`outbox_driver::classify`).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -165,4 +165,15 @@ pub async fn upload(
     upload.set_onload(None);
     drop((progress, sent, abort));
     result
+}
+
+/// Where a message with files stands, for its pending row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadPhase {
+    /// Not going up now: queued, waiting to retry, or failed (the row's status says which).
+    Waiting,
+    /// `sent` of `total` bytes of the request body are out.
+    Sending { sent: f64, total: f64 },
+    /// The body is out; the server has not answered yet.
+    Processing,
 }

@@ -7,8 +7,6 @@
 //! recorder. The files stay browser Blobs from the picker (or the recorder) to the
 //! request: their bytes never enter wasm memory.
 
-use std::collections::HashMap;
-
 use leptos::prelude::*;
 use parley_core::attachment::{
     check_file, preview_kind, AttachmentDraft, FileRefusal, PreviewKind, MAX_FILES_PER_MESSAGE,
@@ -17,8 +15,7 @@ use parley_core::outbox::Draft;
 
 use crate::effects::outbox_store::blob_key;
 use crate::i18n::{file_size, number, size_limit, t, t_args, t_count};
-use crate::state::conversation::ChatState;
-use crate::state::outbox;
+use crate::state::chat::ChatState;
 use crate::state::sending::{char_count, MAX_CONTENT_CHARS};
 
 /// A file to send: a Blob (a `File` from the picker, a recording), its name and type.
@@ -58,37 +55,8 @@ pub fn refusal_text(refusal: &FileRefusal) -> String {
     }
 }
 
-/// Where a message with files stands, for its pending row.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UploadPhase {
-    /// Not going up now: queued, waiting to retry, or failed (the row's status says which).
-    Waiting,
-    /// `sent` of `total` bytes of the request body are out.
-    Sending { sent: f64, total: f64 },
-    /// The body is out; the server has not answered yet.
-    Processing,
-}
-
-/// The files of a pending message and how far their upload has come.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PendingUpload {
-    pub files: Vec<AttachmentDraft>,
-    pub phase: UploadPhase,
-}
-
-/// A file the agent picked for the next message (in the tray above the composer).
-#[derive(Debug, Clone)]
-pub struct PickedFile {
-    pub id: u64,
-    pub blob: web_sys::Blob,
-    pub name: String,
-    /// The type it will be sent as (already accepted).
-    pub mime: String,
-    pub size: u64,
-    /// An object URL for the thumbnail or the video's first frame; revoked when the file
-    /// leaves the tray.
-    pub preview: Option<String>,
-}
+pub use crate::effects::upload::UploadPhase;
+pub use crate::state::chat::{PendingUpload, PickedFile, Uploads};
 
 /// Checks `files` and `caption`, shows the message as pending and hands it to the outbox.
 /// Nothing is queued when anything is refused: the caller keeps what the agent made.
@@ -149,7 +117,7 @@ pub(crate) fn send_files_with_limit(
     chat.replying_to.set(None);
     chat.show_pending(&echo_id, &draft, crate::effects::clock::now_s());
     chat.typing_stop();
-    outbox::enqueue_with_files(echo_id.clone(), draft, blobs);
+    chat.with_outbox(|o| o.enqueue_with_files(echo_id.clone(), draft, blobs));
     Ok(echo_id)
 }
 
@@ -249,42 +217,7 @@ impl ChatState {
         {
             self.toast.set(None);
         }
-        outbox::cancel(echo_id);
-    }
-
-    /// The pending row's files (none for a text message).
-    pub(crate) fn note_pending_files(&self, echo_id: &str, draft: &Draft) {
-        if !draft.has_files() {
-            return;
-        }
-        self.uploads.update(|m| {
-            m.entry(echo_id.to_owned())
-                .or_insert_with(|| PendingUpload {
-                    files: draft.attachments.clone(),
-                    phase: UploadPhase::Waiting,
-                });
-        });
-    }
-
-    pub(crate) fn set_upload_phase(&self, echo_id: &str, phase: UploadPhase) {
-        if self
-            .uploads
-            .with_untracked(|m| m.get(echo_id).is_some_and(|u| u.phase != phase))
-        {
-            self.uploads.update(|m| {
-                if let Some(u) = m.get_mut(echo_id) {
-                    u.phase = phase;
-                }
-            });
-        }
-    }
-
-    pub(crate) fn forget_upload(&self, echo_id: &str) {
-        if self.uploads.with_untracked(|m| m.contains_key(echo_id)) {
-            self.uploads.update(|m| {
-                m.remove(echo_id);
-            });
-        }
+        self.with_outbox(|o| o.cancel(echo_id));
     }
 }
 
@@ -311,9 +244,6 @@ fn next_pick_id() -> u64 {
         n.get()
     })
 }
-
-/// The uploads of a conversation's pending messages, by `echo_id`.
-pub type Uploads = HashMap<String, PendingUpload>;
 
 #[cfg(test)]
 mod tests {

@@ -67,11 +67,9 @@ impl CannedSearch {
         self.newest.set_value(seq);
         let timer = Timer::after(DEBOUNCE_MS, move || {
             self.loading.set(true);
-            leptos::task::spawn_local(async move {
-                let Some(api) = chat.try_api() else {
-                    return;
-                };
-                let answer = api.canned_responses(chat.account_id, &query).await;
+            // The chat's own: it stops when the chat goes.
+            chat.spawn(async move {
+                let answer = chat.api().canned_responses(chat.account_id, &query).await;
                 if self.newest.try_get_value() != Some(seq) {
                     return; // a newer query is on its way
                 }

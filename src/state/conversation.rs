@@ -1,134 +1,52 @@
 //! The open conversation: its header data, its messages, and the intents the screen sends
-//! (load, load older, resync after a reconnect, mark read). Effects report back into the
-//! signals here; components only read them.
+//! (load, load older, resync after a reconnect, mark read). Whatever the server says about
+//! the conversation (the first load, history pages, a resync, the cable, the outbox's news)
+//! comes in through one door, [`ChatState::apply`]; components only read the signals.
+
+use std::rc::Rc;
 
 use leptos::prelude::*;
-use parley_wire::{CableEvent, Conversation, Message, MessageType, Profile};
+use parley_core::store::SendState;
+use parley_wire::{CableEvent, Conversation, Message, MessageType};
 
-use crate::effects::api::{Api, ApiError, MessagePage};
-use crate::effects::host_events::HostEvents;
+use crate::effects::api::{ApiError, MessagePage};
+use crate::effects::outbox_driver::{OutboxEvent, SessionOutbox};
+use crate::effects::telemetry::Telemetry;
+use crate::effects::upload::UploadPhase;
 use crate::i18n::{t, t_args};
-use crate::state::connection::ConnectionState;
-use crate::state::messages::MessagesState;
-use crate::state::outbox;
-use crate::state::typing::TypingState;
+pub use crate::state::chat::{ChatState, LoadState, OlderState, Toast};
 
-/// Loading the conversation itself.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LoadState {
-    Loading,
-    Ready,
-    Failed(String),
-}
-
-/// Loading history above what is shown.
-#[derive(Debug, Clone, PartialEq)]
-pub enum OlderState {
-    Idle,
-    Loading,
-    /// The first message of the conversation is shown.
-    Exhausted,
-    Failed(String),
+/// What the server said about a chat's conversation, by the way it came.
+pub enum ServerEvent {
+    /// The conversation and its newest page, on opening.
+    Opened {
+        conversation: Box<Conversation>,
+        page: Vec<Message>,
+    },
+    /// A page of history above what is shown.
+    Older(Vec<Message>),
+    /// What arrived while the live connection was down.
+    Missed(Vec<Message>),
+    /// The live connection's news.
+    Cable(Box<CableEvent>),
+    /// The server's answer to this chat's own request (an edit, a delete).
+    Answer(Box<Message>),
+    /// The outbox's news about this conversation's unsent messages.
+    Outbox(OutboxEvent),
 }
 
 /// Chatwoot's page size for `before=` (CONTRACTS.md §2.3): a shorter page means the start.
 const PAGE_SIZE: usize = 20;
 
-#[derive(Debug, Clone, Copy)]
-pub struct ChatState {
-    pub account_id: i64,
-    pub conversation_id: i64,
-    api: StoredValue<Api>,
-    pub profile: StoredValue<Profile>,
-    pub conversation: RwSignal<Option<Conversation>>,
-    pub messages: MessagesState,
-    pub load: RwSignal<LoadState>,
-    pub older: RwSignal<OlderState>,
-    pub connection: RwSignal<ConnectionState>,
-    pub typing: TypingState,
-    /// A failure that is not tied to one message (resync, mark read), shown in the banner.
-    pub notice: RwSignal<Option<String>>,
-    /// Bumped when a message is appended at the end (the list decides whether to follow).
-    pub appended: RwSignal<u64>,
-    /// The last incoming message in words, for the screen-reader live region.
-    pub announcement: RwSignal<String>,
-    /// The composer writes a private note (agents only) rather than a reply.
-    pub private_mode: RwSignal<bool>,
-    /// A message that failed, offered for Retry in a toast.
-    pub toast: RwSignal<Option<Toast>>,
-    /// The message the composer replies to (`content_attributes.in_reply_to`).
-    pub replying_to: RwSignal<Option<i64>>,
-    /// A message the log should bring into view (a quote was clicked).
-    pub jump_to: RwSignal<Option<i64>>,
-    /// The backend can edit sent messages (`parley-server`; a real Chatwoot cannot).
-    pub can_edit: RwSignal<bool>,
-    /// The files of pending messages and their upload progress, by `echo_id`.
-    pub uploads: RwSignal<crate::state::attaching::Uploads>,
-    /// Files picked for the next message (Blobs: local to this thread).
-    pub tray: RwSignal<Vec<crate::state::attaching::PickedFile>, LocalStorage>,
-    /// Why files were not added to the tray, one line per file.
-    pub tray_notes: RwSignal<Vec<String>>,
-    /// The largest file that may be attached (the config's `maxFileBytes`).
-    pub max_file_bytes: u64,
-    /// The log shows its newest message (the agent has not scrolled up).
-    pub at_latest: RwSignal<bool>,
-    /// Customer messages that arrived while the agent was not looking (page hidden or
-    /// unfocused, or the log scrolled up), back to 0 once they look: the host's unread count.
-    pub unread: RwSignal<u32>,
-    /// The embedding page's events (sent, failed, unread), when embedded.
-    pub host_events: StoredValue<Option<HostEvents>, LocalStorage>,
-}
-
-/// "Message not sent: <reason>", with Retry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Toast {
-    pub echo_id: String,
-    pub reason: String,
-}
-
 impl ChatState {
-    pub fn new(api: Api, profile: Profile, account_id: i64, conversation_id: i64) -> Self {
-        ChatState {
-            account_id,
-            conversation_id,
-            api: StoredValue::new(api),
-            profile: StoredValue::new(profile),
-            conversation: RwSignal::new(None),
-            messages: MessagesState::new(),
-            load: RwSignal::new(LoadState::Loading),
-            older: RwSignal::new(OlderState::Idle),
-            connection: RwSignal::new(ConnectionState::Connecting),
-            typing: TypingState::new(),
-            notice: RwSignal::new(None),
-            appended: RwSignal::new(0),
-            announcement: RwSignal::new(String::new()),
-            private_mode: RwSignal::new(false),
-            toast: RwSignal::new(None),
-            replying_to: RwSignal::new(None),
-            jump_to: RwSignal::new(None),
-            can_edit: RwSignal::new(false),
-            uploads: RwSignal::new(Default::default()),
-            tray: RwSignal::new_local(Vec::new()),
-            tray_notes: RwSignal::new(Vec::new()),
-            max_file_bytes: crate::config::DEFAULT_MAX_FILE_BYTES,
-            at_latest: RwSignal::new(true),
-            unread: RwSignal::new(0),
-            host_events: StoredValue::new_local(HostEvents::from_context()),
-        }
-    }
-
-    /// The same chat with the config's size limit per file.
-    pub fn with_max_file_bytes(mut self, max_file_bytes: u64) -> Self {
-        self.max_file_bytes = max_file_bytes;
-        self
-    }
-
-    pub fn api(&self) -> Api {
-        self.api.get_value()
-    }
-
-    pub fn try_api(&self) -> Option<Api> {
-        self.api.try_get_value()
+    /// Attach the chat to its session's outbox: its unsent messages show here, its news
+    /// comes in through [`ChatState::apply`], until the chat goes.
+    pub fn attach_outbox(self, outbox: &SessionOutbox) {
+        let listener = Rc::new(move |event| {
+            self.apply(ServerEvent::Outbox(event));
+        });
+        let attachment = outbox.attach(self.conversation_id, listener, Telemetry::from_context());
+        self.set_outbox(attachment);
     }
 
     /// The conversation and its newest page, together: the screen shows both or an error.
@@ -142,23 +60,16 @@ impl ChatState {
         .await;
         match (conversation, page) {
             (Ok(conversation), Ok(page)) => {
-                outbox::seen(&page.payload);
-                if page.payload.len() < PAGE_SIZE {
-                    self.older.set(OlderState::Exhausted);
-                }
-                self.conversation.set(Some(conversation));
-                self.messages.upsert_all(page.payload);
-                self.load.set(LoadState::Ready);
+                self.apply(ServerEvent::Opened {
+                    conversation: Box::new(conversation),
+                    page: page.payload,
+                });
                 // Edit is an extension: offered only where the backend has it.
-                leptos::task::spawn_local(async move {
-                    let Some(api) = self.try_api() else {
-                        return;
-                    };
+                self.spawn(async move {
                     if let Ok(c) = api.capabilities().await {
                         self.can_edit.set(c.message_edit);
                     }
                 });
-                self.mark_read_if_watching(true);
             }
             (Err(e), _) | (_, Err(e)) => self.load.set(LoadState::Failed(describe_load(&e))),
         }
@@ -186,17 +97,7 @@ impl ChatState {
             )
             .await
         {
-            Ok(page) => {
-                outbox::seen(&page.payload);
-                let exhausted = page.payload.len() < PAGE_SIZE;
-                let added = self.messages.upsert_all(page.payload);
-                self.older.set(if exhausted || added == 0 {
-                    OlderState::Exhausted
-                } else {
-                    OlderState::Idle
-                });
-                added
-            }
+            Ok(page) => self.apply(ServerEvent::Older(page.payload)),
             Err(e) => {
                 self.older.set(OlderState::Failed(t_args(
                     "log.older_failed",
@@ -207,86 +108,175 @@ impl ChatState {
         }
     }
 
-    /// After a (re)subscribe: fetch what arrived while the socket was down, page by page.
+    /// After a (re)subscribe: fetch what arrived while the socket was down (every page).
     pub async fn resync(self) {
-        let Some(mut after) = self.messages.newest_id() else {
+        let Some(after) = self.messages.newest_id() else {
             return;
         };
-        // Chatwoot pages `after=` at 100; a long outage may need several pages.
-        for _ in 0..50 {
-            match self
-                .api()
-                .messages(
-                    self.account_id,
-                    self.conversation_id,
-                    MessagePage::After(after),
-                )
-                .await
-            {
-                Ok(page) => {
-                    outbox::seen(&page.payload);
-                    let count = page.payload.len();
-                    let newest = page.payload.iter().map(|m| m.id).max();
-                    // Missed while disconnected: unread too, unless the agent is looking.
-                    let missed = page
-                        .payload
-                        .iter()
-                        .filter(|m| {
-                            m.message_type == MessageType::Incoming
-                                && !m.is_deleted()
-                                && self.messages.key_of_id(m.id).is_none()
-                        })
-                        .count() as u32;
-                    if missed > 0 && !self.agent_sees_latest() {
-                        self.unread.update(|n| *n += missed);
-                    }
-                    let before_last = self.messages.last_key();
-                    let added = self.messages.upsert_all(page.payload);
-                    if added > 0 && self.messages.last_key() != before_last {
-                        self.appended.update(|n| *n += 1);
-                        self.mark_read_if_watching(false);
-                    }
-                    self.notice.set(None);
-                    match newest {
-                        Some(n) if count >= 100 && n > after => after = n,
-                        _ => break,
-                    }
-                }
-                Err(e) => {
-                    self.notice.set(Some(t_args(
-                        "notice.missed_failed",
-                        &[("error", &e.to_string())],
-                    )));
-                    break;
-                }
+        match self
+            .api()
+            .messages_after(self.account_id, self.conversation_id, Some(after))
+            .await
+        {
+            Ok(missed) => {
+                self.notice.set(None);
+                self.apply(ServerEvent::Missed(missed));
             }
+            Err(e) => self.notice.set(Some(t_args(
+                "notice.missed_failed",
+                &[("error", &e.to_string())],
+            ))),
         }
     }
 
+    /// The one door: what the server said, applied to this chat. Every message goes to the
+    /// outbox too (it matches what it sent), except the outbox's own. Returns the rows added.
+    pub fn apply(self, event: ServerEvent) -> usize {
+        match event {
+            ServerEvent::Opened { conversation, page } => {
+                self.with_outbox(|o| o.seen(&page));
+                if page.len() < PAGE_SIZE {
+                    self.older.set(OlderState::Exhausted);
+                }
+                self.conversation.set(Some(*conversation));
+                let added = self.messages.upsert_all(page);
+                self.load.set(LoadState::Ready);
+                self.mark_read_if_watching(true);
+                added
+            }
+            ServerEvent::Older(page) => {
+                self.with_outbox(|o| o.seen(&page));
+                let exhausted = page.len() < PAGE_SIZE;
+                let added = self.messages.upsert_all(page);
+                self.older.set(if exhausted || added == 0 {
+                    OlderState::Exhausted
+                } else {
+                    OlderState::Idle
+                });
+                added
+            }
+            ServerEvent::Missed(messages) => {
+                self.with_outbox(|o| o.seen(&messages));
+                self.arrived(messages)
+            }
+            ServerEvent::Answer(message) => {
+                self.with_outbox(|o| o.seen(std::slice::from_ref(&*message)));
+                self.arrived(vec![*message])
+            }
+            ServerEvent::Cable(event) => self.on_cable_event(*event),
+            ServerEvent::Outbox(event) => self.on_outbox_event(event),
+        }
+    }
+
+    /// Messages that arrived (live, missed, or answers): merged in place; the one unread
+    /// rule; a message from the person typing ends their typing burst.
+    fn arrived(self, messages: Vec<Message>) -> usize {
+        let mine = |m: &Message| m.conversation_id == self.conversation_id;
+        let messages: Vec<Message> = messages.into_iter().filter(mine).collect();
+        // Unread: a customer's message not shown before, while the agent is not looking.
+        let unread = messages
+            .iter()
+            .filter(|m| {
+                m.message_type == MessageType::Incoming
+                    && !m.is_deleted()
+                    && self.messages.key_of_id(m.id).is_none()
+            })
+            .count() as u32;
+        if unread > 0 && !self.agent_sees_latest() {
+            self.unread.update(|n| *n += unread);
+        }
+        let incoming = messages
+            .iter()
+            .any(|m| m.message_type == MessageType::Incoming);
+        if let Some(last) = messages
+            .iter()
+            .rfind(|m| m.message_type == MessageType::Incoming && !m.is_deleted())
+        {
+            self.announcement.set(announcement_of(last));
+        }
+        for m in &messages {
+            if let Some(sender) = &m.sender {
+                self.typing.remote_off(sender);
+            }
+        }
+        let before_last = self.messages.last_key();
+        let added = self.messages.upsert_all(messages);
+        if self.messages.last_key() != before_last {
+            self.appended.update(|n| *n += 1);
+        }
+        if incoming {
+            self.mark_read_if_watching(false);
+        }
+        added
+    }
+
+    /// The outbox's news about one of this conversation's unsent messages.
+    fn on_outbox_event(self, event: OutboxEvent) -> usize {
+        match event {
+            OutboxEvent::Pending {
+                echo_id,
+                draft,
+                created_at_s,
+                state,
+            } => {
+                self.show_pending(&echo_id, &draft, created_at_s);
+                self.messages.set_send_state(&echo_id, Some(state));
+            }
+            OutboxEvent::Status {
+                echo_id,
+                state,
+                failed,
+            } => {
+                if !self.messages.is_pending(&echo_id) {
+                    return 0;
+                }
+                if let Some(reason) = failed {
+                    if let Some(host) = self.host_events.get_value() {
+                        let words = crate::reasons::fail_reason_text(&reason);
+                        host.message_failed(self.conversation_id, &echo_id, &words);
+                    }
+                    self.toast.set(Some(Toast {
+                        echo_id: echo_id.clone(),
+                        reason,
+                    }));
+                }
+                if state != SendState::Sending {
+                    self.set_upload_phase(&echo_id, UploadPhase::Waiting);
+                }
+                self.messages.set_send_state(&echo_id, Some(state));
+            }
+            OutboxEvent::Upload { echo_id, phase } => self.set_upload_phase(&echo_id, phase),
+            // The outbox has these already: not told again.
+            OutboxEvent::Messages(messages) => return self.arrived(messages),
+            OutboxEvent::Delivered {
+                echo_id,
+                message_id,
+            } => {
+                self.messages.confirm_pending(&echo_id, message_id);
+                self.forget_upload(&echo_id);
+                if let Some(host) = self.host_events.get_value() {
+                    host.message_sent(self.conversation_id, message_id, &echo_id);
+                }
+            }
+            OutboxEvent::Removed { echo_id } => {
+                self.messages.remove_pending(&echo_id);
+                self.forget_upload(&echo_id);
+            }
+            OutboxEvent::Notice(notice) => self.notice.set(Some(notice)),
+        }
+        0
+    }
+
     /// A cable event for this agent: act only on this account's, this conversation's.
-    pub fn on_cable_event(self, event: CableEvent) {
+    fn on_cable_event(self, event: CableEvent) -> usize {
         if event.account_id().is_some_and(|a| a != self.account_id) {
-            return;
+            return 0;
         }
         match event {
             CableEvent::MessageCreated(m) | CableEvent::MessageUpdated(m) => {
                 // The outbox hears of every conversation's messages (it sends for all).
-                outbox::seen(std::slice::from_ref(&m));
-                if m.conversation_id != self.conversation_id {
-                    return;
-                }
-                let incoming = m.message_type == MessageType::Incoming;
-                if incoming && !m.is_deleted() {
-                    self.announcement.set(announcement_of(&m));
-                }
-                let new = self.messages.key_of_id(m.id).is_none();
-                if incoming && new && !m.is_deleted() && !self.agent_sees_latest() {
-                    self.unread.update(|n| *n += 1);
-                }
-                self.merge(m);
-                if incoming {
-                    self.mark_read_if_watching(false);
-                }
+                self.with_outbox(|o| o.seen(std::slice::from_ref(&m)));
+                return self.arrived(vec![m]);
             }
             CableEvent::TypingOn(t) if t.conversation.id == self.conversation_id => {
                 self.typing.remote_on(&t.user, t.is_private);
@@ -299,12 +289,13 @@ impl ChatState {
             }
             _ => {}
         }
+        0
     }
 
     /// Replaces the text of a message still in the outbox: always possible until it leaves.
     pub fn edit_queued(self, echo_id: String, content: String) -> Result<(), String> {
         crate::state::sending::validate(&content).map_err(|e| e.to_string())?;
-        crate::state::outbox::edit(echo_id, content);
+        self.with_outbox(|o| o.edit(echo_id, content));
         Ok(())
     }
 
@@ -313,6 +304,7 @@ impl ChatState {
         if let Err(e) = crate::state::sending::validate(&content) {
             return Err(e.to_string());
         }
+        // A chat closed meanwhile (its screen went) has no API to ask.
         let Some(api) = self.try_api() else {
             return Err(t("chat.closed").into());
         };
@@ -321,7 +313,7 @@ impl ChatState {
             .await
         {
             Ok(message) => {
-                self.receive(message);
+                self.apply(ServerEvent::Answer(Box::new(message)));
                 Ok(())
             }
             Err(e) => Err(t_args("edit.failed", &[("error", &e.to_string())])),
@@ -331,6 +323,7 @@ impl ChatState {
     /// Deletes one of the agent's sent messages, as Chatwoot does (soft: everyone watching
     /// sees it deleted). The error is in words for the row.
     pub async fn delete_message(self, message_id: i64) -> Result<(), String> {
+        // A chat closed meanwhile (its screen went) has no API to ask.
         let Some(api) = self.try_api() else {
             return Err(t("chat.closed").into());
         };
@@ -339,30 +332,10 @@ impl ChatState {
             .await
         {
             Ok(message) => {
-                self.receive(message);
+                self.apply(ServerEvent::Answer(Box::new(message)));
                 Ok(())
             }
             Err(e) => Err(t_args("delete.failed", &[("error", &e.to_string())])),
-        }
-    }
-
-    /// A message from the server (create response or cable): merge it in place, and tell
-    /// the outbox.
-    pub fn receive(self, message: Message) {
-        outbox::seen(std::slice::from_ref(&message));
-        self.merge(message);
-    }
-
-    /// Merge a message the outbox has already heard of.
-    pub(crate) fn merge(self, message: Message) {
-        let before_last = self.messages.last_key();
-        // A message from the person typing ends their typing burst.
-        if let Some(sender) = &message.sender {
-            self.typing.remote_off(sender);
-        }
-        self.messages.upsert(message);
-        if self.messages.last_key() != before_last {
-            self.appended.update(|n| *n += 1);
         }
     }
 
@@ -375,7 +348,7 @@ impl ChatState {
         if !force && !crate::effects::page::is_watching() {
             return;
         }
-        leptos::task::spawn_local(async move {
+        self.spawn(async move {
             if let Err(e) = self
                 .api()
                 .update_last_seen(self.account_id, self.conversation_id)

@@ -1,16 +1,14 @@
 //! Sending a message: validate, show it at once as pending (`echo_id` = UUID v4), and hand
-//! it to the outbox (`state::outbox`), which persists it, sends it when it can and
+//! it to its session's outbox (`effects::outbox_driver`), which persists it, sends it when it can and
 //! reports its status into the row. The response (or the cable's `message.created`,
 //! whichever comes first) replaces the pending row in place.
 
 use leptos::prelude::*;
-use parley_core::outbox::{Draft, SendError};
-use parley_wire::{Message, MessageStatus, MessageType, NewMessage, Sender, UserPush};
+use parley_core::outbox::Draft;
+use parley_wire::{Message, MessageStatus, MessageType, Sender, UserPush};
 
-use crate::effects::api::ApiError;
 use crate::i18n::{number, t, t_count};
-use crate::state::conversation::ChatState;
-use crate::state::outbox;
+use crate::state::chat::ChatState;
 
 /// Chatwoot refuses longer content (`Message` validation).
 pub const MAX_CONTENT_CHARS: usize = 150_000;
@@ -41,29 +39,6 @@ pub fn validate(text: &str) -> Result<(), ComposeError> {
     Ok(())
 }
 
-/// How the outbox will see a failed attempt.
-pub fn classify(e: &ApiError) -> SendError {
-    match e {
-        ApiError::Network => SendError::Ambiguous(e.to_string()),
-        ApiError::Http { status: 429, .. } => SendError::Throttled(e.to_string()),
-        ApiError::Http { status, .. } if *status >= 500 => SendError::Ambiguous(e.to_string()),
-        other => SendError::Rejected(other.to_string()),
-    }
-}
-
-/// The request body of one attempt: the same `echo_id` on every attempt.
-pub fn new_message_body(echo_id: &str, draft: &Draft) -> NewMessage {
-    NewMessage {
-        content: Some(draft.content.clone()),
-        private: draft.private,
-        echo_id: Some(echo_id.to_owned()),
-        content_attributes: draft
-            .in_reply_to
-            .map(|id| serde_json::json!({ "in_reply_to": id })),
-        ..Default::default()
-    }
-}
-
 impl ChatState {
     /// The agent pressed Enter: returns the `echo_id` of the new pending row.
     pub fn send_text(self, content: String) -> Result<String, ComposeError> {
@@ -79,7 +54,7 @@ impl ChatState {
         self.replying_to.set(None);
         self.show_pending(&echo_id, &draft, crate::effects::clock::now_s());
         self.typing_stop();
-        outbox::enqueue(echo_id.clone(), draft);
+        self.with_outbox(|o| o.enqueue(echo_id.clone(), draft));
         Ok(echo_id)
     }
 
@@ -91,7 +66,7 @@ impl ChatState {
         {
             self.toast.set(None);
         }
-        outbox::retry(echo_id);
+        self.with_outbox(|o| o.retry(echo_id));
     }
 
     /// Delete a message that was never sent (its row goes when the outbox lets it go).
@@ -102,7 +77,7 @@ impl ChatState {
         {
             self.toast.set(None);
         }
-        outbox::discard(echo_id);
+        self.with_outbox(|o| o.discard(echo_id));
     }
 
     /// A pending row for a message of the outbox (new, or restored after a reload).
@@ -172,31 +147,5 @@ mod tests {
         assert_eq!(validate(&at_limit), Ok(()));
         let over = format!("{at_limit}🙂🙂");
         assert_eq!(validate(&over), Err(ComposeError::TooLong { over: 2 }));
-    }
-
-    #[wasm_bindgen_test]
-    fn failures_are_classified_for_the_outbox() {
-        assert!(matches!(
-            classify(&ApiError::Network),
-            SendError::Ambiguous(_)
-        ));
-        let e500 = ApiError::Http {
-            status: 500,
-            message: "boom".into(),
-        };
-        assert!(matches!(classify(&e500), SendError::Ambiguous(_)));
-        let e422 = ApiError::Http {
-            status: 422,
-            message: "Validation failed".into(),
-        };
-        assert_eq!(
-            classify(&e422),
-            SendError::Rejected("Validation failed".into())
-        );
-        let e429 = ApiError::Http {
-            status: 429,
-            message: "slow down".into(),
-        };
-        assert!(matches!(classify(&e429), SendError::Throttled(_)));
     }
 }

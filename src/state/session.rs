@@ -1,11 +1,14 @@
 //! Who the agent is: checking a token, signed out (with the reason), or signed in with a
-//! validated profile. The token survives reloads in local storage.
+//! validated profile. On Parley's own page the token survives reloads in local storage; an
+//! embedded chat never writes it to the host's storage (the host hands it over each time).
+//! The signed-in session holds its outbox while the app lives.
 
 use leptos::prelude::*;
 use parley_wire::Profile;
 
 use crate::config::{page_origin, Config};
 use crate::effects::api::{Api, ApiError};
+use crate::effects::outbox_driver::{SessionKey, SessionOutbox};
 use crate::effects::storage::{self, StoredSession};
 use crate::i18n::{t, t_args};
 
@@ -32,14 +35,49 @@ pub enum SessionState {
 pub struct SessionCtx {
     pub state: RwSignal<SessionState>,
     config: StoredValue<Config>,
+    /// Keep the token in local storage (Parley's own page), or never (embedded in a host).
+    keeps_token: bool,
+    /// The signed-in session's outbox, held as long as this app is mounted.
+    outbox: StoredValue<Option<SessionOutbox>, LocalStorage>,
 }
 
 impl SessionCtx {
+    /// Parley's own page: the token is kept for the next visit.
     pub fn new(config: Config) -> Self {
         SessionCtx {
             state: RwSignal::new(SessionState::Checking),
             config: StoredValue::new(config),
+            keeps_token: true,
+            outbox: StoredValue::new_local(None),
         }
+    }
+
+    /// A chat mounted in a host page: the host's storage never holds the token.
+    pub fn embedded(config: Config) -> Self {
+        SessionCtx {
+            keeps_token: false,
+            ..SessionCtx::new(config)
+        }
+    }
+
+    /// The signed-in session's outbox for `account_id` (started on first use, shared with
+    /// every other chat of the same server, account and agent on the page).
+    pub fn outbox(&self, account_id: i64) -> Option<SessionOutbox> {
+        let session = self.session()?;
+        let key = SessionKey {
+            origin: self.origin(),
+            account_id,
+            profile_id: session.profile.id,
+        };
+        let held = self
+            .outbox
+            .with_value(|o| o.clone().filter(|o| *o.key() == key));
+        if held.is_some() {
+            return held;
+        }
+        let outbox = SessionOutbox::of(&session.api, key);
+        self.outbox.set_value(Some(outbox.clone()));
+        Some(outbox)
     }
 
     pub fn config(&self) -> Config {
@@ -69,8 +107,12 @@ impl SessionCtx {
         let config_token = self
             .config
             .with_value(|c| c.token.clone())
-            .filter(|_| !storage::signed_out_on_purpose(&origin));
-        let token = config_token.or_else(|| storage::load_session(&origin).map(|s| s.token));
+            .filter(|_| !self.keeps_token || !storage::signed_out_on_purpose(&origin));
+        let token = config_token.or_else(|| {
+            self.keeps_token
+                .then(|| storage::load_session(&origin).map(|s| s.token))
+                .flatten()
+        });
         let Some(token) = token else {
             self.state.set(SessionState::SignedOut { notice: None });
             return;
@@ -84,7 +126,9 @@ impl SessionCtx {
                     // Keep a stored token when the server is merely unreachable: it may be
                     // perfectly valid once the server is back.
                     let notice = if matches!(e, ApiError::Unauthorized(_)) {
-                        storage::clear_session(&origin);
+                        if self.keeps_token {
+                            storage::clear_session(&origin);
+                        }
                         t("session.expired").into()
                     } else {
                         self.describe(&e)
@@ -130,18 +174,24 @@ impl SessionCtx {
     }
 
     fn signed_in(self, api: Api, profile: Profile) {
-        storage::save_session(
-            &self.origin(),
-            &StoredSession {
-                token: profile.access_token.clone(),
-            },
-        );
+        if self.keeps_token {
+            storage::save_session(
+                &self.origin(),
+                &StoredSession {
+                    token: profile.access_token.clone(),
+                },
+            );
+        }
         self.state
             .set(SessionState::SignedIn(Box::new(Session { api, profile })));
     }
 
     pub fn sign_out(self) {
-        storage::clear_session(&self.origin());
+        if self.keeps_token {
+            storage::clear_session(&self.origin());
+        }
+        // Its timers and listeners stop once its chats are gone too.
+        self.outbox.set_value(None);
         self.state.set(SessionState::SignedOut {
             notice: Some(t("signin.signed_out").into()),
         });

@@ -3,11 +3,10 @@
 //! bursts (one `on` per burst, `off` after 4 s idle, on send and on leaving).
 
 use leptos::prelude::*;
-use parley_wire::{Sender, TypingStatus};
+use parley_wire::Sender;
 
 use crate::effects::clock::{now_ms, Timer};
-use crate::i18n::t;
-use crate::state::conversation::ChatState;
+use crate::i18n::{t, t_args};
 
 /// Chatwoot's dashboard auto-off for remote typers.
 pub const REMOTE_EXPIRY_MS: u64 = 30_000;
@@ -27,8 +26,9 @@ pub struct TypingState {
     pub names: RwSignal<Vec<String>>,
     typers: StoredValue<Vec<Typer>>,
     expiry: StoredValue<Option<Timer>, LocalStorage>,
-    local_active: StoredValue<bool>,
-    local_idle: StoredValue<Option<Timer>, LocalStorage>,
+    /// The agent's own burst (see `agent_typing`).
+    pub(crate) local_active: StoredValue<bool>,
+    pub(crate) local_idle: StoredValue<Option<Timer>, LocalStorage>,
 }
 
 impl Default for TypingState {
@@ -64,7 +64,7 @@ impl TypingState {
             .unwrap_or_else(|| t("typing.someone"))
             .to_owned();
         if is_private {
-            name.push_str(" (private note)");
+            name = t_args("typing.private_note", &[("name", &name)]);
         }
         let expires_at_ms = now_ms() + REMOTE_EXPIRY_MS;
         self.typers
@@ -120,50 +120,5 @@ impl TypingState {
         let timer =
             next.map(|at| Timer::after(at.saturating_sub(now) + 10, move || self.publish()));
         self.expiry.try_set_value(timer);
-    }
-}
-
-impl ChatState {
-    /// A keystroke in the composer: `on` at the start of a burst, `off` after 4 s idle.
-    pub fn typing_input(self) {
-        let started = self
-            .typing
-            .local_active
-            .try_update_value(|active| !std::mem::replace(active, true))
-            .unwrap_or(false);
-        if started {
-            self.post_typing(TypingStatus::On);
-        }
-        let idle = Timer::after(LOCAL_IDLE_MS, move || self.typing_stop());
-        self.typing.local_idle.try_set_value(Some(idle));
-    }
-
-    /// Send, blur, leaving the screen: end the burst now.
-    pub fn typing_stop(self) {
-        self.typing.local_idle.try_set_value(None);
-        let was_active = self
-            .typing
-            .local_active
-            .try_update_value(|active| std::mem::replace(active, false))
-            .unwrap_or(false);
-        if was_active {
-            self.post_typing(TypingStatus::Off);
-        }
-    }
-
-    fn post_typing(self, status: TypingStatus) {
-        // Also called while the screen is being torn down: the state may be gone already.
-        let Some(api) = self.try_api() else {
-            return;
-        };
-        let (account, conversation) = (self.account_id, self.conversation_id);
-        // Private: the customer's widget drops it, other agents see "(private note)".
-        let private = self.private_mode.try_get_untracked().unwrap_or(false);
-        leptos::task::spawn_local(async move {
-            // Typing is best effort: a lost indicator is not worth interrupting the agent.
-            let _ = api
-                .toggle_typing(account, conversation, status, private)
-                .await;
-        });
     }
 }

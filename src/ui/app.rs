@@ -4,15 +4,14 @@ use leptos::prelude::*;
 
 use crate::effects::host_events::{HostCallbacks, HostEvents};
 use crate::effects::telemetry::Telemetry;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::hooks::{use_navigate, use_params_map};
-use leptos_router::path;
 
 use crate::config::Config;
 use crate::i18n::{self, t};
 use crate::state::session::{SessionCtx, SessionState};
 use crate::ui::chat_screen::ChatScreen;
 use crate::ui::conversation_list::ConversationList;
+use crate::ui::loading::Loading;
+use crate::ui::routes::{self, Route};
 use crate::ui::sign_in::SignIn;
 
 /// The standalone app: Chatwoot's own URL shapes under `/app/`.
@@ -33,20 +32,37 @@ pub fn App(config: Config) -> impl IntoView {
     provide_context(session);
     session.restore();
     crate::effects::clock::warm_up_formats();
+    let route = routes::provide_routes();
 
     view! {
-        <div class="parley parley-standalone" lang=lang dir=dir data-theme=theme>
-            <Router>
-                <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/app") view=SignInRoute/>
-                    <Route path=path!("/app/login") view=SignInRoute/>
-                    <Route path=path!("/app/accounts/:account_id/conversations") view=ListRoute/>
-                    <Route
-                        path=path!("/app/accounts/:account_id/conversations/:conversation_id")
-                        view=ChatRoute
-                    />
-                </Routes>
-            </Router>
+        <div
+            class="parley parley-standalone"
+            lang=lang
+            dir=dir
+            data-theme=theme
+            on:click=move |ev| routes::follow_link_in_page(&ev)
+        >
+            // Keyed by the route: another conversation gets a fresh screen and fresh state.
+            {move || match route.get() {
+                Route::SignIn => view! { <SignInRoute/> }.into_any(),
+                Route::List { account_id } => {
+                    view! {
+                        <RequireSession>
+                            <ConversationList account_id=account_id/>
+                        </RequireSession>
+                    }
+                        .into_any()
+                }
+                Route::Chat { account_id, conversation_id } => {
+                    view! {
+                        <RequireSession>
+                            <ChatScreen account_id=account_id conversation_id=conversation_id/>
+                        </RequireSession>
+                    }
+                        .into_any()
+                }
+                Route::NotFound => view! { <NotFound/> }.into_any(),
+            }}
         </div>
     }
 }
@@ -76,7 +92,7 @@ pub fn EmbeddedApp(
     i18n::provide(locale);
     let account_id = config.account_id;
     let theme = theme_attribute(&config);
-    let session = SessionCtx::new(config);
+    let session = SessionCtx::embedded(config);
     provide_context(session);
     session.restore();
     crate::effects::clock::warm_up_formats();
@@ -126,15 +142,11 @@ fn RequireSession(children: ChildrenFn) -> impl IntoView {
 #[component]
 fn SignInRoute() -> impl IntoView {
     let session = expect_context::<SessionCtx>();
-    let navigate = use_navigate();
     // Once signed in, go to the account's conversations.
     Effect::new(move |_| {
         if let SessionState::SignedIn(s) = session.state.get() {
             let account = session.home_account(&s.profile);
-            navigate(
-                &format!("/app/accounts/{account}/conversations"),
-                Default::default(),
-            );
+            routes::navigate(&format!("/app/accounts/{account}/conversations"));
         }
     });
     move || match session.state.get() {
@@ -142,49 +154,6 @@ fn SignInRoute() -> impl IntoView {
             view! { <Loading label=t("app.signing_in")/> }.into_any()
         }
         SessionState::SignedOut { .. } => view! { <SignIn/> }.into_any(),
-    }
-}
-
-fn param_i64(name: &'static str) -> Memo<Option<i64>> {
-    let params = use_params_map();
-    Memo::new(move |_| params.with(|p| p.get(name).and_then(|v| v.parse().ok())))
-}
-
-#[component]
-fn ListRoute() -> impl IntoView {
-    let account = param_i64("account_id");
-    view! {
-        <RequireSession>
-            {move || match account.get() {
-                Some(a) => view! { <ConversationList account_id=a/> }.into_any(),
-                None => view! { <NotFound/> }.into_any(),
-            }}
-        </RequireSession>
-    }
-}
-
-#[component]
-fn ChatRoute() -> impl IntoView {
-    let account = param_i64("account_id");
-    let conversation = param_i64("conversation_id");
-    view! {
-        <RequireSession>
-            {move || match (account.get(), conversation.get()) {
-                // Keyed by the ids: a new conversation gets a fresh screen and fresh state.
-                (Some(a), Some(c)) => view! { <ChatScreen account_id=a conversation_id=c/> }.into_any(),
-                _ => view! { <NotFound/> }.into_any(),
-            }}
-        </RequireSession>
-    }
-}
-
-#[component]
-pub fn Loading(#[prop(into)] label: String) -> impl IntoView {
-    view! {
-        <div class="parley-loading" role="status">
-            <span class="parley-spinner" aria-hidden="true"></span>
-            <span>{label}</span>
-        </div>
     }
 }
 

@@ -7,13 +7,12 @@ use crate::effects::cable::LiveCable;
 use crate::effects::page::WindowListener;
 use crate::i18n::t;
 use crate::state::conversation::{ChatState, LoadState};
-use crate::state::outbox;
 use crate::state::session::SessionCtx;
-use crate::ui::app::Loading;
 use crate::ui::composer::Composer;
 use crate::ui::connection_banner::ConnectionBanner;
 use crate::ui::conversation_header::ConversationHeader;
 use crate::ui::lightbox::{Lightbox, LightboxDialog};
+use crate::ui::loading::Loading;
 use crate::ui::message_list::MessageList;
 use crate::ui::send_toast::SendToast;
 use crate::ui::shortcuts_help::{asks_for_help, ShortcutsHelp};
@@ -36,17 +35,15 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
     let config = session_ctx.config();
     let chat = chat.with_max_file_bytes(config.max_file_bytes);
 
-    // The session's outbox (started once) shows this conversation's unsent messages here
-    // and hears from this screen's connection whether requests can get through.
-    outbox::start_for(&session, &config, account_id);
-    outbox::attach(chat);
-    Effect::new(move |_| {
-        chat.connection.track();
-        outbox::reachability_changed();
-    });
-    on_cleanup(move || outbox::detach(conversation_id));
+    // The session's outbox shows this conversation's unsent messages here and hears from
+    // this screen's connection whether requests can get through; the chat lets go of it
+    // when the screen goes.
+    if let Some(outbox) = session_ctx.outbox(account_id) {
+        chat.attach_outbox(&outbox);
+    }
+    Effect::new(move |_| chat.connection_changed(chat.connection.get()));
 
-    leptos::task::spawn_local(chat.load());
+    chat.spawn(chat.load());
 
     // The cable lives as long as this screen: dropping it closes the socket.
     let cable = StoredValue::new_local(None::<LiveCable>);
@@ -172,7 +169,7 @@ pub fn ChatScreen(account_id: i64, conversation_id: i64) -> impl IntoView {
                 LoadState::Failed(message) => view! {
                     <div class="parley-load-error" role="alert">
                         <p>{message}</p>
-                        <button type="button" class="parley-button" on:click=move |_| leptos::task::spawn_local(chat.load())>
+                        <button type="button" class="parley-button" on:click=move |_| chat.spawn(chat.load())>
                             {t("common.try_again")}
                         </button>
                     </div>

@@ -5,10 +5,9 @@ use parley_wire::message::UNREADABLE_CONTENT_TYPE;
 use parley_wire::{Conversation, MessagePush};
 
 use crate::i18n::{t, t_args};
-use crate::state::outbox;
 use crate::state::session::SessionCtx;
-use crate::ui::app::Loading;
 use crate::ui::avatar::Avatar;
+use crate::ui::loading::Loading;
 
 /// The start of the last message (a line of the list shows no more), or why it has no text.
 fn preview_of(m: &MessagePush) -> String {
@@ -30,9 +29,8 @@ enum ListState {
 #[component]
 pub fn ConversationList(account_id: i64) -> impl IntoView {
     let session_ctx = expect_context::<SessionCtx>();
-    if let Some(session) = session_ctx.session() {
-        outbox::start_for(&session, &session_ctx.config(), account_id);
-    }
+    // Messages left queued by an earlier page go out while the agent is on the list.
+    session_ctx.outbox(account_id);
     let state = RwSignal::new(ListState::Loading);
     let load = move || {
         let Some(session) = session_ctx.session() else {

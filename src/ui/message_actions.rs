@@ -55,7 +55,8 @@ pub fn MessageActions(
     let confirm = move |_| {
         let id = row.with_untracked(|r| r.message.id);
         state.set(DeleteState::Deleting);
-        leptos::task::spawn_local(async move {
+        // The chat's own work: it stops if the chat goes, not when the row scrolls away.
+        chat.spawn(async move {
             match chat.delete_message(id).await {
                 Ok(()) => state.set(DeleteState::Idle),
                 Err(e) => state.set(DeleteState::Failed(e)),

@@ -48,7 +48,8 @@ pub fn MessageEditor(
             },
             EditTarget::Sent(message_id) => {
                 saving.set(true);
-                leptos::task::spawn_local(async move {
+                // The chat's own work: it stops if the chat goes.
+                chat.spawn(async move {
                     match chat.edit_message(message_id, content).await {
                         Ok(()) => on_done.run(()),
                         Err(e) => {

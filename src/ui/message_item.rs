@@ -7,6 +7,7 @@ use parley_wire::{FileType, Message, MessageStatus, MessageType, Sender};
 
 use crate::effects::clock::{iso_datetime, local_datetime_label, local_time_label};
 use crate::i18n::{t, t_args, t_count};
+use crate::reasons::{attempt_error_text, fail_reason_text};
 use crate::state::conversation::ChatState;
 use crate::ui::attachment_list::AttachmentList;
 use crate::ui::avatar::Avatar;
@@ -48,10 +49,14 @@ fn type_of(row: &Row) -> &'static str {
 /// Why a message failed, for the row: our send error, else the channel's `external_error`.
 fn failure_of(row: &Row) -> Option<String> {
     match &row.send {
-        Some(SendState::Failed { reason }) => Some(reason.clone()),
+        Some(SendState::Failed { reason }) => Some(fail_reason_text(reason)),
         Some(SendState::Unknown) => Some(t("outbox.may_not_have_been_sent").to_owned()),
         Some(SendState::Retrying { error }) => {
-            Some(t_args("message.retrying", &[("error", error)]))
+            let error = match error {
+                Some(error) => attempt_error_text(error),
+                None => t("outbox.checking").to_owned(),
+            };
+            Some(t_args("message.retrying", &[("error", &error)]))
         }
         _ if row.message.status == MessageStatus::Failed => Some(
             row.message

@@ -300,7 +300,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
         if chat.older.get_untracked() != OlderState::Idle {
             return;
         }
-        leptos::task::spawn_local(async move {
+        chat.spawn(async move {
             if chat.load_older().await > 0 {
                 request_animation_frame(settle);
             }
@@ -474,6 +474,8 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
                 // Set once the log has been put where the agent starts reading (the bottom,
                 // or the unread divider): until then the app moves the scroll position itself.
                 data-opened=move || opened.get().then_some("true")
+                // Whether the agent is reading the newest messages (arriving ones count as read).
+                data-at-latest=move || chat.at_latest.get().then_some("true")
                 role="log"
                 // Rows enter and leave the DOM as the agent scrolls: that must not be read
                 // out. New incoming messages are announced by the live region below.

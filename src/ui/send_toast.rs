@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::i18n::{t, t_args};
+use crate::reasons::fail_reason_text;
 use crate::state::conversation::ChatState;
 
 #[component]
@@ -18,8 +19,8 @@ pub fn SendToast(chat: ChatState) -> impl IntoView {
             <div class="parley-toast" role="alert" data-testid="toast">
                 <span>
                     {move || chat.toast.with(|toast| {
-                        let reason = toast.as_ref().map(|toast| toast.reason.as_str()).unwrap_or_default();
-                        t_args("toast.not_sent", &[("reason", reason)])
+                        let reason = toast.as_ref().map(|toast| fail_reason_text(&toast.reason)).unwrap_or_default();
+                        t_args("toast.not_sent", &[("reason", &reason)])
                     })}
                 </span>
                 <button type="button" class="parley-link-button" data-testid="toast-retry" on:click=retry>

@@ -250,7 +250,7 @@ describe('the example host page', { timeout: 240_000 }, () => {
     await log.evaluate((el) => {
       el.scrollTop = 0;
     });
-    await host.waitForTimeout(300);
+    await chat('chat-a').locator('[data-testid=message-list]:not([data-at-latest])').waitFor();
     const text = uniqueText('customer while scrolled up');
     await server.customerSend(text);
     const unread = await waitForEvent(host, (e) => e.chat === 'chat-a' && e.name === 'unread-count' && e.detail.count === 1, 'unread-count 1');
@@ -300,7 +300,7 @@ describe('the example host page', { timeout: 240_000 }, () => {
     await log.evaluate((el) => {
       el.scrollTop = 0;
     });
-    await host.waitForTimeout(300);
+    await chat('chat-b').locator('[data-testid=message-list]:not([data-at-latest])').waitFor();
     // The demo customer writes in conversation 1; move chat-b there.
     await host.selectOption('#switch-b', '1');
     await chat('chat-b').locator('.parley-header', { hasText: '#1' }).waitFor();
@@ -308,7 +308,7 @@ describe('the example host page', { timeout: 240_000 }, () => {
     await chat('chat-b').locator('[data-testid=message-list]').evaluate((el) => {
       el.scrollTop = 0;
     });
-    await host.waitForTimeout(300);
+    await chat('chat-b').locator('[data-testid=message-list]:not([data-at-latest])').waitFor();
     await server.customerSend(uniqueText('to the switched chat'));
     const heard = await waitForEvent(host, (e) => e.chat === 'chat-b' && e.name === 'unread-count' && e.detail.count === 1, "chat-b's unread-count");
     assert.deepEqual(heard.map((e) => e.source).sort(), ['callback', 'event']);

@@ -166,6 +166,22 @@ export class Server {
     });
   }
 
+  /** Kills the process at once (SIGKILL: no graceful shutdown, requests in the air are cut)
+   * and starts it again on the same data dir and port. */
+  async killAndRestart() {
+    const port = new URL(this.info.listeningOn).port;
+    const child = this.child;
+    this.child = null;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      await new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGKILL');
+      });
+    }
+    this.options.port = Number(port);
+    return this.start();
+  }
+
   /** Stops and starts again on the same data dir; `samePort` keeps URLs already open valid. */
   async restart({ samePort = true, ...changes } = {}) {
     const port = new URL(this.info.listeningOn).port;

@@ -200,7 +200,7 @@ describe('the agent view live', { timeout: 300_000 }, () => {
     await agent.locator('[data-testid=message-list]').evaluate((el) => {
       el.scrollTop = el.scrollHeight;
     });
-    await sleep(300);
+    await agent.locator('[data-testid=message-list][data-at-latest]').waitFor();
   });
 
   after(async () => {

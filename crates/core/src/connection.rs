@@ -120,10 +120,20 @@ pub enum Output {
     Event(Box<CableEvent>),
     /// Subscribed again after an outage: fetch the messages missed meanwhile.
     Resync,
-    /// A problem the agent should read.
-    Notice(String),
+    /// A problem the agent should read (the app words it in the agent's language).
+    Notice(Notice),
     /// A problem worth a console line but not the agent's attention.
     Warn(String),
+}
+
+/// Why live updates stopped for good, as data: the app says it in the agent's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The server closed the connection and asked not to reconnect; `unauthorized` when
+    /// it said the agent's credentials are the reason (ActionCable's `unauthorized`).
+    ClosedByServer { unauthorized: bool },
+    /// The server refused the subscription for this agent.
+    Refused,
 }
 
 /// Where the connection is in its life.
@@ -353,10 +363,14 @@ impl CableConnection {
                 } else {
                     self.phase = Phase::Halted;
                     self.set_status(ConnectionStatus::Offline, out);
-                    out.push(Output::Notice(format!(
-                        "The server closed the live connection ({}). Reload to reconnect.",
+                    // The server's own word, for whoever reads the console.
+                    out.push(Output::Warn(format!(
+                        "the server closed the live connection ({})",
                         reason.as_deref().unwrap_or("no reason given")
                     )));
+                    out.push(Output::Notice(Notice::ClosedByServer {
+                        unauthorized: reason.as_deref() == Some("unauthorized"),
+                    }));
                 }
             }
         }
@@ -446,10 +460,7 @@ impl CableConnection {
         out.push(Output::CloseSocket);
         self.phase = Phase::Halted;
         self.set_status(ConnectionStatus::Refused, out);
-        out.push(Output::Notice(
-            "The server refused the live connection for this agent. Sign out and sign in again."
-                .into(),
-        ));
+        out.push(Output::Notice(Notice::Refused));
     }
 
     fn set_status(&mut self, status: ConnectionStatus, out: &mut Vec<Output>) {

@@ -410,6 +410,302 @@ mod tests {
         assert!(unused.is_empty(), "keys no code uses: {unused:?}");
     }
 
+    /// The string literals of a Rust file's code before its tests (`#[cfg(test)]`), each
+    /// with the code just before it; comments skipped, char literals and lifetimes told
+    /// apart from strings.
+    fn literals(src: &str) -> Vec<(String, String)> {
+        let code = src.split("#[cfg(test)]").next().unwrap_or(src);
+        let b = code.as_bytes();
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let rest = &code[i..];
+            if rest.starts_with("//") {
+                i += rest.find('\n').unwrap_or(rest.len());
+            } else if rest.starts_with("/*") {
+                i += rest.find("*/").map_or(rest.len(), |e| e + 2);
+            } else if b[i] == b'\'' {
+                // 'x', '\n', '\u{..}' or a lifetime ('a): skip the char literal whole.
+                let close = rest[1..].find('\'').map(|e| e + 1);
+                match close {
+                    Some(e)
+                        if e <= 10 && !rest[1..e].contains(' ') || rest[1..].starts_with("\\'") =>
+                    {
+                        i += if rest[1..].starts_with("\\'") {
+                            4
+                        } else {
+                            e + 1
+                        };
+                    }
+                    _ => i += 1,
+                }
+            } else if b[i] == b'"'
+                || ((rest.starts_with("r#") || rest.starts_with("r\""))
+                    && !code[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+            {
+                let raw = b[i] == b'r';
+                let hashes = if raw {
+                    rest[1..].len() - rest[1..].trim_start_matches('#').len()
+                } else {
+                    0
+                };
+                let start = i + if raw { 2 + hashes } else { 1 };
+                let mut j = start;
+                let close = format!("\"{}", "#".repeat(hashes));
+                while j < b.len() && !b[j..].starts_with(close.as_bytes()) {
+                    j += if !raw && b[j] == b'\\' { 2 } else { 1 };
+                }
+                let mut from = i.saturating_sub(100);
+                while !code.is_char_boundary(from) {
+                    from -= 1;
+                }
+                let before = &code[from..i];
+                let text = String::from_utf8_lossy(&b[start..j.min(b.len())]).into_owned();
+                found.push((text, before.to_owned()));
+                i = j + close.len();
+            } else {
+                i += code[i..].chars().next().map_or(1, char::len_utf8);
+            }
+        }
+        found
+    }
+
+    /// Every text a person can read comes from the catalogs: no literal of the app's or the
+    /// core's code (their tests apart) reads like a phrase, except those reviewed below as
+    /// never shown (console lines, CSS classes, HTML attributes, development errors). A
+    /// phrase added to the code fails here until its words move to the catalogs (or it is
+    /// reviewed and listed, with why no one reads it).
+    #[test]
+    fn no_phrase_the_agent_reads_is_outside_the_catalogs() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        // Reviewed: read by no agent. (file, literal, why)
+        let reviewed: &[(&str, &str, &str)] = &[
+            (
+                "crates/core/src/connection.rs",
+                "unreadable cable frame: {e}",
+                "console",
+            ),
+            (
+                "crates/core/src/connection.rs",
+                "unreadable cable event: {e}",
+                "console",
+            ),
+            (
+                "crates/core/src/connection.rs",
+                "the server closed the live connection ({})",
+                "console",
+            ),
+            (
+                "crates/core/src/connection.rs",
+                "no reason given",
+                "console",
+            ),
+            (
+                "crates/core/src/i18n.rs",
+                "a catalog is a JSON object",
+                "catalog parse error, caught by these tests",
+            ),
+            (
+                "crates/core/src/i18n.rs",
+                "{key}.{category} is not a string",
+                "catalog parse error",
+            ),
+            (
+                "crates/core/src/i18n.rs",
+                "{key} is neither a string nor plural forms",
+                "catalog parse error",
+            ),
+            (
+                "crates/core/src/markdown.rs",
+                "noopener noreferrer",
+                "HTML attribute",
+            ),
+            (
+                "src/config.rs",
+                "the page has no #{CONFIG_ELEMENT_ID} block",
+                "an embedder's mistake, thrown to its console",
+            ),
+            (
+                "src/config.rs",
+                "the Parley config is not valid: {0}",
+                "an embedder's mistake, thrown to its console",
+            ),
+            (
+                "src/config.rs",
+                "the config is not a plain object",
+                "an embedder's mistake, thrown to its console",
+            ),
+            (
+                "src/effects/outbox_store.rs",
+                "no window",
+                "the storage error, logged",
+            ),
+            (
+                "src/effects/outbox_store.rs",
+                "indexedDB is missing",
+                "the storage error, logged",
+            ),
+            (
+                "src/effects/outbox_store.rs",
+                "the write was aborted",
+                "the storage error, logged",
+            ),
+            (
+                "src/effects/outbox_store.rs",
+                "the request failed",
+                "the storage error, logged",
+            ),
+            (
+                "src/effects/telemetry.rs",
+                "parley telemetry",
+                "console group",
+            ),
+            (
+                "src/ui/attachment_list.rs",
+                "noopener noreferrer",
+                "HTML attribute",
+            ),
+            (
+                "src/ui/lightbox.rs",
+                "noopener noreferrer",
+                "HTML attribute",
+            ),
+            (
+                "src/ui/format_toolbar.rs",
+                "Bulleted list",
+                "a CSS class slug; the words are the catalog's",
+            ),
+            (
+                "src/ui/format_toolbar.rs",
+                "Numbered list",
+                "a CSS class slug; the words are the catalog's",
+            ),
+            (
+                "src/ui/lightbox.rs",
+                "a[href]:not([hidden]), button:not([hidden])",
+                "CSS selector",
+            ),
+            (
+                "crates/core/src/attachment.rs",
+                "{essence}; codecs={c}",
+                "a MIME type",
+            ),
+            (
+                "crates/core/src/markdown.rs",
+                "<a href=\\\"{}\\\" target=\\\"_blank\\\" rel=\\\"noopener noreferrer\\\"",
+                "HTML",
+            ),
+            // FileRefusal's Display, for logs and tests: the app words each refusal from
+            // the catalogs (`refusal_text`).
+            (
+                "crates/core/src/attachment.rs",
+                "“{name}” can't be sent: this type of file is not accepted.",
+                "Display for logs",
+            ),
+            (
+                "crates/core/src/attachment.rs",
+                "“{name}” is empty.",
+                "Display for logs",
+            ),
+            (
+                "crates/core/src/attachment.rs",
+                "“{name}” is {}, over the {} limit per file.",
+                "Display for logs",
+            ),
+            (
+                "crates/core/src/attachment.rs",
+                "“{name}” was not added: a message can carry at most {max} files.",
+                "Display for logs",
+            ),
+        ];
+        let is_phrase = |s: &str| {
+            let words: Vec<&str> = s
+                .split(|c: char| !c.is_alphabetic())
+                .filter(|w| w.chars().count() >= 2)
+                .collect();
+            words.len() >= 2 && s.contains(' ')
+        };
+        // CSS class lists: every word is one of Parley's classes.
+        let is_classes = |s: &str| {
+            s.split_whitespace()
+                .all(|w| w.starts_with("parley") || w.starts_with('{'))
+        };
+        // Console lines: logged, thrown, or panics that cannot happen; and the "parley: …"
+        // prefix every console line of the app starts with.
+        let is_console = |text: &str, before: &str| {
+            text.starts_with("parley: ")
+                || [
+                    "warn!(",
+                    "log!(",
+                    "error!(",
+                    "Output::Warn(",
+                    "from_str(",
+                    "unreachable!(",
+                    "expect(",
+                ]
+                .iter()
+                .any(|m| before.rsplit(';').next().unwrap_or("").contains(m))
+        };
+        // HTML that the core's renderers write (markdown, content blocks): only the text
+        // between the tags is read by anyone. A literal may start inside a tag (its
+        // attributes, then `>`) or end inside one.
+        let text_between_tags = |s: &str| -> String {
+            let start = match (s.find('>'), s.find('<')) {
+                (Some(g), Some(l)) if g < l => g + 1,
+                (Some(g), None) => g + 1,
+                _ => 0,
+            };
+            let mut text = String::new();
+            let mut in_tag = false;
+            for c in s[start..].chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' if in_tag => in_tag = false,
+                    _ if !in_tag => text.push(c),
+                    _ => {}
+                }
+            }
+            text
+        };
+        let mut files = vec![
+            std::path::PathBuf::from(format!("{root}/src")),
+            std::path::PathBuf::from(format!("{root}/crates/core/src")),
+        ];
+        let mut unreviewed = Vec::new();
+        let mut seen = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let name = path.display().to_string();
+            let name = name.split("/../../").nth(1).unwrap_or(&name).to_owned();
+            for (text, before) in literals(&std::fs::read_to_string(&path).unwrap()) {
+                seen += 1;
+                if !is_phrase(&text_between_tags(&text))
+                    || is_classes(&text)
+                    || is_console(&text, &before)
+                {
+                    continue;
+                }
+                if !reviewed.iter().any(|(f, l, _)| *f == name && *l == text) {
+                    unreviewed.push(format!("{name}: {text:?}"));
+                }
+            }
+        }
+        // Otherwise the reader found nothing to judge (a path or parsing mistake).
+        assert!(seen > 500, "only {seen} literals read");
+        unreviewed.sort();
+        assert!(
+            unreviewed.is_empty(),
+            "phrases outside the catalogs (move the words to locales/*.json, or review \
+             and list them here if no one reads them): {unreviewed:#?}"
+        );
+    }
+
     #[test]
     fn negotiation_takes_the_first_language_with_a_catalog() {
         assert_eq!(Locale::negotiate(["ar"]).lang, Lang::Ar);

@@ -16,10 +16,15 @@
 //!   (`messages?after=`), matches what the server already has (by `echo_id` when the cable
 //!   delivered it, else by content from this agent), and resends only what is missing.
 //!   When no answer came at all (the request timed out, or the page went away while it
-//!   was out), a resync that finds nothing proves nothing: the server may still store it.
-//!   The outbox then says so ([`EntryState::Unknown`]) and leaves the choice to the agent
-//!   rather than guess: a copy seen later settles it, Retry sends it (after one more look),
-//!   Discard drops it.
+//!   was out), a resync that finds nothing proves nothing while the request may still be
+//!   on its way: the outbox looks again once `unknown_settle_ms` have passed since it left.
+//!   If that finds nothing either, it says so ([`EntryState::Unknown`]) and leaves the
+//!   choice to the agent rather than guess: a copy seen later settles it, Retry sends it
+//!   (after one more look), Discard drops it. Only a server that stores a request later
+//!   than that can still get a second copy, after the agent's Retry.
+//! - A backend that deduplicates only for a while (the proxy's `echo_id_window_seconds`)
+//!   is trusted with a resend only within that window of the entry's first attempt; past
+//!   it, an entry that may have landed is reconciled as without idempotency.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -69,7 +74,10 @@ pub enum EntryState {
     /// for a resync to say whether it did.
     Reconciling,
     /// Retrying stopped making sense; the agent sees why and can retry or delete.
-    Failed { reason: String },
+    Failed {
+        #[serde(deserialize_with = "fail_reason_or_earlier_text")]
+        reason: FailReason,
+    },
     /// An attempt got no answer (timed out, or the page went away while it was out), the
     /// backend cannot be asked by `echo_id`, and no copy of it has been seen: it may or
     /// may not be on the server. Nothing is sent on its own; a copy seen later (cable,
@@ -90,7 +98,8 @@ pub struct Entry {
     pub next_attempt_at_ms: u64,
     pub state: EntryState,
     /// The last error, shown while retrying.
-    pub last_error: Option<String>,
+    #[serde(default, deserialize_with = "attempt_error_or_earlier_text")]
+    pub last_error: Option<AttemptError>,
     /// The newest server id of this conversation known when the entry first left (raised
     /// while it has not left by the deliveries of the entries before it). Server ids grow,
     /// so no message with an id at or below it can be this entry: an earlier identical
@@ -107,6 +116,21 @@ pub struct Entry {
     /// was out): a resync that finds nothing does not prove the server will not store it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unanswered: bool,
+    /// When the latest attempt left (browser clock). A request that got no answer may
+    /// still be stored up to [`OutboxConfig::unknown_settle_ms`] after it left: before
+    /// that, a look that finds nothing proves nothing yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_at_ms: Option<u64>,
+    /// When the first attempt left (kept through the agent's Retry). A backend that
+    /// remembers an `echo_id` only for a while (the proxy: `echo_id_window_seconds`) no
+    /// longer deduplicates a resend once that is past.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_left_at_ms: Option<u64>,
+    /// An attempt may have been stored and no look since has said otherwise. Queued like
+    /// this on a backend that deduplicates (a resend gets the first copy), it is looked
+    /// for first once the backend's window for it has passed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_have_landed: bool,
 }
 
 /// How a request failed, as the effects layer classifies it.
@@ -114,16 +138,83 @@ pub struct Entry {
 pub enum SendError {
     /// It never left (offline before sending): safe to send again.
     NotSent,
-    /// It may have reached the server, and the server is done with it (a 5xx answer, a
-    /// connection it closed).
-    Ambiguous(String),
+    /// It may have reached the server, and the server is done with it (a connection it
+    /// closed without an answer).
+    Ambiguous(AttemptError),
+    /// The server answered with an error (5xx): it may have stored the message before it
+    /// failed, or (a gateway's 504: its upstream did not answer in time) may still store
+    /// it. A backend whose idempotency is a memory of answers (the proxy, which keeps only
+    /// answers that succeeded) does not deduplicate a resend after one.
+    ErrorAnswer { status: u16 },
     /// It may have reached the server and no answer came (timed out): the server may
     /// still be working on it and store it later.
-    NoAnswer(String),
+    NoAnswer(AttemptError),
     /// The server answered and refused it (4xx). Sending it again will not help.
-    Rejected(String),
+    Rejected(AttemptError),
     /// Too many requests (429) or the server asked us to wait: not stored, retry later.
-    Throttled(String),
+    Throttled(AttemptError),
+}
+
+/// What went wrong with one attempt, as data: the app says it in the agent's language
+/// (persisted with the entry, so a reload in another language words it anew).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttemptError {
+    /// The browser was offline: the request never left.
+    Offline,
+    /// No HTTP answer: the connection could not be made, or closed before an answer.
+    Network,
+    /// No answer within the outbox's request timeout; the request was aborted.
+    TimedOut,
+    /// The server answered with this non-2xx HTTP status.
+    Http { status: u16 },
+    /// The server answered 2xx with a body that could not be read.
+    Unreadable,
+    /// The files of the message are no longer stored in this browser.
+    FilesGone,
+    /// Text persisted by a version from before reasons were typed, shown as it was.
+    Earlier(String),
+}
+
+/// Why a message stopped being retried, as data (see [`AttemptError`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailReason {
+    /// The server refused it, or it cannot be sent as it is: retrying will not help.
+    Refused(AttemptError),
+    /// Still not sent after `attempts` attempts; `last` is how the last one failed (none
+    /// when no attempt got as far as an error).
+    GaveUp {
+        attempts: u32,
+        last: Option<AttemptError>,
+    },
+    /// Text persisted by a version from before reasons were typed, shown as it was.
+    Earlier(String),
+}
+
+/// A persisted reason: typed, or the plain text an earlier version stored.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TypedOrText<T> {
+    Typed(T),
+    Text(String),
+}
+
+fn fail_reason_or_earlier_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<FailReason, D::Error> {
+    Ok(match TypedOrText::deserialize(d)? {
+        TypedOrText::Typed(reason) => reason,
+        TypedOrText::Text(text) => FailReason::Earlier(text),
+    })
+}
+
+fn attempt_error_or_earlier_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<AttemptError>, D::Error> {
+    Ok(match Option::<TypedOrText<AttemptError>>::deserialize(d)? {
+        None => None,
+        Some(TypedOrText::Typed(error)) => Some(error),
+        Some(TypedOrText::Text(text)) => Some(AttemptError::Earlier(text)),
+    })
 }
 
 /// A message the server has, seen on the cable or in a resync page.
@@ -137,6 +228,8 @@ pub struct SeenMessage {
     /// Sent by this agent (outgoing, sender id = the profile's id).
     pub from_me: bool,
     pub created_at_s: i64,
+    /// The byte size of each of its files (`None` where the server does not say).
+    pub files: Vec<Option<u64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,10 +302,10 @@ pub enum SendStatus {
     /// Failed an attempt, will retry in `in_ms`.
     Retrying {
         in_ms: u64,
-        error: String,
+        error: AttemptError,
     },
     Failed {
-        reason: String,
+        reason: FailReason,
     },
     /// No answer came and no copy was seen: it may not have been sent (Retry, Discard).
     Unknown,
@@ -270,6 +363,19 @@ pub struct OutboxConfig {
     /// How far before its enqueue time a server message may be stamped and still be ours
     /// (clock skew between browser and server).
     pub clock_skew_ms: u64,
+    /// How long a backend that deduplicates remembers an `echo_id` (the capabilities'
+    /// `echo_id_window_seconds`); `None`: for good (parley-server's unique index). An
+    /// entry whose first attempt left longer ago than this (less `request_timeout_ms`,
+    /// for the time a resend takes to get there) is treated as on a backend without
+    /// idempotency: reconciled, never resent blindly.
+    pub idempotency_window_ms: Option<u64>,
+    /// How long after it left a request that got no answer may still be stored by a
+    /// backend that does not deduplicate. A look before that which finds no copy is
+    /// repeated at that time; only a look after it that finds nothing makes the entry
+    /// of unknown fate, so the agent's Retry cannot race the first request. A server
+    /// that stores a request later than this is the case no client can rule out without
+    /// idempotency (README).
+    pub unknown_settle_ms: u64,
 }
 
 impl Default for OutboxConfig {
@@ -282,6 +388,8 @@ impl Default for OutboxConfig {
             max_upload_attempts: 3,
             request_timeout_ms: 20_000,
             clock_skew_ms: 120_000,
+            idempotency_window_ms: None,
+            unknown_settle_ms: 20_000,
         }
     }
 }
@@ -362,14 +470,46 @@ impl Outbox {
     /// What the backend's capabilities say. Once it deduplicates by `echo_id`, a message
     /// of unknown fate is simply sent again (feed an event, e.g. a `Tick`, to start it).
     pub fn set_idempotent_backend(&mut self, idempotent: bool) {
+        self.set_backend(idempotent, None, 0);
+    }
+
+    /// What the backend's capabilities say: whether it deduplicates by `echo_id`, and for
+    /// how long it remembers one (`None`: for good). A message of unknown fate the backend
+    /// still covers is simply sent again (feed an event, e.g. a `Tick`, to start it); one
+    /// older than the window stays as it is.
+    pub fn set_backend(&mut self, idempotent: bool, window_ms: Option<u64>, now_ms: u64) {
         self.config.idempotent_backend = idempotent;
-        if idempotent {
-            for e in &mut self.entries {
-                if e.state == EntryState::Unknown {
-                    e.state = EntryState::Queued;
-                }
+        self.config.idempotency_window_ms = window_ms;
+        for i in 0..self.entries.len() {
+            if self.entries[i].state == EntryState::Unknown
+                && self.deduplicates(&self.entries[i], now_ms)
+            {
+                self.entries[i].state = EntryState::Queued;
             }
         }
+    }
+
+    /// Whether a request that may have landed can be sent again without looking first: only
+    /// on a backend whose key is durable (parley-server's unique index). The proxy's memory
+    /// holds only the answers that succeeded (an upstream that stored the message and then
+    /// answered 500, or was killed before answering, leaves nothing behind), and a restart
+    /// of the proxy forgets it all: through it the outbox looks first. Its window still
+    /// counts after the look: a request with no answer is then sent again (the proxy holds
+    /// the resend while the first is on its way upstream) instead of being left to the agent.
+    fn resends_without_looking(&self) -> bool {
+        self.config.idempotent_backend && self.config.idempotency_window_ms.is_none()
+    }
+
+    /// Whether the backend would take a resend of `e` sent now for its first copy: it
+    /// deduplicates by `echo_id`, and still remembers this one.
+    fn deduplicates(&self, e: &Entry, now_ms: u64) -> bool {
+        self.config.idempotent_backend
+            && match (self.config.idempotency_window_ms, e.first_left_at_ms) {
+                (Some(window), Some(first)) => {
+                    now_ms + self.config.request_timeout_ms < first.saturating_add(window)
+                }
+                _ => true,
+            }
     }
 
     fn index(&self, echo_id: &str) -> Option<usize> {
@@ -414,6 +554,9 @@ impl Outbox {
                     after_id: None,
                     owned_by_others: Vec::new(),
                     unanswered: false,
+                    left_at_ms: None,
+                    first_left_at_ms: None,
+                    may_have_landed: false,
                 };
                 self.next_seq += 1;
                 out.push(Command::Persist(entry.clone()));
@@ -436,14 +579,15 @@ impl Outbox {
                     // still arrive: its answer is gone with the page.
                     if matches!(e.state, EntryState::InFlight { .. }) {
                         e.unanswered = true;
+                        e.may_have_landed = true;
                     }
-                    let idempotent = self.config.idempotent_backend;
+                    let deduplicates = self.deduplicates(&e, now_ms);
                     if matches!(
                         e.state,
                         EntryState::InFlight { .. } | EntryState::Reconciling
-                    ) || (idempotent && e.state == EntryState::Unknown)
+                    ) || (deduplicates && e.state == EntryState::Unknown)
                     {
-                        e.state = self.after_ambiguity();
+                        e.state = self.after_ambiguity(&e, now_ms);
                         out.push(Command::Persist(e.clone()));
                     }
                     let status = match &e.state {
@@ -510,27 +654,37 @@ impl Outbox {
                     }
                     None => BTreeSet::new(),
                 };
-                let idempotent = self.config.idempotent_backend;
-                for e in &mut self.entries {
+                let settle = self.config.unknown_settle_ms;
+                for i in 0..self.entries.len() {
+                    let deduplicates = self.deduplicates(&self.entries[i], now_ms);
+                    let e = &mut self.entries[i];
                     // Only what was reconciling when the resync was asked: the page was
                     // read before any later attempt could have stored its message.
                     if e.state == EntryState::Reconciling && covers.contains(&e.echo_id) {
-                        if e.unanswered && !idempotent {
-                            // Not there yet, but a request that never answered may still
-                            // be stored: say so rather than guess (a resend could double it).
+                        let settles_at = e.left_at_ms.map_or(0, |t| t.saturating_add(settle));
+                        if e.unanswered && !deduplicates && now_ms < settles_at {
+                            // Not there yet, and the request that never answered may still
+                            // be on its way or in the server's hands: look again once it
+                            // cannot be any more, before saying anything.
+                            e.next_attempt_at_ms = settles_at;
+                        } else if e.unanswered && !deduplicates {
+                            // Not there, and looked for after the request settled: it may
+                            // still be stored, by a server slower than that; say so rather
+                            // than guess (a resend could double it).
                             e.state = EntryState::Unknown;
                             out.push(Command::Status {
                                 echo_id: e.echo_id.clone(),
                                 status: SendStatus::Unknown,
                             });
                         } else if e.attempts >= max_attempts_of(&self.config, e) {
+                            // Looked for after every attempt so far: not there.
+                            e.may_have_landed = false;
                             // The server does not have it, and will not: sending again
                             // cannot double it (below too).
-                            let reason = format!(
-                                "Not sent after {} attempts: {}",
-                                e.attempts,
-                                e.last_error.as_deref().unwrap_or("no answer")
-                            );
+                            let reason = FailReason::GaveUp {
+                                attempts: e.attempts,
+                                last: e.last_error.clone(),
+                            };
                             e.state = EntryState::Failed {
                                 reason: reason.clone(),
                             };
@@ -539,6 +693,8 @@ impl Outbox {
                                 status: SendStatus::Failed { reason },
                             });
                         } else {
+                            // Looked for after every attempt so far: not there.
+                            e.may_have_landed = false;
                             e.state = EntryState::Queued;
                             e.next_attempt_at_ms = e.next_attempt_at_ms.max(now_ms);
                         }
@@ -567,10 +723,10 @@ impl Outbox {
                 }
             }
             Event::Retry { echo_id } => {
-                let idempotent = self.config.idempotent_backend;
                 if let Some(i) = self.index(&echo_id) {
+                    let deduplicates = self.deduplicates(&self.entries[i], now_ms);
                     let e = &mut self.entries[i];
-                    if e.state == EntryState::Unknown && !idempotent {
+                    if e.state == EntryState::Unknown && !deduplicates {
                         // The agent says send it. One more look first, so that a copy
                         // stored since is taken rather than doubled; then it goes.
                         e.state = EntryState::Reconciling;
@@ -715,8 +871,8 @@ impl Outbox {
     /// After an attempt that may have reached the server: resend directly if the backend
     /// deduplicates, else reconcile first (the resync starts from `pump`, after the
     /// backoff, which also gives a slow request time to land before we look).
-    fn after_ambiguity(&self) -> EntryState {
-        if self.config.idempotent_backend {
+    fn after_ambiguity(&self, e: &Entry, now_ms: u64) -> EntryState {
+        if self.resends_without_looking() && self.deduplicates(e, now_ms) {
             EntryState::Queued
         } else {
             EntryState::Reconciling
@@ -736,24 +892,40 @@ impl Outbox {
         if !matches!(self.entries[i].state, EntryState::InFlight { .. }) {
             return;
         }
-        let unanswered = matches!(error, SendError::NoAnswer(_));
+        let unanswered = matches!(
+            error,
+            SendError::NoAnswer(_) | SendError::ErrorAnswer { status: 504, .. }
+        );
+        let error_kind = match error {
+            SendError::Ambiguous(_) | SendError::NoAnswer(_) | SendError::ErrorAnswer { .. } => {
+                ErrorKind::MayHaveLanded
+            }
+            _ => ErrorKind::NotStored,
+        };
         let (state, message) = match error {
-            SendError::Rejected(reason) => (
+            SendError::Rejected(error) => (
                 EntryState::Failed {
-                    reason: reason.clone(),
+                    reason: FailReason::Refused(error.clone()),
                 },
-                reason,
+                error,
             ),
             SendError::NotSent => {
                 // Never left: an offline spell of any length does not use up attempts.
                 self.entries[i].attempts = self.entries[i].attempts.saturating_sub(1);
-                (EntryState::Queued, "No connection".to_owned())
+                (EntryState::Queued, AttemptError::Offline)
             }
             SendError::Throttled(m) => (EntryState::Queued, m),
-            SendError::Ambiguous(m) => (self.after_ambiguity(), m),
-            SendError::NoAnswer(m) => (self.after_ambiguity(), m),
+            SendError::Ambiguous(m) => (self.after_ambiguity(&self.entries[i], now_ms), m),
+            SendError::NoAnswer(m) => (self.after_ambiguity(&self.entries[i], now_ms), m),
+            SendError::ErrorAnswer { status } => (
+                self.after_ambiguity(&self.entries[i], now_ms),
+                AttemptError::Http { status },
+            ),
         };
         self.entries[i].unanswered = unanswered;
+        if matches!(error_kind, ErrorKind::MayHaveLanded) {
+            self.entries[i].may_have_landed = true;
+        }
         let attempts = self.entries[i].attempts;
         let gave_up = attempts >= max_attempts_of(&self.config, &self.entries[i])
             && state != EntryState::Reconciling;
@@ -762,7 +934,10 @@ impl Outbox {
         e.last_error = Some(message.clone());
         e.state = if gave_up && !matches!(state, EntryState::Failed { .. }) {
             EntryState::Failed {
-                reason: format!("Not sent after {attempts} attempts: {message}"),
+                reason: FailReason::GaveUp {
+                    attempts,
+                    last: Some(message.clone()),
+                },
             }
         } else {
             state
@@ -892,11 +1067,21 @@ impl Outbox {
             self.failed_attempt(
                 now_ms,
                 &echo_id,
-                SendError::NoAnswer("The server did not answer in time".into()),
+                SendError::NoAnswer(AttemptError::TimedOut),
                 out,
             );
         }
 
+        // A resend that may have landed waits on a backend that deduplicates; once the
+        // backend's window for it has passed, the resend would be a second copy: look
+        // first, as without idempotency.
+        for i in 0..self.entries.len() {
+            let e = &self.entries[i];
+            if e.state == EntryState::Queued && e.may_have_landed && !self.deduplicates(e, now_ms) {
+                self.entries[i].state = EntryState::Reconciling;
+                out.push(Command::Persist(self.entries[i].clone()));
+            }
+        }
         if self.reachable {
             // Reconciling conversations whose backoff has run out get their resync.
             let due: BTreeSet<i64> = self
@@ -945,6 +1130,8 @@ impl Outbox {
                     e.owned_by_others.retain(|&id| after.is_none_or(|a| id > a));
                 }
                 e.attempts += 1;
+                e.left_at_ms = Some(now_ms);
+                e.first_left_at_ms.get_or_insert(now_ms);
                 out.push(Command::Persist(e.clone()));
                 out.push(Command::Status {
                     echo_id: e.echo_id.clone(),
@@ -997,9 +1184,13 @@ impl Outbox {
 }
 
 /// Whether `seen` is, or may be, the message an attempt of `e` stored: it carries the
-/// entry's echo_id, or (a real Chatwoot's REST pages carry none) `e` is reconciling and
-/// `seen` is this agent's, with its conversation, kind and text, after every id the entry
-/// knew when it left, and not stamped before it was typed.
+/// entry's echo_id, or (a real Chatwoot's REST pages carry none) `e` is reconciling (or of
+/// unknown fate) and `seen` is this agent's, with its conversation, kind, text and files,
+/// after every id the entry knew when it left, not one another entry was delivered as, and
+/// not stamped before it was typed (less the clock skew allowed). Its limits: two pending
+/// messages alike in all of this cannot be told apart (so one of unknown fate holds the
+/// later ones back), and the same message sent by this agent from elsewhere (the dashboard)
+/// in that time would be taken for it.
 fn may_have_become(e: &Entry, seen: &SeenMessage, clock_skew_ms: u64) -> bool {
     if seen.echo_id.as_deref() == Some(e.echo_id.as_str()) {
         return true;
@@ -1012,9 +1203,33 @@ fn may_have_become(e: &Entry, seen: &SeenMessage, clock_skew_ms: u64) -> bool {
         && e.draft.private == seen.private
         // A message of files only has no content (`null`), its draft an empty caption.
         && seen.content.as_deref().unwrap_or("") == e.draft.content
+        && same_files(&e.draft.attachments, &seen.files)
         && e.after_id.is_none_or(|after| seen.id > after)
         && !e.owned_by_others.contains(&seen.id)
         && (seen.created_at_s.max(0) as u64) * 1000 + clock_skew_ms >= e.enqueued_at_ms
+}
+
+/// Whether a message's files can be the draft's: as many, and the same sizes where the
+/// server says them (names are not compared: Chatwoot's copy may rename a file). A caption
+/// with a photo is never taken for the same text alone, nor the other way round.
+fn same_files(draft: &[AttachmentDraft], seen: &[Option<u64>]) -> bool {
+    if draft.len() != seen.len() {
+        return false;
+    }
+    if seen.iter().any(Option::is_none) {
+        return true;
+    }
+    let mut want: Vec<u64> = draft.iter().map(|a| a.size).collect();
+    let mut got: Vec<u64> = seen.iter().flatten().copied().collect();
+    want.sort_unstable();
+    got.sort_unstable();
+    want == got
+}
+
+/// What a failed attempt says about the server's copy.
+enum ErrorKind {
+    MayHaveLanded,
+    NotStored,
 }
 
 /// How many attempts an entry gets before it is marked failed.

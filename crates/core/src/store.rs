@@ -25,6 +25,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use parley_wire::{Message, MessageStatus, MessageType};
 
+use crate::outbox::{AttemptError, FailReason};
+
 /// Stable UI key: stays the same when a pending message is confirmed.
 /// `"e:<echo_id>"` for local sends, `"m:<id>"` otherwise.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,11 +47,13 @@ impl RowKey {
 pub enum SendState {
     Queued,
     Sending,
+    /// Waiting to try again; `error` is how the last attempt failed (none while checking
+    /// whether an attempt arrived).
     Retrying {
-        error: String,
+        error: Option<AttemptError>,
     },
     Failed {
-        reason: String,
+        reason: FailReason,
     },
     /// No answer came and the backend cannot say whether it has the message: it may not
     /// have been sent (the agent can retry or discard it).

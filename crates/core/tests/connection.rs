@@ -68,7 +68,7 @@ fn count(out: &[Output], pred: impl Fn(&Output) -> bool) -> usize {
     out.iter().filter(|o| pred(o)).count()
 }
 
-fn notices(out: &[Output]) -> Vec<String> {
+fn notices(out: &[Output]) -> Vec<Notice> {
     out.iter()
         .filter_map(|o| match o {
             Output::Notice(n) => Some(n.clone()),
@@ -404,9 +404,7 @@ fn no_confirm_within_ten_seconds_is_a_refusal() {
     let out = m.handle(10_000, Input::Tick);
     assert_eq!(out[0], Output::CloseSocket);
     assert_eq!(states(&out), vec![ConnectionStatus::Refused]);
-    let n = notices(&out);
-    assert_eq!(n.len(), 1);
-    assert!(n[0].contains("refused"), "{n:?}");
+    assert_eq!(notices(&out), vec![Notice::Refused]);
     assert_eq!(m.next_deadline_ms(), None, "a refusal is not retried");
     assert_eq!(m.handle(100_000, Input::Tick), vec![]);
 }
@@ -432,7 +430,7 @@ fn reject_subscription_is_a_refusal() {
     );
     assert_eq!(out[0], Output::CloseSocket);
     assert_eq!(states(&out), vec![ConnectionStatus::Refused]);
-    assert_eq!(notices(&out).len(), 1);
+    assert_eq!(notices(&out), vec![Notice::Refused]);
     assert_eq!(m.handle(30_000, Input::Tick), vec![]);
 }
 
@@ -473,9 +471,10 @@ fn server_disconnect_without_reconnect_is_final_with_a_notice() {
     );
     assert_eq!(out[0], Output::CloseSocket);
     assert_eq!(states(&out), vec![ConnectionStatus::Offline]);
-    let n = notices(&out);
-    assert_eq!(n.len(), 1);
-    assert!(n[0].contains("unauthorized"), "{n:?}");
+    assert_eq!(
+        notices(&out),
+        vec![Notice::ClosedByServer { unauthorized: true }]
+    );
     assert_eq!(m.next_deadline_ms(), None);
     assert_eq!(m.handle(60_000, Input::Tick), vec![]);
     assert_eq!(m.handle(60_000, Input::BrowserOffline), vec![]);

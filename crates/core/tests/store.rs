@@ -1,6 +1,7 @@
 //! The message store: one rule per test, then property tests that throw the same frames at
 //! it in every order and check that it always ends with the same list.
 
+use parley_core::outbox::{AttemptError, FailReason};
 use parley_core::store::*;
 use parley_wire::{Message, MessageStatus, MessageType};
 use serde_json::json;
@@ -315,7 +316,7 @@ fn send_state_applies_to_pending_rows_only() {
     let mut s = MessageStore::new();
     s.add_pending("a", pending("x", 100));
     let failed = Some(SendState::Failed {
-        reason: "Content is too long".into(),
+        reason: FailReason::Refused(AttemptError::Http { status: 422 }),
     });
     assert_eq!(
         s.set_send_state("a", failed.clone()),

@@ -308,7 +308,7 @@ impl CableEvent {
     /// error (so a contract drift shows up), not a silent `Other`; a message that does not
     /// read whole is a placeholder (see [`crate::lenient`]), an error only without an id.
     pub fn from_message(message: &serde_json::Value) -> Result<CableEvent, serde_json::Error> {
-        let Envelope { event, data } = Envelope::deserialize(message)?;
+        let Envelope { event, data } = crate::lenient::read(message)?;
         let message_of = |data: &serde_json::Value| {
             message_of_event(data).ok_or_else(|| {
                 <serde_json::Error as serde::de::Error>::custom("a message without a readable id")
@@ -317,15 +317,11 @@ impl CableEvent {
         let ev = match event.as_str() {
             "message.created" => CableEvent::MessageCreated(message_of(&data)?),
             "message.updated" => CableEvent::MessageUpdated(message_of(&data)?),
-            "conversation.typing_on" => CableEvent::TypingOn(TypingEvent::deserialize(&data)?),
-            "conversation.typing_off" => CableEvent::TypingOff(TypingEvent::deserialize(&data)?),
-            "conversation.read" => {
-                CableEvent::ConversationRead(ConversationPush::deserialize(&data)?)
-            }
-            "conversation.updated" => {
-                CableEvent::ConversationUpdated(ConversationPush::deserialize(&data)?)
-            }
-            "presence.update" => CableEvent::PresenceUpdate(Presence::deserialize(&data)?),
+            "conversation.typing_on" => CableEvent::TypingOn(crate::lenient::read(&data)?),
+            "conversation.typing_off" => CableEvent::TypingOff(crate::lenient::read(&data)?),
+            "conversation.read" => CableEvent::ConversationRead(crate::lenient::read(&data)?),
+            "conversation.updated" => CableEvent::ConversationUpdated(crate::lenient::read(&data)?),
+            "presence.update" => CableEvent::PresenceUpdate(crate::lenient::read(&data)?),
             _ => CableEvent::Other { event, data },
         };
         Ok(ev)

@@ -117,7 +117,7 @@ impl Salvage for Conversation {
         );
         let meta = v
             .get("meta")
-            .filter(|m| ConversationMeta::deserialize(*m).is_ok());
+            .filter(|m| lenient::read::<ConversationMeta>(m).is_ok());
         if meta.is_none() {
             let name = v
                 .pointer("/meta/sender/name")
@@ -128,7 +128,7 @@ impl Salvage for Conversation {
                 serde_json::json!({ "sender": { "id": 0, "name": name } }),
             );
         }
-        Conversation::deserialize(&Value::Object(o)).ok()
+        lenient::read(&Value::Object(o)).ok()
     }
 }
 

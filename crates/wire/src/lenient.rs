@@ -20,8 +20,6 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAn
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
-use crate::message::{FileType, MessageStatus};
-
 /// How deep a free-form value is kept. Chatwoot's own shapes nest a handful of levels
 /// (cards → actions, form → options); the cut keeps a page far from serde_json's limit.
 pub const MAX_VALUE_DEPTH: usize = 32;
@@ -133,7 +131,203 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> serde_json::Result<T> {
     }
     .deserialize(&mut reader)?;
     reader.end()?;
-    T::deserialize(&document)
+    read(&document)
+}
+
+/// `T` read from a value the app already holds, the one way the app reads a type from a
+/// [`Value`] (the bundle budget: see [`Objects`]).
+pub fn read<'a, T: Deserialize<'a>>(v: &'a Value) -> serde_json::Result<T> {
+    T::deserialize(Objects(v))
+}
+
+/// A [`Value`] as serde_json's own `&Value` deserializer reads it, except that a struct is
+/// read from an object only. serde_json also accepts an array for a struct (its fields in
+/// order), and so compiles every struct's `visit_seq` into the wasm beside its `visit_map`:
+/// some 20 KB of code no Chatwoot payload ever uses. Nested values are read the same way.
+#[derive(Clone, Copy)]
+pub struct Objects<'a>(pub &'a Value);
+
+struct ObjectFields<'a> {
+    entries: serde_json::map::Iter<'a>,
+    value: Option<&'a Value>,
+}
+
+impl<'de> de::MapAccess<'de> for ObjectFields<'de> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.value = Some(value);
+        seed.deserialize(de::value::BorrowedStrDeserializer::new(key))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        let value = self
+            .value
+            .take()
+            .ok_or_else(|| de::Error::custom("a value without its key"))?;
+        seed.deserialize(Objects(value))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
+}
+
+struct Elements<'a>(std::slice::Iter<'a, Value>);
+
+impl<'de> de::SeqAccess<'de> for Elements<'de> {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        self.0
+            .next()
+            .map(|v| seed.deserialize(Objects(v)))
+            .transpose()
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+impl<'de> Objects<'de> {
+    fn fields(map: &'de Map<String, Value>) -> ObjectFields<'de> {
+        ObjectFields {
+            entries: map.iter(),
+            value: None,
+        }
+    }
+
+    fn invalid<V: Visitor<'de>>(self, visitor: &V) -> serde_json::Error {
+        let unexpected = match self.0 {
+            Value::Null => de::Unexpected::Unit,
+            Value::Bool(b) => de::Unexpected::Bool(*b),
+            Value::Number(_) => de::Unexpected::Other("a number"),
+            Value::String(s) => de::Unexpected::Str(s),
+            Value::Array(_) => de::Unexpected::Seq,
+            Value::Object(_) => de::Unexpected::Map,
+        };
+        de::Error::invalid_type(unexpected, visitor)
+    }
+}
+
+/// Scalars (numbers, strings, ...) as serde_json reads them: nothing nested.
+macro_rules! scalars_as_serde_json {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> serde_json::Result<V::Value> {
+            self.0.$method(visitor)
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for Objects<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> serde_json::Result<V::Value> {
+        match self.0 {
+            Value::Array(items) => visitor.visit_seq(Elements(items.iter())),
+            Value::Object(map) => visitor.visit_map(Objects::fields(map)),
+            scalar => scalar.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> serde_json::Result<V::Value> {
+        match self.0 {
+            Value::Object(map) => visitor.visit_map(Objects::fields(map)),
+            _ => Err(self.invalid(&visitor)),
+        }
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> serde_json::Result<V::Value> {
+        match self.0 {
+            Value::Array(items) => visitor.visit_seq(Elements(items.iter())),
+            _ => Err(self.invalid(&visitor)),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> serde_json::Result<V::Value> {
+        match self.0 {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        // Unit variants (strings) are all the wire types have; serde_json's reader does.
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> serde_json::Result<V::Value> {
+        visitor.visit_unit()
+    }
+
+    scalars_as_serde_json! {
+        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char deserialize_str
+        deserialize_string deserialize_bytes deserialize_byte_buf deserialize_unit
+        deserialize_identifier
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> serde_json::Result<V::Value> {
+        self.0.deserialize_unit_struct(name, visitor)
+    }
 }
 
 /// A free-form value (`team`, `previous_changes`), depth-bounded.
@@ -406,50 +600,6 @@ pub fn opt_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
     })
 }
 
-/// A message's `status`: names, Chatwoot's enum integers, `null` (sent) and anything else
-/// (unknown).
-pub fn status<'de, D: Deserializer<'de>>(d: D) -> Result<MessageStatus, D::Error> {
-    Ok(status_of(&Scalar::read(d)?))
-}
-
-pub(crate) fn status_of(s: &Scalar) -> MessageStatus {
-    match s {
-        Scalar::Null => MessageStatus::Sent,
-        Scalar::Str(name) => match name.as_str() {
-            "sent" => MessageStatus::Sent,
-            "delivered" => MessageStatus::Delivered,
-            "read" => MessageStatus::Read,
-            "failed" => MessageStatus::Failed,
-            "progress" => MessageStatus::Progress,
-            _ => s.int().map_or(MessageStatus::Unknown, status_code),
-        },
-        Scalar::Int(code) => status_code(*code),
-        _ => MessageStatus::Unknown,
-    }
-}
-
-/// Chatwoot's `enum status: { sent: 0, delivered: 1, read: 2, failed: 3 }`.
-fn status_code(code: i64) -> MessageStatus {
-    match code {
-        0 => MessageStatus::Sent,
-        1 => MessageStatus::Delivered,
-        2 => MessageStatus::Read,
-        3 => MessageStatus::Failed,
-        _ => MessageStatus::Unknown,
-    }
-}
-
-/// An attachment's `file_type`: unknown names and other types are `Unknown`.
-pub fn file_type<'de, D: Deserializer<'de>>(d: D) -> Result<FileType, D::Error> {
-    Ok(match Scalar::read(d)? {
-        Scalar::Str(name) => {
-            FileType::deserialize(de::value::StrDeserializer::<de::value::Error>::new(&name))
-                .unwrap_or(FileType::Unknown)
-        }
-        _ => FileType::Unknown,
-    })
-}
-
 /// A list of names (`labels`): numbers kept as text, anything else dropped.
 pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match value(d)? {
@@ -467,7 +617,7 @@ pub fn opt_lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(
         levels: MAX_ELEMENT_DEPTH,
     }
     .deserialize(d)?;
-    Ok(T::deserialize(&v).ok())
+    Ok(read(&v).ok())
 }
 
 /// A nested record with defaults (the counts of a list's `meta`): unreadable is the default.
@@ -485,7 +635,7 @@ pub trait Salvage: DeserializeOwned {
 
 /// `v` read whole, else salvaged.
 pub fn decode_or_salvage<T: Salvage>(v: &Value) -> Option<T> {
-    T::deserialize(v).ok().or_else(|| T::salvage(v))
+    read(v).ok().or_else(|| T::salvage(v))
 }
 
 /// A list read element by element: an element that cannot be read is salvaged, one without

@@ -1,5 +1,6 @@
 //! Messages and attachments (CONTRACTS.md §3.1, §3.2).
 
+use serde::de;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::lenient::{
@@ -158,7 +159,7 @@ pub struct Attachment {
     pub id: i64,
     #[serde(default, deserialize_with = "lenient::int_or_zero")]
     pub message_id: i64,
-    #[serde(default = "unknown_file_type", deserialize_with = "lenient::file_type")]
+    #[serde(default = "unknown_file_type", deserialize_with = "lenient_file_type")]
     pub file_type: FileType,
     #[serde(default, deserialize_with = "lenient::int_or_zero")]
     pub account_id: i64,
@@ -234,7 +235,7 @@ pub struct Message {
         deserialize_with = "lenient::content_type"
     )]
     pub content_type: String,
-    #[serde(default = "sent_status", deserialize_with = "lenient::status")]
+    #[serde(default = "sent_status", deserialize_with = "lenient_status")]
     pub status: MessageStatus,
     #[serde(default = "empty_object", deserialize_with = "object_or_null")]
     pub content_attributes: serde_json::Value,
@@ -344,7 +345,7 @@ impl Salvage for Message {
     /// sender, text and the attachments that read, marked [`UNREADABLE_CONTENT_TYPE`].
     fn salvage(v: &serde_json::Value) -> Option<Message> {
         let id = field(v, "id").int()?;
-        let sender: Option<Sender> = v.get("sender").and_then(|s| Sender::deserialize(s).ok());
+        let sender: Option<Sender> = v.get("sender").and_then(|s| lenient::read(s).ok());
         let message_type = MessageType::of(&field(v, "message_type")).unwrap_or(
             // Without a readable type, who sent it says which side it belongs on.
             match (&sender, field(v, "sender_type").text().as_deref()) {
@@ -353,10 +354,9 @@ impl Salvage for Message {
             },
         );
         let attachments: Vec<Attachment> = match v.get("attachments") {
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .filter_map(|a| Attachment::deserialize(a).ok())
-                .collect(),
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|a| lenient::read(a).ok()).collect()
+            }
             _ => Vec::new(),
         };
         Some(Message {
@@ -367,7 +367,7 @@ impl Salvage for Message {
             conversation_id: field(v, "conversation_id").int().unwrap_or(0),
             message_type,
             content_type: UNREADABLE_CONTENT_TYPE.to_owned(),
-            status: lenient::status_of(&field(v, "status")),
+            status: status_of(&field(v, "status")),
             // Replies, deletions and edits still apply to what is shown.
             content_attributes: v
                 .get("content_attributes")
@@ -420,9 +420,9 @@ impl Salvage for MessagePush {
 /// A cable event's message: the push shape, else the REST shape, else a placeholder; `None`
 /// when not even its id reads.
 pub fn message_of_event(data: &serde_json::Value) -> Option<Message> {
-    MessagePush::deserialize(data)
+    lenient::read::<MessagePush>(data)
         .map(Message::from)
-        .or_else(|_| Message::deserialize(data))
+        .or_else(|_| lenient::read(data))
         .ok()
         .or_else(|| decode_or_salvage::<Message>(data))
 }
@@ -470,7 +470,7 @@ pub struct MessagePush {
     pub updated_at: Option<String>,
     #[serde(default, deserialize_with = "lenient::flag")]
     pub private: bool,
-    #[serde(default = "sent_status", deserialize_with = "lenient::status")]
+    #[serde(default = "sent_status", deserialize_with = "lenient_status")]
     pub status: MessageStatus,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub source_id: Option<String>,
@@ -545,4 +545,48 @@ impl From<MessagePush> for Message {
             account_id: Some(p.account_id),
         }
     }
+}
+
+/// Lenient (see `lenient`): a message's `status`: names, Chatwoot's enum integers, `null` (sent) and anything else
+/// (unknown).
+pub fn lenient_status<'de, D: Deserializer<'de>>(d: D) -> Result<MessageStatus, D::Error> {
+    Ok(status_of(&Scalar::read(d)?))
+}
+
+pub(crate) fn status_of(s: &Scalar) -> MessageStatus {
+    match s {
+        Scalar::Null => MessageStatus::Sent,
+        Scalar::Str(name) => match name.as_str() {
+            "sent" => MessageStatus::Sent,
+            "delivered" => MessageStatus::Delivered,
+            "read" => MessageStatus::Read,
+            "failed" => MessageStatus::Failed,
+            "progress" => MessageStatus::Progress,
+            _ => s.int().map_or(MessageStatus::Unknown, status_code),
+        },
+        Scalar::Int(code) => status_code(*code),
+        _ => MessageStatus::Unknown,
+    }
+}
+
+/// Chatwoot's `enum status: { sent: 0, delivered: 1, read: 2, failed: 3 }`.
+fn status_code(code: i64) -> MessageStatus {
+    match code {
+        0 => MessageStatus::Sent,
+        1 => MessageStatus::Delivered,
+        2 => MessageStatus::Read,
+        3 => MessageStatus::Failed,
+        _ => MessageStatus::Unknown,
+    }
+}
+
+/// Lenient (see `lenient`): an attachment's `file_type`: unknown names and other types are `Unknown`.
+pub fn lenient_file_type<'de, D: Deserializer<'de>>(d: D) -> Result<FileType, D::Error> {
+    Ok(match Scalar::read(d)? {
+        Scalar::Str(name) => {
+            FileType::deserialize(de::value::StrDeserializer::<de::value::Error>::new(&name))
+                .unwrap_or(FileType::Unknown)
+        }
+        _ => FileType::Unknown,
+    })
 }

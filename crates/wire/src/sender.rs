@@ -32,11 +32,11 @@ impl<'de> Deserialize<'de> for Sender {
         }
         let kind = v.get("type").and_then(|t| t.as_str()).unwrap_or("");
         Ok(match kind {
-            "user" => Sender::User(UserPush::deserialize(&v).map_err(D::Error::custom)?),
-            "contact" => Sender::Contact(Contact::deserialize(&v).map_err(D::Error::custom)?),
-            "agent_bot" => Sender::AgentBot(BotPush::deserialize(&v).map_err(D::Error::custom)?),
+            "user" => Sender::User(lenient::read(&v).map_err(D::Error::custom)?),
+            "contact" => Sender::Contact(lenient::read(&v).map_err(D::Error::custom)?),
+            "agent_bot" => Sender::AgentBot(lenient::read(&v).map_err(D::Error::custom)?),
             "captain_assistant" => {
-                Sender::CaptainAssistant(BotPush::deserialize(&v).map_err(D::Error::custom)?)
+                Sender::CaptainAssistant(lenient::read(&v).map_err(D::Error::custom)?)
             }
             _ => Sender::Unknown,
         })

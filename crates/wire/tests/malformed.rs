@@ -469,3 +469,26 @@ fn the_apps_reader_reads_past_serde_jsons_limit_and_refuses_trailing_text() {
     let m: Message = parley_wire::from_str(&format!(" {} \n", rest_message(1, "one"))).unwrap();
     assert_eq!(m.content.as_deref(), Some("one"));
 }
+
+/// The app's reader takes a record from an object only (serde_json alone would also take
+/// one from an array of its fields in order, which no Chatwoot payload uses and which costs
+/// the wasm a second decoder per type); everything else reads as before.
+#[test]
+fn the_apps_reader_takes_records_from_objects_only() {
+    use parley_wire::ErrorBody;
+    let positional = r#"["Invalid Access Token", null, null]"#;
+    assert!(serde_json::from_str::<ErrorBody>(positional).is_ok());
+    let err = parley_wire::from_str::<ErrorBody>(positional).unwrap_err();
+    assert!(err.to_string().contains("invalid type: sequence"), "{err}");
+    let body: ErrorBody =
+        parley_wire::from_str(r#"{"errors": ["a", "b"], "message": "m", "other": [1, {"x": 2}]}"#)
+            .unwrap();
+    assert_eq!(
+        body.errors.as_deref(),
+        Some(&["a".to_owned(), "b".to_owned()][..])
+    );
+    assert_eq!(body.message.as_deref(), Some("m"));
+    // A list of records, numbers as keys' values, nested options: the shapes the app reads.
+    let list: Vec<ErrorBody> = parley_wire::from_str(r#"[{"error": "x"}, {}]"#).unwrap();
+    assert_eq!(list, vec![ErrorBody::new("x"), ErrorBody::default()]);
+}

@@ -6,7 +6,7 @@ use parley_wire::{Conversation, ConversationList, ConversationListData, Conversa
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::load_conversation;
+use crate::agent_conversation::AgentConversation;
 use crate::auth::{authorize_account, AuthUser, Origin};
 use crate::chat::{self, Actor};
 use crate::db;
@@ -110,12 +110,10 @@ pub async fn meta(
 
 pub async fn show(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    AgentConversation { conv, .. }: AgentConversation,
     Origin(origin): Origin,
-    Path((account_id, display_id)): Path<(i64, i64)>,
 ) -> ApiResult<Json<Conversation>> {
     let conv = state.db.with(|c| -> ApiResult<_> {
-        let conv = load_conversation(c, &user, account_id, display_id)?;
         let online = state.hub.contact_online(conv.contact_id);
         Ok(views::conversation_rest(c, &conv, &origin, online)?)
     })?;
@@ -125,14 +123,10 @@ pub async fn show(
 /// Body `{"typing_status": "on"|"off", "is_private": bool}`; any other status does nothing.
 pub async fn toggle_typing_status(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    AgentConversation { user, conv, .. }: AgentConversation,
     Origin(origin): Origin,
-    Path((account_id, display_id)): Path<(i64, i64)>,
     body: Option<Json<Value>>,
 ) -> ApiResult<()> {
-    let conv = state
-        .db
-        .with(|c| load_conversation(c, &user, account_id, display_id))?;
     let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
     let on = match body.get("typing_status").and_then(Value::as_str) {
         Some("on") => true,
@@ -151,12 +145,10 @@ pub async fn toggle_typing_status(
 /// broadcast, as Chatwoot's `update_column` does, and answers with the conversation.
 pub async fn update_last_seen(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    AgentConversation { user, conv, .. }: AgentConversation,
     Origin(origin): Origin,
-    Path((account_id, display_id)): Path<(i64, i64)>,
 ) -> ApiResult<Json<Conversation>> {
     let conv = state.db.with(|c| -> ApiResult<_> {
-        let conv = load_conversation(c, &user, account_id, display_id)?;
         db::set_agent_last_seen(c, conv.id, db::now_ms(), conv.assignee_id == Some(user.id))?;
         let fresh = db::conversation(c, conv.id)?.unwrap_or(conv);
         let online = state.hub.contact_online(fresh.contact_id);

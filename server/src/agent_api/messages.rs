@@ -1,6 +1,6 @@
 //! Messages of a conversation: the paged index, create (JSON or multipart), soft delete.
 
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -9,14 +9,14 @@ use parley_wire::{Message, MessagesIndex, NewMessage};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::load_conversation;
-use crate::auth::{AuthUser, Origin};
+use crate::agent_conversation::AgentConversation;
+use crate::auth::Origin;
 use crate::chat::{self, Actor, MessageInput};
 use crate::config::MAX_JSON_BYTES;
 use crate::connections::ConnectionKill;
 use crate::db::{self, MessagePage};
 use crate::error::{ApiError, ApiResult};
-use crate::test_controls::PostFault;
+use crate::test_controls::{self, AnswerFault};
 use crate::views;
 use crate::AppState;
 
@@ -40,14 +40,13 @@ fn page_of(p: &PageParams) -> MessagePage {
 
 pub async fn index(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
     Origin(origin): Origin,
-    Path((account_id, display_id)): Path<(i64, i64)>,
     Query(p): Query<PageParams>,
+    // After the query: a malformed one is refused before any lookup, as it always was.
+    AgentConversation { conv, .. }: AgentConversation,
 ) -> ApiResult<Json<MessagesIndex>> {
     let internal_hidden = p.filter_internal_messages.as_deref() == Some("true");
     let index = state.db.with(|c| -> ApiResult<_> {
-        let conv = load_conversation(c, &user, account_id, display_id)?;
         let rows = db::messages_page(c, conv.id, page_of(&p), internal_hidden)?;
         // Extension (with echo_id idempotency): the index names the echo_id each message
         // was created with, so a client that lost an answer matches its pending message
@@ -101,7 +100,7 @@ pub async fn read_body(
         let form = Multipart::from_request(request, state)
             .await
             .map_err(|e| ApiError::Status(e.status(), e.body_text()))?;
-        let input = crate::files::read_message_form(state, form, message_type).await?;
+        let input = super::message_form::read_message_form(state, form, message_type).await?;
         Ok((input, None))
     } else {
         let body = read_json::<NewMessage>(request).await?;
@@ -148,15 +147,11 @@ async fn read_json<T: serde::de::DeserializeOwned>(request: Request) -> ApiResul
 
 pub async fn create(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    AgentConversation { user, conv, .. }: AgentConversation,
     Origin(origin): Origin,
-    Path((account_id, display_id)): Path<(i64, i64)>,
     kill: Option<Extension<ConnectionKill>>,
     request: Request,
 ) -> ApiResult<Response> {
-    let conv = state
-        .db
-        .with(|c| load_conversation(c, &user, account_id, display_id))?;
     let (input, requested_type) = read_body(&state, request, db::OUTGOING).await?;
     if requested_type.as_deref() == Some("incoming") {
         crate::chat::discard_uploads(&state, &input.uploads);
@@ -164,34 +159,12 @@ pub async fn create(
             "Incoming messages are only allowed in Api inboxes".into(),
         ));
     }
-    let mut drop_response = false;
-    if state.config.test_controls {
-        let hold = state.faults.snapshot().upload_hold_ms;
-        if !input.uploads.is_empty() && hold > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
-        }
-        if !input.uploads.is_empty() && state.faults.take_upload_fault() {
-            crate::chat::discard_uploads(&state, &input.uploads);
-            return Err(ApiError::Status(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Injected upload failure (test control)".into(),
-            ));
-        }
-        match state.faults.take_post_fault() {
-            PostFault::Fail(status) => {
-                crate::chat::discard_uploads(&state, &input.uploads);
-                return Err(ApiError::Status(
-                    status,
-                    "Injected failure (test control)".into(),
-                ));
-            }
-            PostFault::Drop => drop_response = true,
-            PostFault::None => {}
-        }
-    }
+    let answer =
+        test_controls::message_create_faults(&state, &input.uploads, input.echo_id.as_deref())
+            .await?;
     let echo_id = input.echo_id.clone().filter(|e| !e.is_empty());
     let created = chat::create_message(&state, &conv, &Actor::Agent(user), input, &origin)?;
-    if drop_response {
+    if answer == AnswerFault::Drop {
         if let Some(Extension(kill)) = kill {
             kill.close_without_response().await;
         }
@@ -218,13 +191,14 @@ pub async fn create(
 
 pub async fn destroy(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    AgentConversation {
+        user,
+        conv,
+        message_id,
+    }: AgentConversation,
     Origin(origin): Origin,
-    Path((account_id, display_id, message_id)): Path<(i64, i64, i64)>,
 ) -> ApiResult<Json<Message>> {
-    let conv = state
-        .db
-        .with(|c| load_conversation(c, &user, account_id, display_id))?;
+    let message_id = message_id.ok_or(ApiError::NotFound)?;
     let m = chat::delete_message(&state, &conv, message_id, &user, &origin)?;
     let body = state
         .db

@@ -3,6 +3,8 @@
 
 mod canned;
 mod conversations;
+mod inbox;
+mod message_form;
 mod messages;
 mod profile;
 
@@ -13,14 +15,10 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, patch, post};
 use axum::Router;
-use rusqlite::Connection;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::auth::authorize_account;
 use crate::config::MAX_JSON_BYTES;
-use crate::db::{self, ConversationRow, UserRow};
-use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
 /// The whole body of a message create: 15 files of the per-file limit, plus the form
@@ -76,6 +74,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/accounts/{account_id}/canned_responses",
             get(canned::index),
         )
+        // The inbox's actions (issue 13).
+        .route(&format!("{conv}/toggle_status"), post(inbox::toggle_status))
+        .route(
+            &format!("{conv}/toggle_priority"),
+            post(inbox::toggle_priority),
+        )
+        .route(&format!("{conv}/unread"), post(inbox::unread))
+        .route(&format!("{conv}/assignments"), post(inbox::assign))
+        .route(
+            &format!("{conv}/messages/{{message_id}}/retry"),
+            post(inbox::retry),
+        )
+        .route("/api/v1/accounts/{account_id}/agents", get(inbox::agents))
         .route(
             "/api/v1/parley/capabilities",
             get(crate::extensions::capabilities),
@@ -106,15 +117,4 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/auth/sign_in", post(profile::sign_in))
         .layer(RequestBodyLimitLayer::new(MAX_JSON_BYTES))
         .merge(api)
-}
-
-/// The conversation `display_id` of `account_id`, if the user may see that account.
-pub fn load_conversation(
-    c: &Connection,
-    user: &UserRow,
-    account_id: i64,
-    display_id: i64,
-) -> ApiResult<ConversationRow> {
-    authorize_account(c, user, account_id)?;
-    db::conversation_by_display_id(c, account_id, display_id)?.ok_or(ApiError::NotFound)
 }

@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use super::rewrite::{self, FileUrls};
-use super::{idempotency, ProxyState};
+use super::ProxyState;
 
 /// JSON answers larger than this pass unchanged (streamed) instead of rewritten.
 pub(super) const JSON_REWRITE_CAP: usize = 8 * 1024 * 1024;
@@ -237,15 +237,8 @@ pub(super) fn has_body(headers: &HeaderMap) -> bool {
     }
 }
 
+/// A request as it is, to the upstream and back (what `idempotency` does not answer).
 pub async fn forward(State(state): State<ProxyState>, request: Request) -> Response {
-    if request.method() == Method::GET && request.uri().path() == "/api/v1/parley/capabilities" {
-        let (parts, _) = request.into_parts();
-        return idempotency::capabilities(&state, &parts).await;
-    }
-    let request = match idempotency::forward_once(&state, request).await {
-        Ok(answered) => return answered,
-        Err(other) => other,
-    };
     let s = &state.0;
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::response::{Redirect, Response};
 use axum::routing::{any, get};
 use axum::Router;
@@ -197,8 +197,8 @@ fn router(state: ProxyState) -> Router {
         .route("/cable", any(cable::bridge));
     for prefix in ["/api", "/auth", "/public/api", "/rails/active_storage"] {
         r = r
-            .route(prefix, any(forward::forward))
-            .route(&format!("{prefix}/{{*rest}}"), any(forward::forward));
+            .route(prefix, any(http))
+            .route(&format!("{prefix}/{{*rest}}"), any(http));
     }
     r.fallback(dist_file).with_state(state)
 }
@@ -225,6 +225,20 @@ async fn app_page(State(state): State<ProxyState>, headers: HeaderMap) -> Respon
 
 async fn dist_file(State(state): State<ProxyState>, request: Request) -> Response {
     app_assets::serve_dist(&state.0.dist, request).await
+}
+
+/// Every proxied HTTP request: the capabilities this proxy adds, a message create made
+/// idempotent, else the request forwarded as it is.
+async fn http(State(state): State<ProxyState>, request: Request) -> Response {
+    if request.method() == Method::GET && request.uri().path() == "/api/v1/parley/capabilities" {
+        let (parts, _) = request.into_parts();
+        return idempotency::capabilities(&state, &parts).await;
+    }
+    let request = match idempotency::forward_once(&state, request).await {
+        Ok(answered) => return answered,
+        Err(other) => other,
+    };
+    forward::forward(State(state), request).await
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! client, and an ActionCable client over a real WebSocket.
 #![allow(dead_code)]
 
+pub mod attack;
 pub mod process;
 
 use std::time::Duration;
@@ -115,6 +116,34 @@ impl TestServer {
     pub fn public_conv(&self) -> String {
         let (inbox, contact, conv) = self.customer();
         format!("/public/api/v1/inboxes/{inbox}/contacts/{contact}/conversations/{conv}")
+    }
+
+    /// The access token a demo agent gets by signing in with the demo password.
+    pub async fn token_of(&self, email: &str) -> String {
+        let (status, body) = self
+            .json(
+                self.http
+                    .post(self.url("/auth/sign_in"))
+                    .json(&json!({"email": email, "password": "parley-demo"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{email} signs in: {body}");
+        body["data"]["access_token"]
+            .as_str()
+            .expect("a sign-in answer carries the access token")
+            .to_owned()
+    }
+
+    pub fn get_as(&self, token: &str, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(self.url(path))
+            .header("api_access_token", token)
+    }
+
+    pub fn post_as(&self, token: &str, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url(path))
+            .header("api_access_token", token)
     }
 
     pub async fn contact_pubsub(&self) -> String {
@@ -266,6 +295,22 @@ impl Cable {
             "channel": "RoomChannel",
             "pubsub_token": p["pubsub_token"],
             "account_id": 1,
+            "user_id": p["id"],
+        })
+        .to_string();
+        let mut c = Cable::connect(server).await;
+        assert_eq!(c.subscribe(&id).await, "confirm_subscription");
+        c
+    }
+
+    /// The cable of the agent whose access token is `token`, subscribed to `account_id`.
+    pub async fn agent_as(server: &TestServer, token: &str, account_id: i64) -> Cable {
+        let (status, p) = server.json(server.get_as(token, "/api/v1/profile")).await;
+        assert_eq!(status, 200, "the profile answered {status}: {p}");
+        let id = json!({
+            "channel": "RoomChannel",
+            "pubsub_token": p["pubsub_token"],
+            "account_id": account_id,
             "user_id": p["id"],
         })
         .to_string();

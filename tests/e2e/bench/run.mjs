@@ -16,6 +16,7 @@ import { CHROMIUM, ROOT, Server, TARGET_DIR, launchBrowser } from '../harness.mj
 import { coldLoad, customerToAgentPaint, enterToPaint, sendToSent } from './latency.mjs';
 import { COUNT as LONG_COUNT, LONG_BENCHES, makeLong } from './long.mjs';
 import * as sizes from './sizes.mjs';
+import { profileDist } from '../../../scripts/wasm-profile.mjs';
 import { uploadThroughput } from './upload.mjs';
 import { fmt, kb, summarize, table } from './stats.mjs';
 
@@ -126,6 +127,20 @@ async function main() {
       await browser.close().catch(() => {});
       await server.dispose();
     }
+  }
+
+  // Where the wasm's bytes go (issue 12 §2): the shipped code's top crates and functions.
+  if (wanted('size_profile')) {
+    const p = profileDist({ targetDir: TARGET_DIR, top: 15 });
+    report.size_profile = p;
+    const share = (n) => `${((100 * n) / p.code).toFixed(1)}%`;
+    sections.push(
+      `Size profile of the wasm (scripts/wasm-profile.mjs: ${kb(p.size)} raw, code ${kb(p.code)} in ${p.functions} functions, data ${kb(p.data)})\n` +
+        `top ${p.crates.length} crates by code size\n` +
+        table(['crate', 'code', 'share', 'fns'], p.crates.map((c) => [c.name, kb(c.size), share(c.size), c.count])) +
+        `\ntop ${p.top_functions.length} functions (monomorphized copies summed)\n` +
+        table(['function', 'code', 'copies'], p.top_functions.map((f) => [f.name.length > 110 ? `${f.name.slice(0, 107)}...` : f.name, kb(f.size), f.count])),
+    );
   }
 
   const browserBenches = BENCHES.filter((b) => wanted(b.name));

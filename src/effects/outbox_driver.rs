@@ -1,47 +1,49 @@
-//! The outbox driver: the I/O loop around `parley_core::outbox::Outbox`.
+//! The outbox driver: the I/O loop around `parley_core::outbox::Outbox`, one per session.
 //!
-//! One outbox per app session holds the unsent messages of every conversation. The open
-//! chat screen attaches its [`ChatState`]: the rows of its conversation show the outbox's
-//! statuses, and its live connection says (with `navigator.onLine`) whether requests can
-//! get through. Everything the machine decides arrives here as commands; this module only
-//! carries them out: IndexedDB for `Persist`/`Forget`, a POST for `Send` (abortable),
-//! `messages?after=` for `Resync`, one timer for `WakeAt`, and the row's send state for
-//! `Status`. Results go back in as events.
+//! A session is one server origin, account and agent ([`SessionKey`]). Its outbox holds
+//! the unsent messages of every conversation of that session; any number of sessions live
+//! on one page (a host dashboard may mount chats against several servers), each with its
+//! own API, store entries, timers and listeners. Chats of the session attach to it with a
+//! listener and get typed [`OutboxEvent`]s for their conversation (a pending row, a status,
+//! delivered, failed, a message the server holds); the driver never holds a chat. Their
+//! live connection says (with `navigator.onLine`) whether requests can get through.
+//! Everything the machine decides arrives here as commands; this module only carries them
+//! out: IndexedDB for `Persist`/`Forget`, a POST for `Send` (abortable), `messages?after=`
+//! for `Resync`, one timer for `WakeAt`, and events to the chats for `Status`. Results go
+//! back in as events.
+//!
+//! The session's handle ([`SessionOutbox`]) is shared by its chats; when the last one is
+//! dropped the driver goes: its timer and listeners with it, and whatever it had started
+//! finds it gone and stops (nothing is sent after that). Its entries stay stored, for the
+//! next page (or the next chat) of the session.
 //!
 //! A message with files is sent by `effects::upload` (XHR, for its progress) from Blobs
-//! kept in the outbox's IndexedDB; its progress goes to the row directly, and reaches the
-//! machine only as "still alive" (`UploadProgressed`, at most once a second).
+//! kept in the outbox's IndexedDB; its progress goes to the row, and reaches the machine
+//! only as "still alive" (`UploadProgressed`, at most once a second).
 //!
 //! Events are queued and run one at a time: carrying out a command may feed another event
 //! (a create response merged into the chat is also `Seen`), which then runs after it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
-use leptos::prelude::*;
 use parley_core::outbox::{
-    Command, Draft, Entry, EntryState, Event, Outbox, OutboxConfig, SeenMessage, SendError,
-    SendStatus,
+    AttemptError, Command, Draft, Entry, EntryState, Event, Outbox, OutboxConfig, SeenMessage,
+    SendError, SendStatus,
 };
 use parley_core::store::SendState;
-use parley_wire::{Message, MessageType, Sender};
+use parley_wire::{Message, MessageType, NewMessage, Sender};
 
-use crate::config::Config;
-use crate::effects::api::{Api, ApiError, MessagePage};
+use crate::effects::api::{Api, ApiError};
 use crate::effects::clock::{now_ms, Timer};
 use crate::effects::outbox_store::{OutboxStore, StoreError, StoreWrite, Stored};
 use crate::effects::page::{browser_online, WindowListener};
 use crate::effects::storage::{adopt_unstored, forget_unstored, remember_unstored, UnstoredSend};
 use crate::effects::tab_locks::TabLocks;
 use crate::effects::telemetry::Telemetry;
-use crate::effects::upload::{upload, UploadFile, UploadProgress, UploadRequest};
+use crate::effects::upload::{upload, UploadFile, UploadPhase, UploadProgress, UploadRequest};
 use crate::i18n::t;
-use crate::state::attaching::UploadPhase;
-use crate::state::connection::ConnectionState;
-use crate::state::conversation::{ChatState, Toast};
-use crate::state::sending::{classify, new_message_body};
-use crate::state::session::Session;
 use parley_core::attachment::{telemetry_file_type, AttachmentDraft};
 use parley_core::telemetry::TelemetryEvent;
 
@@ -57,27 +59,111 @@ const ADOPT_AGAIN_MS: u64 = 5_000;
 /// Said when the files of a message could not be stored (quota, storage turned off).
 const FILES_NOT_DURABLE: &str = "outbox.files_not_durable";
 
-/// Said when a restored message's files are gone from the browser's storage.
-const FILES_GONE: &str = "outbox.files_gone";
-
 /// Upload progress tells the outbox the request is alive at most this often.
 const ALIVE_EVERY_MS: u64 = 1_000;
 
 /// How long a resync (every page of it) may take before it counts as failed.
 const RESYNC_TIMEOUT_MS: u64 = 30_000;
 
-/// `messages?after=` pages hold at most this many (Chatwoot's limit).
-const AFTER_PAGE: usize = 100;
-
-thread_local! {
-    static DRIVER: RefCell<Option<Rc<Driver>>> = const { RefCell::new(None) };
+/// Who a session is: the server, the account and the agent. Two chats of one session
+/// share its outbox; chats of different sessions never meet, even on the same
+/// conversation id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionKey {
+    pub origin: String,
+    pub account_id: i64,
+    pub profile_id: i64,
 }
 
-struct Driver {
-    /// Read without borrowing `inner`, which may be busy when a message is seen.
-    profile_id: i64,
+impl SessionKey {
+    /// The outbox database: one per server and agent, holding the entries of each of the
+    /// agent's accounts there (each entry names its account).
+    fn db_name(&self) -> String {
+        format!("parley-outbox.v1:{}:{}", self.origin, self.profile_id)
+    }
+
+    /// Where this session notes typed messages not yet written (see
+    /// `storage::remember_unstored`).
+    fn notes_name(&self) -> String {
+        format!("{}#{}", self.db_name(), self.account_id)
+    }
+}
+
+/// What the outbox tells the chats of a conversation.
+#[derive(Clone)]
+pub enum OutboxEvent {
+    /// Show the entry as a pending row in this state (new, restored after a reload, edited).
+    Pending {
+        echo_id: String,
+        draft: Draft,
+        created_at_s: i64,
+        state: SendState,
+    },
+    /// The pending row's state changed; `failed` carries the reason when it failed for good
+    /// (the chat offers Retry and tells its host).
+    Status {
+        echo_id: String,
+        state: SendState,
+        failed: Option<parley_core::outbox::FailReason>,
+    },
+    /// How far the upload of a message with files has come.
+    Upload { echo_id: String, phase: UploadPhase },
+    /// The server holds these messages (a create response, a resync page): the chat merges
+    /// them; the outbox already knows them.
+    Messages(Vec<Message>),
+    /// The server holds the message (also when the match came from a resync page).
+    Delivered { echo_id: String, message_id: i64 },
+    /// The entry left the outbox unsent (discarded, cancelled): its row goes.
+    Removed { echo_id: String },
+    /// A notice for the agent that is not about one message (storage not durable).
+    Notice(String),
+}
+
+/// A chat's listener for its conversation's outbox events.
+pub type OutboxListener = Rc<dyn Fn(OutboxEvent)>;
+
+thread_local! {
+    /// The running outbox of each session on the page, while some chat holds it.
+    /// (A few per page at most: a list, no hash map's code in the bundle.)
+    static SESSIONS: RefCell<Vec<(SessionKey, Weak<Driver>)>> = const { RefCell::new(Vec::new()) };
+    /// This page's tab in the Web Locks, per outbox database: the page is one tab, whatever
+    /// session opens the database (a session closed and opened again finds its entries
+    /// still this tab's).
+    static TABS: RefCell<Vec<(String, Option<TabLocks>)>> = const { RefCell::new(Vec::new()) };
+    static NEXT_CHAT: Cell<u64> = const { Cell::new(1) };
+}
+
+/// A session's outbox, shared by its chats (clone it freely): the driver lives while one
+/// handle does.
+#[derive(Clone)]
+pub struct SessionOutbox(Rc<Driver>);
+
+impl PartialEq for SessionOutbox {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for SessionOutbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionOutbox({})", self.0.key.db_name())
+    }
+}
+
+pub struct Driver {
+    key: SessionKey,
     inner: RefCell<Inner>,
     queue: RefCell<VecDeque<Input>>,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // A new driver of the same session may already have replaced this one.
+        let _ = SESSIONS.try_with(|s| {
+            s.borrow_mut()
+                .retain(|(k, w)| *k != self.key || w.strong_count() > 0);
+        });
+    }
 }
 
 enum Input {
@@ -93,14 +179,15 @@ enum Input {
     Unstored(Vec<UnstoredSend>),
     /// The write of this entry committed: its typed-message note can go.
     Committed(String),
-    Capabilities(bool),
+    /// The backend deduplicates by `echo_id`, for this long (ms; `None`: for good).
+    Capabilities(bool, Option<u64>),
     /// The store could not be opened for this reason (said instead of `NOT_DURABLE`).
     NotDurableBecause(&'static str),
     /// A POST answered. `attempt` tells a current request from one aborted since.
     SendResult {
         echo_id: String,
         attempt: u64,
-        result: Result<Message, SendError>,
+        result: Result<Box<Message>, SendError>,
     },
     /// Files of a message about to be enqueued: kept for this page, stored for a reload.
     Files(Vec<(String, web_sys::Blob)>),
@@ -116,20 +203,39 @@ enum Input {
         result: Result<Vec<Message>, ApiError>,
     },
 
-    /// The attached chat's connection or the browser's online state changed.
+    /// An attached chat's connection or the browser's online state changed.
     Reachability,
-    Attach(ChatState),
-    Detach(i64),
+    Attach(AttachedChat),
+    Detach(u64),
+    /// An attached chat's live connection went up or down.
+    Connected {
+        id: u64,
+        connected: bool,
+    },
+}
+
+/// A chat attached to the session's outbox.
+struct AttachedChat {
+    id: u64,
+    conversation_id: i64,
+    /// Its live connection is up.
+    connected: bool,
+    listener: OutboxListener,
+    /// Set the moment its attachment is dropped: a chat being disposed hears nothing more,
+    /// even from a loop that runs before its detach is taken.
+    detached: Rc<Cell<bool>>,
 }
 
 struct Inner {
+    /// This driver, for the work it starts: a result that finds it gone is dropped.
+    me: Weak<Driver>,
     machine: Outbox,
     api: Api,
     account_id: i64,
     profile_id: i64,
     store: Option<OutboxStore>,
-    /// The outbox database, which also names this outbox's typed-message notes.
-    db_name: String,
+    /// Where this session's typed-message notes are kept.
+    notes_name: String,
     /// This tab's id in the Web Locks (`None` where they are missing).
     tab_id: Option<String>,
     /// Messages noted as typed (see `storage::remember_unstored`) whose entry has not
@@ -137,8 +243,8 @@ struct Inner {
     unstored: HashSet<String>,
     /// Enqueues wait for the restore, so that new messages go after the restored ones.
     early: Vec<Event>,
-    /// The open chat screens (one on Parley's page; one per chat a host page mounted).
-    chats: Vec<ChatState>,
+    /// The chats attached (one on Parley's page; one per chat a host page mounted).
+    chats: Vec<AttachedChat>,
     /// The conversation of each entry, for telling its chat (and the host) once it has
     /// left the machine: `Delivered` comes after the entry is forgotten.
     conversation_of: HashMap<String, i64>,
@@ -164,203 +270,302 @@ struct Inner {
     _listeners: Vec<WindowListener>,
 }
 
-/// Start the signed-in agent's outbox for `account_id` (once; later calls keep the running
-/// one), from the first screen that knows the account: messages left queued by an earlier
-/// page go out while the agent is still on the list, and opening a conversation does not
-/// wait for IndexedDB.
-pub fn start_for(session: &Session, config: &Config, account_id: i64) {
-    start(
-        session.api.clone(),
-        session.profile.id,
-        account_id,
-        format!(
-            "parley-outbox.v1:{}:{}",
-            config.api_origin(),
-            session.profile.id
-        ),
-    );
+impl SessionOutbox {
+    /// The session's outbox: the running one if a chat of the session holds it, else a new
+    /// one started from the session's stored entries. Started from the first screen that
+    /// knows the account: messages left queued by an earlier page go out while the agent
+    /// is still on the list, and opening a conversation does not wait for IndexedDB.
+    pub fn of(api: &Api, key: SessionKey) -> SessionOutbox {
+        let running = SESSIONS.with(|s| {
+            s.borrow()
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, w)| w.upgrade())
+        });
+        if let Some(driver) = running {
+            return SessionOutbox(driver);
+        }
+        let driver = start(api.clone(), key.clone());
+        SESSIONS.with(|s| {
+            let mut s = s.borrow_mut();
+            s.retain(|(k, _)| *k != key);
+            s.push((key, Rc::downgrade(&driver)));
+        });
+        SessionOutbox(driver)
+    }
+
+    pub fn key(&self) -> &SessionKey {
+        &self.0.key
+    }
+
+    /// Attach a chat of `conversation_id`: its queued messages are shown through `listener`
+    /// at once, and it hears of them until the returned attachment is dropped.
+    pub fn attach(
+        &self,
+        conversation_id: i64,
+        listener: OutboxListener,
+        telemetry: Option<Telemetry>,
+    ) -> ChatAttachment {
+        if telemetry.is_some() {
+            if let Ok(mut inner) = self.0.inner.try_borrow_mut() {
+                inner.telemetry = telemetry;
+            }
+        }
+        let id = NEXT_CHAT.with(|n| {
+            let id = n.get();
+            n.set(id + 1);
+            id
+        });
+        let detached = Rc::new(Cell::new(false));
+        self.0.feed(Input::Attach(AttachedChat {
+            id,
+            conversation_id,
+            connected: false,
+            listener,
+            detached: detached.clone(),
+        }));
+        ChatAttachment {
+            driver: self.clone(),
+            id,
+            detached,
+        }
+    }
+
+    pub fn enqueue(&self, echo_id: String, draft: Draft) {
+        self.0.feed(Input::Event(Event::Enqueue { echo_id, draft }));
+    }
+
+    /// A message with files: its Blobs (by the keys its draft names), then the message.
+    pub fn enqueue_with_files(
+        &self,
+        echo_id: String,
+        draft: Draft,
+        blobs: Vec<(String, web_sys::Blob)>,
+    ) {
+        self.0.feed(Input::Files(blobs));
+        self.0.feed(Input::Event(Event::Enqueue { echo_id, draft }));
+    }
+
+    /// Cancel a message with files: aborts its upload if one is in the air.
+    pub fn cancel(&self, echo_id: String) {
+        self.0.feed(Input::Event(Event::Cancel { echo_id }));
+    }
+
+    pub fn retry(&self, echo_id: String) {
+        self.0.feed(Input::Event(Event::Retry { echo_id }));
+    }
+
+    /// A new text for a message that has not left yet (queued or failed); ignored by the
+    /// outbox once a request is in the air.
+    pub fn edit(&self, echo_id: String, content: String) {
+        self.0.feed(Input::Event(Event::Edit { echo_id, content }));
+    }
+
+    pub fn discard(&self, echo_id: String) {
+        self.0.feed(Input::Event(Event::Discard { echo_id }));
+    }
+
+    /// Messages the server holds (cable, history pages, resyncs, create responses).
+    pub fn seen(&self, messages: &[Message]) {
+        let profile_id = self.0.key.profile_id;
+        for m in messages {
+            self.0
+                .feed(Input::Event(Event::Seen(seen_of(m, profile_id))));
+        }
+    }
 }
 
-fn start(api: Api, profile_id: i64, account_id: i64, db_name: String) {
-    if DRIVER.with(|d| d.borrow().is_some()) {
-        return;
+/// A chat's place on its session's outbox; dropping it detaches the chat.
+pub struct ChatAttachment {
+    driver: SessionOutbox,
+    id: u64,
+    detached: Rc<Cell<bool>>,
+}
+
+impl ChatAttachment {
+    /// The chat's live connection went up or down.
+    pub fn set_connected(&self, connected: bool) {
+        self.driver.0.feed(Input::Connected {
+            id: self.id,
+            connected,
+        });
     }
+
+    pub fn outbox(&self) -> &SessionOutbox {
+        &self.driver
+    }
+}
+
+impl Drop for ChatAttachment {
+    fn drop(&mut self) {
+        self.detached.set(true);
+        self.driver.0.feed(Input::Detach(self.id));
+    }
+}
+
+/// The page's tab for `db_name` (taken on first use, held for the page's life).
+fn tab_of(db_name: &str) -> Option<TabLocks> {
+    TABS.with(|t| {
+        let mut t = t.borrow_mut();
+        if let Some((_, tab)) = t.iter().find(|(name, _)| name == db_name) {
+            return tab.clone();
+        }
+        let tab = TabLocks::start(&format!("parley-outbox-tab:{db_name}:"));
+        t.push((db_name.to_owned(), tab.clone()));
+        tab
+    })
+}
+
+fn start(api: Api, key: SessionKey) -> Rc<Driver> {
+    let db_name = key.db_name();
+    let notes_name = key.notes_name();
+    let account_id = key.account_id;
     let seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
     // Taken at once: a message typed before the store is open is noted under this tab.
-    let tabs = TabLocks::start(&format!("parley-outbox-tab:{db_name}:"));
-    let listeners = [
-        WindowListener::on_window("online", || feed(Input::Reachability)),
-        WindowListener::on_window("offline", || feed(Input::Reachability)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let driver = Rc::new(Driver {
-        profile_id,
-        inner: RefCell::new(Inner {
-            machine: Outbox::new(OutboxConfig::default(), seed),
-            api: api.clone(),
-            account_id,
-            profile_id,
-            store: None,
-            db_name: db_name.clone(),
-            tab_id: tabs.as_ref().map(|t| t.tab_id().to_owned()),
-            unstored: HashSet::new(),
-            early: Vec::new(),
-            chats: Vec::new(),
-            conversation_of: HashMap::new(),
-            in_flight: HashMap::new(),
-            attempts: 0,
-            writes: HashMap::new(),
-            wake: None,
-            blobs: HashMap::new(),
-            unstored_blobs: Vec::new(),
-            files_of: HashMap::new(),
-            alive_at: HashMap::new(),
-            telemetry: None,
-            reachable: false,
-            capabilities_known: false,
-            told_not_durable: false,
-            not_durable_notice: NOT_DURABLE,
-            _listeners: listeners,
-        }),
-        queue: RefCell::new(VecDeque::new()),
+    let tabs = tab_of(&db_name);
+    let driver = Rc::new_cyclic(|me: &Weak<Driver>| {
+        let listeners = [
+            WindowListener::on_window("online", {
+                let me = me.clone();
+                move || feed(&me, Input::Reachability)
+            }),
+            WindowListener::on_window("offline", {
+                let me = me.clone();
+                move || feed(&me, Input::Reachability)
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Driver {
+            key: key.clone(),
+            inner: RefCell::new(Inner {
+                me: me.clone(),
+                machine: Outbox::new(OutboxConfig::default(), seed),
+                api: api.clone(),
+                account_id,
+                profile_id: key.profile_id,
+                store: None,
+                notes_name: notes_name.clone(),
+                tab_id: tabs.as_ref().map(|t| t.tab_id().to_owned()),
+                unstored: HashSet::new(),
+                early: Vec::new(),
+                chats: Vec::new(),
+                conversation_of: HashMap::new(),
+                in_flight: HashMap::new(),
+                attempts: 0,
+                writes: HashMap::new(),
+                wake: None,
+                blobs: HashMap::new(),
+                unstored_blobs: Vec::new(),
+                files_of: HashMap::new(),
+                alive_at: HashMap::new(),
+                telemetry: None,
+                reachable: false,
+                capabilities_known: false,
+                told_not_durable: false,
+                not_durable_notice: NOT_DURABLE,
+                _listeners: listeners,
+            }),
+            queue: RefCell::new(VecDeque::new()),
+        }
     });
-    DRIVER.with(|d| *d.borrow_mut() = Some(driver));
+    let me = Rc::downgrade(&driver);
+    let restoring = me.clone();
     leptos::task::spawn_local(async move {
+        let me = restoring;
         let store = match OutboxStore::open(&db_name).await {
             Ok(store) => store,
             Err(e) => {
                 leptos::logging::warn!("parley: outbox kept in memory only: {e}");
                 if e == StoreError::HeldByOlderTab {
-                    feed(Input::NotDurableBecause(HELD_BY_OLDER_TAB));
+                    feed(&me, Input::NotDurableBecause(HELD_BY_OLDER_TAB));
                 }
                 OutboxStore::memory()
             }
         };
-        let store = store.with_owner(tabs.as_ref().map(|t| t.tab_id().to_owned()));
+        let store = store
+            .with_owner(tabs.as_ref().map(|t| t.tab_id().to_owned()))
+            .with_account(account_id);
         let restore_lock = format!("parley-outbox-restore:{db_name}");
-        let adopt = |tabs: &TabLocks, store: &OutboxStore| {
+        let adopt = |tabs: &TabLocks, store: &OutboxStore, take_own: bool| {
             let (t, s) = (tabs.clone(), store.clone());
             let tabs = tabs.clone();
             let name = restore_lock.clone();
-            let db = db_name.clone();
+            let notes = notes_name.clone();
+            let legacy_notes = db_name.clone();
             async move {
-                tabs.exclusive(&name, move || adopt_orphans(t, s, db))
-                    .await
-                    .unwrap_or_default()
+                tabs.exclusive(&name, move || {
+                    adopt_orphans(t, s, notes, legacy_notes, take_own)
+                })
+                .await
+                .unwrap_or_default()
             }
         };
+        if me.strong_count() == 0 {
+            return;
+        }
         match tabs {
             // One tab at a time: take over the entries of tabs that are gone (closed,
             // crashed, reloaded), never those of a live one, which sends them itself.
             Some(tabs) if store.is_durable() => {
-                let (entries, unstored, mut held_elsewhere) = adopt(&tabs, &store).await;
-                feed(Input::Opened {
-                    store: store.clone(),
-                    entries,
-                });
-                feed(Input::Unstored(unstored));
+                let (entries, unstored, mut held_elsewhere) = adopt(&tabs, &store, true).await;
+                feed(
+                    &me,
+                    Input::Opened {
+                        store: store.clone(),
+                        entries,
+                    },
+                );
+                feed(&me, Input::Unstored(unstored));
                 // A page being replaced may still hold its lock for a moment, and a tab
-                // may close later: look again while another tab holds entries.
-                while held_elsewhere > 0 {
+                // may close later: look again while another tab holds entries (and this
+                // session is still open).
+                while held_elsewhere > 0 && me.strong_count() > 0 {
                     sleep(ADOPT_AGAIN_MS).await;
-                    let (entries, unstored, held) = adopt(&tabs, &store).await;
+                    if me.strong_count() == 0 {
+                        break;
+                    }
+                    let (entries, unstored, held) = adopt(&tabs, &store, false).await;
                     held_elsewhere = held;
                     if !entries.is_empty() {
-                        feed(Input::Adopted(entries));
+                        feed(&me, Input::Adopted(entries));
                     }
-                    feed(Input::Unstored(unstored));
+                    feed(&me, Input::Unstored(unstored));
                 }
             }
             _ => {
-                let entries = read_all(&store)
-                    .await
-                    .into_iter()
-                    .map(|stored| stored.entry)
-                    .collect();
-                feed(Input::Opened { store, entries });
+                let mut entries = Vec::new();
+                for stored in read_all(&store).await {
+                    // An entry stored before entries named their account is this session's
+                    // from now on.
+                    if stored.account.is_none() {
+                        report(store.put(&stored.entry));
+                    }
+                    entries.push(stored.entry);
+                }
+                feed(&me, Input::Opened { store, entries });
                 // Without tab locks every tab takes everything, as with the entries.
                 let (own, live) = match &tabs {
                     Some(t) => (Some(t.tab_id().to_owned()), t.live_tabs().await),
                     None => (None, HashSet::new()),
                 };
-                let (unstored, _) = adopt_unstored(&db_name, own.as_deref(), |t| live.contains(t));
-                feed(Input::Unstored(unstored));
+                let mut unstored = Vec::new();
+                for notes in [&notes_name, &db_name] {
+                    unstored.extend(adopt_unstored(notes, own.as_deref(), |t| live.contains(t)).0);
+                }
+                feed(&me, Input::Unstored(unstored));
             }
         }
     });
     // Apart from the restore: a server that does not answer must not hold the outbox up
     // (until it is known, the outbox assumes a backend that does not deduplicate).
     leptos::task::spawn_local(async move {
-        if let Ok(idempotent) = api.echo_id_idempotency().await {
-            feed(Input::Capabilities(idempotent));
+        if let Ok((idempotent, window_ms)) = api.echo_id_idempotency().await {
+            feed(&me, Input::Capabilities(idempotent, window_ms));
         }
     });
-}
-
-/// The chat screen of `chat.conversation_id` is open: show its queued messages there.
-/// Called from the screen's component, whose context holds the app's telemetry.
-pub fn attach(chat: ChatState) {
-    if let Some(t) = Telemetry::from_context() {
-        if let Some(driver) = DRIVER.with(|d| d.borrow().clone()) {
-            if let Ok(mut inner) = driver.inner.try_borrow_mut() {
-                inner.telemetry = Some(t);
-            }
-        }
-    }
-    feed(Input::Attach(chat));
-}
-
-pub fn detach(conversation_id: i64) {
-    feed(Input::Detach(conversation_id));
-}
-
-/// The attached chat's connection changed (or may have).
-pub fn reachability_changed() {
-    feed(Input::Reachability);
-}
-
-pub fn enqueue(echo_id: String, draft: Draft) {
-    feed(Input::Event(Event::Enqueue { echo_id, draft }));
-}
-
-/// A message with files: its Blobs (by the keys its draft names), then the message.
-pub fn enqueue_with_files(echo_id: String, draft: Draft, blobs: Vec<(String, web_sys::Blob)>) {
-    feed(Input::Files(blobs));
-    feed(Input::Event(Event::Enqueue { echo_id, draft }));
-}
-
-/// Cancel a message with files: aborts its upload if one is in the air.
-pub fn cancel(echo_id: String) {
-    feed(Input::Event(Event::Cancel { echo_id }));
-}
-
-pub fn retry(echo_id: String) {
-    feed(Input::Event(Event::Retry { echo_id }));
-}
-
-/// A new text for a message that has not left yet (queued or failed); ignored by the
-/// outbox once a request is in the air.
-pub fn edit(echo_id: String, content: String) {
-    feed(Input::Event(Event::Edit { echo_id, content }));
-}
-
-pub fn discard(echo_id: String) {
-    feed(Input::Event(Event::Discard { echo_id }));
-}
-
-/// Messages the server holds (cable, history pages, resyncs, create responses).
-pub fn seen(messages: &[Message]) {
-    if messages.is_empty() {
-        return;
-    }
-    let Some(profile_id) = DRIVER.with(|d| d.borrow().as_ref().map(|d| d.profile_id)) else {
-        return;
-    };
-    for m in messages {
-        feed(Input::Event(Event::Seen(seen_of(m, profile_id))));
-    }
+    driver
 }
 
 async fn read_all(store: &OutboxStore) -> Vec<Stored> {
@@ -378,28 +583,43 @@ async fn read_all(store: &OutboxStore) -> Vec<Stored> {
     }
 }
 
-/// The entries whose tab is gone, written back as this tab's before the lock is let go,
-/// the messages such tabs typed and never wrote down, and how many entries and notes a
-/// live tab holds.
+/// The entries of this session whose tab is gone, written back as this tab's before the
+/// lock is let go, the messages such tabs typed and never wrote down, and how many entries
+/// and notes a live tab holds. Notes kept before sessions had their own (`legacy_notes`)
+/// belong to the session that finds them, and move to its notes. `take_own`: this tab's
+/// entries too (a session opened again in the same page finds what it left).
 async fn adopt_orphans(
     tabs: TabLocks,
     store: OutboxStore,
-    db_name: String,
+    notes: String,
+    legacy_notes: String,
+    take_own: bool,
 ) -> (Vec<Entry>, Vec<UnstoredSend>, usize) {
     let live = tabs.live_tabs().await;
     // Typed there, never written down: another tab's until that tab is gone, like entries.
-    let (unstored, mut held_elsewhere) =
-        adopt_unstored(&db_name, Some(tabs.tab_id()), |t| live.contains(t));
+    let (mut unstored, mut held_elsewhere) =
+        adopt_unstored(&notes, Some(tabs.tab_id()), |t| live.contains(t));
+    let (legacy, legacy_held) =
+        adopt_unstored(&legacy_notes, Some(tabs.tab_id()), |t| live.contains(t));
+    held_elsewhere += legacy_held;
+    for s in legacy {
+        forget_unstored(&legacy_notes, &s.echo_id);
+        remember_unstored(&notes, s.clone());
+        unstored.push(s);
+    }
     let mut adopted = Vec::new();
     for stored in read_all(&store).await {
         match &stored.owner {
-            Some(o) if o == tabs.tab_id() => continue,
+            Some(o) if o == tabs.tab_id() && !take_own => continue,
+            Some(o) if o == tabs.tab_id() => {}
             Some(o) if live.contains(o) => {
                 held_elsewhere += 1;
                 continue;
             }
             _ => {}
         }
+        // Written back with this session's account (an entry stored before entries named
+        // theirs belongs to the session that finds it).
         if let Err(e) = store.put(&stored.entry).done().await {
             leptos::logging::warn!("parley: outbox storage: {e}");
         }
@@ -419,24 +639,35 @@ fn seen_of(m: &Message, profile_id: i64) -> SeenMessage {
         private: m.private,
         from_me,
         created_at_s: m.created_at,
+        files: m
+            .attachments
+            .iter()
+            .flatten()
+            .map(|a| a.file_size.and_then(|n| u64::try_from(n).ok()))
+            .collect(),
     }
 }
 
 /// Queue `input` and, unless an input is already running (this is a nested call), run
 /// the queue dry.
-fn feed(input: Input) {
-    let Some(driver) = DRIVER.with(|d| d.borrow().clone()) else {
-        return;
-    };
-    driver.queue.borrow_mut().push_back(input);
-    let Ok(mut inner) = driver.inner.try_borrow_mut() else {
-        return;
-    };
-    loop {
-        let next = driver.queue.borrow_mut().pop_front();
-        match next {
-            Some(input) => inner.run(input),
-            None => break,
+fn feed(driver: &Weak<Driver>, input: Input) {
+    if let Some(driver) = driver.upgrade() {
+        driver.feed(input);
+    }
+}
+
+impl Driver {
+    fn feed(&self, input: Input) {
+        self.queue.borrow_mut().push_back(input);
+        let Ok(mut inner) = self.inner.try_borrow_mut() else {
+            return;
+        };
+        loop {
+            let next = self.queue.borrow_mut().pop_front();
+            match next {
+                Some(input) => inner.run(input),
+                None => break,
+            }
         }
     }
 }
@@ -460,7 +691,7 @@ impl Inner {
             // Before anything else, synchronously: a reload from here on keeps it.
             self.unstored.insert(echo_id.clone());
             remember_unstored(
-                &self.db_name,
+                &self.notes_name,
                 UnstoredSend {
                     tab: self.tab_id.clone(),
                     echo_id: echo_id.clone(),
@@ -486,13 +717,7 @@ impl Inner {
                 // An edit the outbox took (the message had not left): the row shows it.
                 if let Some(echo_id) = edited {
                     if let Some(e) = self.machine.entries().iter().find(|e| e.echo_id == echo_id) {
-                        if let Some(chat) = self.chat_of(e.draft.conversation_id) {
-                            chat.show_pending(
-                                &e.echo_id,
-                                &e.draft,
-                                (e.enqueued_at_ms / 1000) as i64,
-                            );
-                        }
+                        self.tell(e.draft.conversation_id, self.pending_of(e));
                     }
                 }
                 if let Some(echo_id) = discarded {
@@ -501,11 +726,9 @@ impl Inner {
                         .any(|c| matches!(c, Command::Forget { echo_id: e } if *e == echo_id));
                     if forgotten {
                         self.files_of.remove(&echo_id);
-                        for chat in &self.chats {
-                            chat.messages.remove_pending(&echo_id);
-                            chat.forget_upload(&echo_id);
+                        if let Some(c) = self.conversation_of.remove(&echo_id) {
+                            self.tell(c, OutboxEvent::Removed { echo_id });
                         }
-                        self.conversation_of.remove(&echo_id);
                     }
                 }
                 commands
@@ -538,7 +761,7 @@ impl Inner {
                 let mut commands = Vec::new();
                 for s in sends {
                     if crate::effects::storage::has_left_outbox(&s.echo_id) {
-                        forget_unstored(&self.db_name, &s.echo_id);
+                        forget_unstored(&self.notes_name, &s.echo_id);
                         continue;
                     }
                     self.unstored.insert(s.echo_id.clone());
@@ -555,7 +778,7 @@ impl Inner {
             }
             Input::Committed(echo_id) => {
                 if self.unstored.remove(&echo_id) {
-                    forget_unstored(&self.db_name, &echo_id);
+                    forget_unstored(&self.notes_name, &echo_id);
                 }
                 return;
             }
@@ -591,15 +814,18 @@ impl Inner {
                 if !current {
                     return;
                 }
-                let conversation_id = self.conversation_of.get(&echo_id).copied();
-                if let Some(chat) = conversation_id.and_then(|c| self.chat_of(c)) {
-                    chat.set_upload_phase(
-                        &echo_id,
-                        match progress {
-                            UploadProgress::Sending { sent, total } => {
-                                UploadPhase::Sending { sent, total }
-                            }
-                            UploadProgress::Processing => UploadPhase::Processing,
+                if let Some(c) = self.conversation_of.get(&echo_id).copied() {
+                    let phase = match progress {
+                        UploadProgress::Sending { sent, total } => {
+                            UploadPhase::Sending { sent, total }
+                        }
+                        UploadProgress::Processing => UploadPhase::Processing,
+                    };
+                    self.tell(
+                        c,
+                        OutboxEvent::Upload {
+                            echo_id: echo_id.clone(),
+                            phase,
                         },
                     );
                 }
@@ -617,8 +843,8 @@ impl Inner {
                 self.not_durable_notice = notice;
                 return;
             }
-            Input::Capabilities(idempotent) => {
-                self.machine.set_idempotent_backend(idempotent);
+            Input::Capabilities(idempotent, window_ms) => {
+                self.machine.set_backend(idempotent, window_ms, now);
                 self.capabilities_known = true;
                 // A backend that deduplicates settles a message of unknown fate by
                 // sending it again: its row says so from now, and it goes.
@@ -639,12 +865,14 @@ impl Inner {
                 }
                 match result {
                     // Whatever became of the attempt since, the server has the message.
-                    Ok(mut message) => {
+                    Ok(message) => {
+                        let mut message = *message;
                         let message_id = message.id;
                         message.echo_id.get_or_insert_with(|| echo_id.clone());
-                        if let Some(chat) = self.chat_of(message.conversation_id) {
-                            chat.merge(message);
-                        }
+                        self.tell(
+                            message.conversation_id,
+                            OutboxEvent::Messages(vec![message]),
+                        );
                         self.machine.handle(
                             now,
                             Event::SendOk {
@@ -665,14 +893,7 @@ impl Inner {
                 result,
             } => match result {
                 Ok(messages) => {
-                    if let Some(chat) = self.chat_of(conversation_id) {
-                        let before_last = chat.messages.last_key();
-                        if chat.messages.upsert_all(messages.clone()) > 0
-                            && chat.messages.last_key() != before_last
-                        {
-                            chat.appended.update(|n| *n += 1);
-                        }
-                    }
+                    self.tell(conversation_id, OutboxEvent::Messages(messages.clone()));
                     let mut commands = Vec::new();
                     for m in &messages {
                         commands.extend(
@@ -701,19 +922,19 @@ impl Inner {
                 self.reachable = reachable;
                 if reachable && !self.capabilities_known {
                     let api = self.api.clone();
+                    let me = self.me.clone();
                     leptos::task::spawn_local(async move {
-                        if let Ok(idempotent) = api.echo_id_idempotency().await {
-                            feed(Input::Capabilities(idempotent));
+                        if let Ok((idempotent, window_ms)) = api.echo_id_idempotency().await {
+                            feed(&me, Input::Capabilities(idempotent, window_ms));
                         }
                     });
                 }
                 self.machine.handle(now, Event::Reachable(reachable))
             }
             Input::Attach(chat) => {
-                self.chats
-                    .retain(|c| c.conversation_id != chat.conversation_id);
+                let conversation_id = chat.conversation_id;
                 self.chats.push(chat);
-                self.show_entries();
+                self.show_entries_of(Some(conversation_id));
                 self.tell_if_not_durable();
                 let reachable = self.compute_reachable();
                 if reachable == self.reachable || self.store.is_none() {
@@ -723,9 +944,15 @@ impl Inner {
                 self.reachable = reachable;
                 self.machine.handle(now, Event::Reachable(reachable))
             }
-            Input::Detach(conversation_id) => {
-                self.chats.retain(|c| c.conversation_id != conversation_id);
-                return;
+            Input::Detach(id) => {
+                self.chats.retain(|c| c.id != id);
+                return self.run(Input::Reachability);
+            }
+            Input::Connected { id, connected } => {
+                if let Some(c) = self.chats.iter_mut().find(|c| c.id == id) {
+                    c.connected = connected;
+                }
+                return self.run(Input::Reachability);
             }
         };
         for command in commands {
@@ -748,13 +975,19 @@ impl Inner {
     fn store_blob(&self, store: &OutboxStore, key: &str, blob: web_sys::Blob) {
         let write = store.put_blob(key, &blob);
         // Said on an open chat (the entry's own may not be known yet).
-        let chat = self.chats.first().copied();
+        let chat = self
+            .chats
+            .iter()
+            .find(|c| !c.detached.get())
+            .map(|c| (c.listener.clone(), c.detached.clone()));
         let durable = store.is_durable();
         leptos::task::spawn_local(async move {
             if let Err(e) = write.done().await {
                 leptos::logging::warn!("parley: could not store a file: {e}");
-                if let (true, Some(chat)) = (durable, chat) {
-                    chat.notice.set(Some(t(FILES_NOT_DURABLE).to_owned()));
+                if let (true, Some((chat, detached))) = (durable, chat) {
+                    if !detached.get() {
+                        chat(OutboxEvent::Notice(t(FILES_NOT_DURABLE).to_owned()));
+                    }
                 }
             }
         });
@@ -763,13 +996,7 @@ impl Inner {
     /// Requests can get through: the browser is online and, while a chat is open, its
     /// live connection is up (the cable is the best sign that the server is there).
     fn compute_reachable(&self) -> bool {
-        browser_online()
-            && (self.chats.is_empty()
-                || self.chats.iter().any(|c| {
-                    c.connection
-                        .try_get_untracked()
-                        .is_some_and(|s| s == ConnectionState::Connected)
-                }))
+        browser_online() && (self.chats.is_empty() || self.chats.iter().any(|c| c.connected))
     }
 
     fn note_conversations(&mut self, entries: &[Entry]) {
@@ -779,22 +1006,40 @@ impl Inner {
         }
     }
 
-    fn chat_of(&self, conversation_id: i64) -> Option<ChatState> {
-        self.chats
+    /// Tell the chats of `conversation_id` (every chat of this session showing it).
+    fn tell(&self, conversation_id: i64, event: OutboxEvent) {
+        let listeners: Vec<OutboxListener> = self
+            .chats
             .iter()
-            .copied()
-            .find(|c| c.conversation_id == conversation_id)
+            .filter(|c| c.conversation_id == conversation_id && !c.detached.get())
+            .map(|c| c.listener.clone())
+            .collect();
+        for listener in listeners {
+            listener(event.clone());
+        }
     }
 
-    /// The attached conversation's outbox entries as pending rows, in the order typed.
+    fn pending_of(&self, e: &Entry) -> OutboxEvent {
+        OutboxEvent::Pending {
+            echo_id: e.echo_id.clone(),
+            draft: e.draft.clone(),
+            created_at_s: (e.enqueued_at_ms / 1000) as i64,
+            state: send_state_of(e, self.reachable),
+        }
+    }
+
+    /// The attached conversations' outbox entries as pending rows, in the order typed.
     fn show_entries(&self) {
+        self.show_entries_of(None);
+    }
+
+    /// Those of one conversation (a chat just attached), or of all.
+    fn show_entries_of(&self, only: Option<i64>) {
         for e in self.machine.entries() {
-            let Some(chat) = self.chat_of(e.draft.conversation_id) else {
-                continue;
-            };
-            chat.show_pending(&e.echo_id, &e.draft, (e.enqueued_at_ms / 1000) as i64);
-            chat.messages
-                .set_send_state(&e.echo_id, Some(send_state_of(e, self.reachable)));
+            let c = e.draft.conversation_id;
+            if only.is_none_or(|o| o == c) {
+                self.tell(c, self.pending_of(e));
+            }
         }
     }
 
@@ -803,8 +1048,8 @@ impl Inner {
         if durable || self.told_not_durable {
             return;
         }
-        if let Some(chat) = self.chats.first() {
-            chat.notice.set(Some(t(self.not_durable_notice).to_owned()));
+        if let Some(chat) = self.chats.iter().find(|c| !c.detached.get()) {
+            (chat.listener)(OutboxEvent::Notice(t(self.not_durable_notice).to_owned()));
             self.told_not_durable = true;
         }
     }
@@ -826,9 +1071,10 @@ impl Inner {
                 if self.unstored.contains(&entry.echo_id) {
                     let echo_id = entry.echo_id.clone();
                     let committed = write.clone();
+                    let me = self.me.clone();
                     leptos::task::spawn_local(async move {
                         if committed.done().await.is_ok() {
-                            feed(Input::Committed(echo_id));
+                            feed(&me, Input::Committed(echo_id));
                         }
                     });
                 }
@@ -837,7 +1083,7 @@ impl Inner {
             Command::Forget { echo_id } => {
                 crate::effects::storage::remember_left_outbox(&echo_id);
                 if self.unstored.remove(&echo_id) {
-                    forget_unstored(&self.db_name, &echo_id);
+                    forget_unstored(&self.notes_name, &echo_id);
                 }
                 self.writes.remove(&echo_id);
                 self.alive_at.remove(&echo_id);
@@ -860,10 +1106,11 @@ impl Inner {
             } => {
                 let api = self.api.clone();
                 let account_id = self.account_id;
+                let me = self.me.clone();
                 leptos::task::spawn_local(async move {
                     // A resync that never answers would hold its conversation's messages
                     // for good: past the timeout it counts as failed (and is asked again).
-                    let fetch = Box::pin(fetch_after(&api, account_id, conversation_id, after_id));
+                    let fetch = Box::pin(api.messages_after(account_id, conversation_id, after_id));
                     let result =
                         match futures::future::select(fetch, Box::pin(sleep(RESYNC_TIMEOUT_MS)))
                             .await
@@ -871,10 +1118,13 @@ impl Inner {
                             futures::future::Either::Left((result, _)) => result,
                             futures::future::Either::Right(_) => Err(ApiError::Network),
                         };
-                    feed(Input::Resynced {
-                        conversation_id,
-                        result,
-                    });
+                    feed(
+                        &me,
+                        Input::Resynced {
+                            conversation_id,
+                            result,
+                        },
+                    );
                 });
             }
             // The create response or the cable message already replaced the row, unless
@@ -883,13 +1133,14 @@ impl Inner {
                 echo_id,
                 message_id,
             } => {
-                let conversation_id = self.conversation_of.remove(&echo_id);
-                if let Some(chat) = conversation_id.and_then(|c| self.chat_of(c)) {
-                    chat.messages.confirm_pending(&echo_id, message_id);
-                    chat.forget_upload(&echo_id);
-                    if let Some(host) = chat.host_events.try_get_value().flatten() {
-                        host.message_sent(chat.conversation_id, message_id, &echo_id);
-                    }
+                if let Some(c) = self.conversation_of.remove(&echo_id) {
+                    self.tell(
+                        c,
+                        OutboxEvent::Delivered {
+                            echo_id: echo_id.clone(),
+                            message_id,
+                        },
+                    );
                 }
                 // Once per delivered file: its kind and size, never its name or bytes.
                 if let Some((conversation_id, files)) = self.files_of.remove(&echo_id) {
@@ -905,36 +1156,34 @@ impl Inner {
                 }
             }
             Command::Status { echo_id, status } => {
-                let conversation_id = self.conversation_of.get(&echo_id).copied();
-                let Some(chat) = conversation_id.and_then(|c| self.chat_of(c)) else {
+                let Some(c) = self.conversation_of.get(&echo_id).copied() else {
                     return;
                 };
-                if !chat.messages.is_pending(&echo_id) {
-                    return;
-                }
-                if let SendStatus::Failed { reason } = &status {
-                    if let Some(host) = chat.host_events.try_get_value().flatten() {
-                        host.message_failed(chat.conversation_id, &echo_id, reason);
-                    }
-                    chat.toast.set(Some(Toast {
-                        echo_id: echo_id.clone(),
-                        reason: reason.clone(),
-                    }));
-                }
-                if !matches!(status, SendStatus::Sending) {
-                    chat.set_upload_phase(&echo_id, UploadPhase::Waiting);
-                }
+                let failed = match &status {
+                    SendStatus::Failed { reason } => Some(reason.clone()),
+                    _ => None,
+                };
                 // A retry cannot start before the server is reachable again: until then
                 // the message is waiting for the connection, and says so.
                 let state = match status {
                     SendStatus::Retrying { .. } if !self.reachable => SendState::Queued,
                     status => send_state_of_status(status),
                 };
-                chat.messages.set_send_state(&echo_id, Some(state));
+                self.tell(
+                    c,
+                    OutboxEvent::Status {
+                        echo_id,
+                        state,
+                        failed,
+                    },
+                );
             }
             Command::WakeAt(at) => {
                 let delay = at.saturating_sub(now_ms());
-                self.wake = Some(Timer::after(delay, || feed(Input::Event(Event::Tick))));
+                let me = self.me.clone();
+                self.wake = Some(Timer::after(delay, move || {
+                    feed(&me, Input::Event(Event::Tick))
+                }));
             }
         }
     }
@@ -944,12 +1193,16 @@ impl Inner {
     fn send(&mut self, echo_id: String, draft: Draft) {
         let Ok(controller) = web_sys::AbortController::new() else {
             // Cannot happen in a browser; reported like a request that never left.
+            let me = self.me.clone();
             leptos::task::spawn_local(async move {
-                feed(Input::SendResult {
-                    echo_id,
-                    attempt: 0,
-                    result: Err(SendError::NotSent),
-                });
+                feed(
+                    &me,
+                    Input::SendResult {
+                        echo_id,
+                        attempt: 0,
+                        result: Err(SendError::NotSent),
+                    },
+                );
             });
             return;
         };
@@ -965,11 +1218,16 @@ impl Inner {
         let written = self.writes.get(&echo_id).cloned();
         let api = self.api.clone();
         let account_id = self.account_id;
+        let me = self.me.clone();
         if draft.has_files() {
-            if let Some(chat) = self.chat_of(draft.conversation_id) {
-                let total = draft.attachments.iter().map(|a| a.size as f64).sum();
-                chat.set_upload_phase(&echo_id, UploadPhase::Sending { sent: 0.0, total });
-            }
+            let total = draft.attachments.iter().map(|a| a.size as f64).sum();
+            self.tell(
+                draft.conversation_id,
+                OutboxEvent::Upload {
+                    echo_id: echo_id.clone(),
+                    phase: UploadPhase::Sending { sent: 0.0, total },
+                },
+            );
             let files: Vec<(AttachmentDraft, Option<web_sys::Blob>)> = draft
                 .attachments
                 .iter()
@@ -982,11 +1240,16 @@ impl Inner {
                         leptos::logging::warn!("parley: outbox write failed before sending: {e}");
                     }
                 }
+                if me.strong_count() == 0 {
+                    // The session closed while the write was committing: its next page
+                    // sends it.
+                    return;
+                }
                 let result = if !browser_online() {
                     Err(SendError::NotSent)
                 } else {
                     match blobs_of(store.as_ref(), files).await {
-                        None => Err(SendError::Rejected(t(FILES_GONE).to_owned())),
+                        None => Err(SendError::Rejected(AttemptError::FilesGone)),
                         Some(files) => {
                             let request = UploadRequest {
                                 echo_id: echo_id.clone(),
@@ -996,30 +1259,33 @@ impl Inner {
                                 files,
                             };
                             let progress_echo = echo_id.clone();
-                            upload(
-                                &api,
-                                account_id,
-                                draft.conversation_id,
-                                request,
-                                &signal,
+                            upload(&api, account_id, draft.conversation_id, request, &signal, {
+                                let me = me.clone();
                                 move |progress| {
-                                    feed(Input::Progress {
-                                        echo_id: progress_echo.clone(),
-                                        attempt,
-                                        progress,
-                                    })
-                                },
-                            )
+                                    feed(
+                                        &me,
+                                        Input::Progress {
+                                            echo_id: progress_echo.clone(),
+                                            attempt,
+                                            progress,
+                                        },
+                                    )
+                                }
+                            })
                             .await
+                            .map(Box::new)
                             .map_err(|e| classify(&e))
                         }
                     }
                 };
-                feed(Input::SendResult {
-                    echo_id,
-                    attempt,
-                    result,
-                });
+                feed(
+                    &me,
+                    Input::SendResult {
+                        echo_id,
+                        attempt,
+                        result,
+                    },
+                );
             });
             return;
         }
@@ -1029,6 +1295,10 @@ impl Inner {
                     leptos::logging::warn!("parley: outbox write failed before sending: {e}");
                 }
             }
+            if me.strong_count() == 0 {
+                // The session closed while the write was committing: its next page sends it.
+                return;
+            }
             let result = if !browser_online() {
                 // Offline before it left: not an attempt that may have landed.
                 Err(SendError::NotSent)
@@ -1036,13 +1306,17 @@ impl Inner {
                 let body = new_message_body(&echo_id, &draft);
                 api.send_message(account_id, draft.conversation_id, &body, Some(&signal))
                     .await
+                    .map(Box::new)
                     .map_err(|e| classify(&e))
             };
-            feed(Input::SendResult {
-                echo_id,
-                attempt,
-                result,
-            });
+            feed(
+                &me,
+                Input::SendResult {
+                    echo_id,
+                    attempt,
+                    result,
+                },
+            );
         });
     }
 }
@@ -1074,35 +1348,35 @@ async fn blobs_of(
     Some(out)
 }
 
-/// Every message after `after_id` (the newest page when `None`), all pages.
-async fn fetch_after(
-    api: &Api,
-    account_id: i64,
-    conversation_id: i64,
-    after_id: Option<i64>,
-) -> Result<Vec<Message>, ApiError> {
-    let Some(mut after) = after_id else {
-        return Ok(api
-            .messages(account_id, conversation_id, MessagePage::Newest)
-            .await?
-            .payload);
-    };
-    let mut all = Vec::new();
-    // A bound, so that a server that keeps answering full pages cannot loop us forever.
-    for _ in 0..100 {
-        let page = api
-            .messages(account_id, conversation_id, MessagePage::After(after))
-            .await?
-            .payload;
-        let count = page.len();
-        let newest = page.iter().map(|m| m.id).max();
-        all.extend(page);
-        match newest {
-            Some(n) if count >= AFTER_PAGE && n > after => after = n,
-            _ => break,
+/// How the outbox will see a failed attempt.
+pub fn classify(e: &ApiError) -> SendError {
+    match e {
+        ApiError::Network => SendError::Ambiguous(AttemptError::Network),
+        ApiError::Http { status: 429, .. } => {
+            SendError::Throttled(AttemptError::Http { status: 429 })
         }
+        ApiError::Http { status, .. } if *status >= 500 => {
+            SendError::ErrorAnswer { status: *status }
+        }
+        ApiError::Http { status, .. } => {
+            SendError::Rejected(AttemptError::Http { status: *status })
+        }
+        ApiError::Unauthorized(_) => SendError::Rejected(AttemptError::Http { status: 401 }),
+        ApiError::Decode(_) => SendError::Rejected(AttemptError::Unreadable),
     }
-    Ok(all)
+}
+
+/// The request body of one attempt: the same `echo_id` on every attempt.
+pub fn new_message_body(echo_id: &str, draft: &Draft) -> NewMessage {
+    NewMessage {
+        content: Some(draft.content.clone()),
+        private: draft.private,
+        echo_id: Some(echo_id.to_owned()),
+        content_attributes: draft
+            .in_reply_to
+            .map(|id| serde_json::json!({ "in_reply_to": id })),
+        ..Default::default()
+    }
 }
 
 async fn sleep(ms: u64) {
@@ -1131,15 +1405,12 @@ fn send_state_of(e: &Entry, reachable: bool) -> SendState {
         EntryState::InFlight { .. } => SendState::Sending,
         EntryState::Unknown => SendState::Unknown,
         EntryState::Reconciling => SendState::Retrying {
-            error: e
-                .last_error
-                .clone()
-                .unwrap_or_else(|| t("outbox.checking").into()),
+            error: e.last_error.clone(),
         },
         // Waiting for its turn or its backoff: retrying after an error, else queued.
         EntryState::Queued => match &e.last_error {
             Some(error) if reachable => SendState::Retrying {
-                error: error.clone(),
+                error: Some(error.clone()),
             },
             _ => SendState::Queued,
         },
@@ -1150,7 +1421,7 @@ fn send_state_of_status(status: SendStatus) -> SendState {
     match status {
         SendStatus::Queued => SendState::Queued,
         SendStatus::Sending => SendState::Sending,
-        SendStatus::Retrying { error, .. } => SendState::Retrying { error },
+        SendStatus::Retrying { error, .. } => SendState::Retrying { error: Some(error) },
         SendStatus::Failed { reason } => SendState::Failed { reason },
         SendStatus::Unknown => SendState::Unknown,
     }
@@ -1167,19 +1438,18 @@ mod tests {
         assert_eq!(
             send_state_of_status(SendStatus::Retrying {
                 in_ms: 5,
-                error: "boom".into()
+                error: AttemptError::Network
             }),
             SendState::Retrying {
-                error: "boom".into()
+                error: Some(AttemptError::Network)
             }
         );
+        let refused = parley_core::outbox::FailReason::Refused(AttemptError::Http { status: 422 });
         assert_eq!(
             send_state_of_status(SendStatus::Failed {
-                reason: "no".into()
+                reason: refused.clone()
             }),
-            SendState::Failed {
-                reason: "no".into()
-            }
+            SendState::Failed { reason: refused }
         );
     }
 
@@ -1193,5 +1463,34 @@ mod tests {
         .unwrap();
         assert!(seen_of(&m, 4).from_me);
         assert!(!seen_of(&m, 5).from_me);
+    }
+
+    #[wasm_bindgen_test]
+    fn failures_are_classified_for_the_outbox() {
+        assert!(matches!(
+            classify(&ApiError::Network),
+            SendError::Ambiguous(_)
+        ));
+        let e500 = ApiError::Http {
+            status: 500,
+            message: "boom".into(),
+        };
+        assert!(matches!(
+            classify(&e500),
+            SendError::ErrorAnswer { status: 500, .. }
+        ));
+        let e422 = ApiError::Http {
+            status: 422,
+            message: "Validation failed".into(),
+        };
+        assert_eq!(
+            classify(&e422),
+            SendError::Rejected(AttemptError::Http { status: 422 })
+        );
+        let e429 = ApiError::Http {
+            status: 429,
+            message: "slow down".into(),
+        };
+        assert!(matches!(classify(&e429), SendError::Throttled(_)));
     }
 }
