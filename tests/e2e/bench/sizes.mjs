@@ -34,8 +34,12 @@ export async function run() {
  * sends it. It only goes down: set from the measured size plus a small margin, so growth
  * shows up as a failing test (transfer.test.mjs), and lowered as the bytes are cut
  * (2 Dec 2026: 576.1 KB brotli, 765.9 KB gzip; then, without leptos_router, with structs read
- * from objects only and wasm-opt -Os, 527.9 KB brotli, 701.1 KB gzip). */
-export const BUDGET = { brotli: 532 * 1024, gzip: 706 * 1024 };
+ * from objects only and wasm-opt -Os, 527.9 KB brotli, 701.1 KB gzip). Raised once, on
+ * purpose, when features built beside the cuts landed with them: sessions that own their
+ * outbox, typed failure reasons worded from the catalogs, the outbox's look before a resend
+ * (about 12 KB) and Chatwoot's content blocks, reactions and senders (about 12 KB): 552.0 KB
+ * brotli, 733.9 KB gzip, still 24 KB under where the day began. */
+export const BUDGET = { brotli: 556 * 1024, gzip: 738 * 1024 };
 
 /** The files of the app a page loads, by path: its document and dist/'s files. */
 function isAppFile(pathname) {
