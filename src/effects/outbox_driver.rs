@@ -1235,14 +1235,7 @@ impl Inner {
                 .collect();
             let store = self.store.clone();
             leptos::task::spawn_local(async move {
-                if let Some(written) = written {
-                    if let Err(e) = written.done().await {
-                        leptos::logging::warn!("parley: outbox write failed before sending: {e}");
-                    }
-                }
-                if me.strong_count() == 0 {
-                    // The session closed while the write was committing: its next page
-                    // sends it.
+                if !written_and_open(written, &me).await {
                     return;
                 }
                 let result = if !browser_online() {
@@ -1290,13 +1283,7 @@ impl Inner {
             return;
         }
         leptos::task::spawn_local(async move {
-            if let Some(written) = written {
-                if let Err(e) = written.done().await {
-                    leptos::logging::warn!("parley: outbox write failed before sending: {e}");
-                }
-            }
-            if me.strong_count() == 0 {
-                // The session closed while the write was committing: its next page sends it.
+            if !written_and_open(written, &me).await {
                 return;
             }
             let result = if !browser_online() {
@@ -1346,6 +1333,18 @@ async fn blobs_of(
         });
     }
     Some(out)
+}
+
+/// Before a request leaves: waits for the entry's write to commit (a message is on disk
+/// before it is on the wire), then says whether the session is still open (closed meanwhile,
+/// its next page sends it).
+async fn written_and_open(written: Option<StoreWrite>, me: &Weak<Driver>) -> bool {
+    if let Some(written) = written {
+        if let Err(e) = written.done().await {
+            leptos::logging::warn!("parley: outbox write failed before sending: {e}");
+        }
+    }
+    me.strong_count() > 0
 }
 
 /// How the outbox will see a failed attempt.
