@@ -233,8 +233,11 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
     // layout; the next settle, once it renders, finishes the job). A scroll by the agent
     // (the scroll position moved since the last settle) is not undone: it sets the new
     // place to keep. Then the signals follow, and the window with them.
+    // Here and in every frame callback below: the list may be gone by the time a frame or a
+    // resize runs (the host unmounted the chat meanwhile), and its refs with it; reading a
+    // disposed ref panics, so a callback that finds it gone does nothing.
     let settle = move || {
-        let Some(el) = list.get_untracked() else {
+        let Some(el) = list.try_get_untracked().flatten() else {
             return;
         };
         // Every rendered row is measured now, not a frame later: a row that enters and
@@ -286,7 +289,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
 
     let scroll_to_bottom = move || {
         request_animation_frame(move || {
-            if let Some(el) = list.get_untracked() {
+            if let Some(el) = list.try_get_untracked().flatten() {
                 at_bottom.set_value(true);
                 chat.set_at_latest(at_bottom.get_value());
                 new_below.set(0);
@@ -342,7 +345,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
     Effect::new(move |_| {
         visible.track();
         request_animation_frame(move || {
-            let Some(content) = content.get_untracked() else {
+            let Some(content) = content.try_get_untracked().flatten() else {
                 return;
             };
             if rows_watch.with_value(Option::is_none) {
@@ -383,7 +386,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
             return;
         }
         request_animation_frame(move || {
-            let Some(el) = list.get_untracked() else {
+            let Some(el) = list.try_get_untracked().flatten() else {
                 return;
             };
             let height = f64::from(el.client_height());
@@ -430,7 +433,7 @@ pub fn MessageList(chat: ChatState) -> impl IntoView {
         el.set_scroll_top(y.max(0.0) as i32);
         settle();
         request_animation_frame(move || {
-            let Some(el) = list.get_untracked() else {
+            let Some(el) = list.try_get_untracked().flatten() else {
                 return;
             };
             let selector = format!(".parley-row[data-key=\"{key}\"]");
