@@ -8,6 +8,7 @@
 // `POST .../messages/{id}/retry`; `message.updated` moves the status on live.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { seriousViolations } from './audit.mjs';
 import { FakeUpstream } from './fake_upstream.mjs';
 import { Server, launchBrowser, makeLongConversation, newPage } from './harness.mjs';
 
@@ -101,6 +102,12 @@ describe('the reply window', { timeout: 180_000 }, () => {
     assert.equal(await privateMode().getAttribute('aria-pressed'), 'true');
     assert.equal(await replyMode().isDisabled(), true, 'the reply mode cannot be chosen');
     assert.equal(await replyMode().getAttribute('aria-describedby'), 'parley-reply-closed');
+    for (const scheme of ['light', 'dark']) {
+      await agent.emulateMedia({ colorScheme: scheme });
+      const found = await seriousViolations(agent);
+      assert.deepEqual(found, [], `${scheme}: ${found.map((v) => `${v.id} ${v.nodes.join('; ')}`).join('\n')}`);
+    }
+    await agent.emulateMedia({ colorScheme: 'light' });
 
     // What is written goes out as a private note.
     const input = agent.locator('[data-testid=composer-input]');
