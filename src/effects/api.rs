@@ -361,6 +361,21 @@ impl Api {
         .await
     }
 
+    /// Asks the channel to deliver a failed message again (`MessagesController#retry`;
+    /// Chatwoot answers no body, the new status comes as `message.updated`).
+    pub async fn retry_message(
+        &self,
+        account_id: i64,
+        conversation_id: i64,
+        message_id: i64,
+    ) -> Result<(), ApiError> {
+        self.post_ignore(
+            &format!("/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}/retry"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
     /// The account's canned responses matching `search` (short code or content).
     pub async fn canned_responses(
         &self,

@@ -287,6 +287,19 @@ impl ChatState {
             CableEvent::ConversationRead(c) if c.id == self.conversation_id => {
                 self.messages.mark_read(c.contact_last_seen_at);
             }
+            // The reply window opens and closes with the customer's messages.
+            CableEvent::ConversationUpdated(c)
+                if c.id == self.conversation_id
+                    && self.conversation.with_untracked(|o| {
+                        o.as_ref().is_some_and(|o| o.can_reply != c.can_reply)
+                    }) =>
+            {
+                self.conversation.update(|o| {
+                    if let Some(o) = o {
+                        o.can_reply = c.can_reply;
+                    }
+                });
+            }
             _ => {}
         }
         0
@@ -336,6 +349,27 @@ impl ChatState {
                 Ok(())
             }
             Err(e) => Err(t_args("delete.failed", &[("error", &e.to_string())])),
+        }
+    }
+
+    /// Asks the channel to deliver a message it failed to deliver again. As Chatwoot does on
+    /// its side, the row is `sent` again and its channel error gone; what the channel does
+    /// next comes as `message.updated`. The error is in words for the row.
+    pub async fn retry_channel(self, mut message: Message) -> Result<(), String> {
+        let Some(api) = self.try_api() else {
+            return Err(t("chat.closed").into());
+        };
+        match api
+            .retry_message(self.account_id, self.conversation_id, message.id)
+            .await
+        {
+            Ok(()) => {
+                message.status = parley_wire::MessageStatus::Sent;
+                message.content_attributes = serde_json::Value::Object(Default::default());
+                self.messages.upsert(message);
+                Ok(())
+            }
+            Err(e) => Err(t_args("message.retry_failed", &[("error", &e.to_string())])),
         }
     }
 

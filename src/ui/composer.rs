@@ -249,7 +249,7 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
         check_canned();
     };
 
-    let set_mode = move |private: bool| {
+    let switch_mode = move |private: bool| {
         if chat.private_mode.get_untracked() != private {
             // A burst of typing belongs to one mode: end it before switching. Each mode
             // has its own draft: the text written so far stays with its mode.
@@ -258,11 +258,38 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
             chat.private_mode.set(private);
             text.set(storage::load_draft(&draft_key(private)).unwrap_or_default());
         }
+    };
+    let set_mode = move |private: bool| {
+        switch_mode(private);
         if let Some(el) = input.get_untracked() {
             let _ = el.focus();
         }
     };
     let private = move || chat.private_mode.get();
+
+    // Outside the channel's reply window (WhatsApp's 24 hours, `can_reply: false`) a reply
+    // would only fail once sent: the composer writes private notes until the window opens
+    // again (a reload, or `conversation.updated` on the cable).
+    let reply_closed = Memo::new(move |_| {
+        chat.conversation
+            .with(|c| c.as_ref().is_some_and(|c| !c.can_reply))
+    });
+    // Whether the closed window, not the agent, chose private notes: only then does the
+    // composer go back to replies when the window opens (each mode keeps its own draft).
+    let closed_forced_private = StoredValue::new(false);
+    Effect::new(move |_| {
+        let closed = reply_closed.get();
+        let private = chat.private_mode.get_untracked();
+        if closed && !private {
+            closed_forced_private.set_value(true);
+            switch_mode(true);
+        } else if !closed && closed_forced_private.get_value() {
+            closed_forced_private.set_value(false);
+            if private {
+                switch_mode(false);
+            }
+        }
+    });
 
     view! {
         <form
@@ -279,6 +306,8 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     class="parley-mode"
                     data-testid="mode-reply"
                     aria-pressed=move || (!private()).to_string()
+                    disabled=move || reply_closed.get()
+                    aria-describedby=move || reply_closed.get().then_some("parley-reply-closed")
                     on:click=move |_| set_mode(false)
                 >
                     {t("composer.reply")}
@@ -293,6 +322,9 @@ pub fn Composer(chat: ChatState) -> impl IntoView {
                     {t("composer.private")}
                 </button>
             </div>
+            <p id="parley-reply-closed" class="parley-reply-closed" data-testid="reply-window-closed" role="status" hidden=move || !reply_closed.get()>
+                {t("composer.reply_window_closed")}
+            </p>
             <CannedPicker search=canned on_choose=choose/>
             {move || chat.replying_to.get().map(|id| {
                 let (who, text) = describe(chat, id).unwrap_or_else(|| (t("composer.a_message").into(), String::new()));

@@ -249,6 +249,22 @@ pub fn MessageItem(
         c
     };
 
+    // A message the channel failed to deliver (Chatwoot's `failed`, not our send): Retry
+    // asks Chatwoot to deliver it again.
+    let channel_failed = Memo::new(move |_| {
+        row.with(|r| r.send.is_none() && r.message.status == MessageStatus::Failed)
+    });
+    let channel_retry_error = RwSignal::new(None::<String>);
+    let retry_channel = move |_| {
+        let message = row.with_untracked(|r| r.message.clone());
+        channel_retry_error.set(None);
+        chat.spawn(async move {
+            if let Err(e) = chat.retry_channel(message).await {
+                channel_retry_error.set(Some(e));
+            }
+        });
+    };
+
     let retry = move |_| {
         if let Some(echo) = echo_id.get_untracked() {
             on_retry.run(echo);
@@ -357,6 +373,10 @@ pub fn MessageItem(
                     <Show when=move || failure.with(Option::is_some)>
                         <div class="parley-message-error" role="alert">
                             <span>{move || failure.get().unwrap_or_default()}</span>
+                            <button type="button" class="parley-link-button" data-testid="channel-retry" hidden=move || !channel_failed.get() on:click=retry_channel>
+                                {t("common.retry")}
+                            </button>
+                            <span data-testid="channel-retry-error">{move || channel_retry_error.get()}</span>
                             <Show when=move || retryable.get()>
                                 <button type="button" class="parley-link-button" data-testid="retry-button" on:click=retry>
                                     {t("common.retry")}
