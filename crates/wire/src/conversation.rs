@@ -56,7 +56,9 @@ pub struct Conversation {
     pub agent_last_seen_at: i64,
     #[serde(default, deserialize_with = "lenient::timestamp_or_zero")]
     pub assignee_last_seen_at: i64,
-    #[serde(default, deserialize_with = "lenient::flag")]
+    // Missing (a partial conversation in an event, a backend that does not send it): the
+    // reply window is taken as open, never closed on a guess.
+    #[serde(default = "reply_window_open", deserialize_with = "lenient::flag")]
     pub can_reply: bool,
     #[serde(default, deserialize_with = "lenient::timestamp_or_zero")]
     pub contact_last_seen_at: i64,
@@ -202,7 +204,9 @@ pub struct ConversationPushMeta {
 pub struct ConversationPush {
     #[serde(default = "empty_object", deserialize_with = "object_or_null")]
     pub additional_attributes: serde_json::Value,
-    #[serde(default, deserialize_with = "lenient::flag")]
+    // Missing (a partial conversation in an event, a backend that does not send it): the
+    // reply window is taken as open, never closed on a guess.
+    #[serde(default = "reply_window_open", deserialize_with = "lenient::flag")]
     pub can_reply: bool,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub channel: Option<String>,
@@ -281,4 +285,8 @@ pub struct MessagesIndex {
     pub meta: MessagesIndexMeta,
     #[serde(deserialize_with = "lenient::list")]
     pub payload: Vec<Message>,
+}
+
+fn reply_window_open() -> bool {
+    true
 }

@@ -492,3 +492,15 @@ fn the_apps_reader_takes_records_from_objects_only() {
     let list: Vec<ErrorBody> = parley_wire::from_str(r#"[{"error": "x"}, {}]"#).unwrap();
     assert_eq!(list, vec![ErrorBody::new("x"), ErrorBody::default()]);
 }
+
+/// A conversation (or a conversation event) without `can_reply` leaves replies open: the
+/// composer is never closed on a guess.
+#[test]
+fn a_missing_can_reply_leaves_the_reply_window_open() {
+    let conv: parley_wire::ConversationPush =
+        serde_json::from_str(r#"{"id": 1, "inbox_id": 1, "status": "open"}"#).unwrap();
+    assert!(conv.can_reply);
+    let conv: parley_wire::ConversationPush =
+        serde_json::from_str(r#"{"id": 1, "inbox_id": 1, "can_reply": false}"#).unwrap();
+    assert!(!conv.can_reply);
+}
