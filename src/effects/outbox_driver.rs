@@ -509,7 +509,7 @@ fn start(api: Api, key: SessionKey) -> Rc<Driver> {
             // One tab at a time: take over the entries of tabs that are gone (closed,
             // crashed, reloaded), never those of a live one, which sends them itself.
             Some(tabs) if store.is_durable() => {
-                let (entries, unstored, mut held_elsewhere) = adopt(&tabs, &store, true).await;
+                let (entries, unstored, _) = adopt(&tabs, &store, true).await;
                 feed(
                     &me,
                     Input::Opened {
@@ -518,16 +518,16 @@ fn start(api: Api, key: SessionKey) -> Rc<Driver> {
                     },
                 );
                 feed(&me, Input::Unstored(unstored));
-                // A page being replaced may still hold its lock for a moment, and a tab
-                // may close later: look again while another tab holds entries (and this
-                // session is still open).
-                while held_elsewhere > 0 && me.strong_count() > 0 {
+                // A page being replaced may still hold its lock for a moment, and another
+                // tab may close at any time with entries written after the last look (one
+                // that held none when looked at may hold some later): look again for as
+                // long as this session is open.
+                while me.strong_count() > 0 {
                     sleep(ADOPT_AGAIN_MS).await;
                     if me.strong_count() == 0 {
                         break;
                     }
-                    let (entries, unstored, held) = adopt(&tabs, &store, false).await;
-                    held_elsewhere = held;
+                    let (entries, unstored, _) = adopt(&tabs, &store, false).await;
                     if !entries.is_empty() {
                         feed(&me, Input::Adopted(entries));
                     }
